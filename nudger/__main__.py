@@ -1,0 +1,3 @@
+from nudger.cli import cli
+
+cli()
