@@ -226,7 +226,10 @@ def _kind(value: Any) -> str:
 
 
 def _shown(value: Any) -> str:
-    return f'"{value}"' if isinstance(value, str) else repr(value)
+    """A value quoted for a one-line message: control characters are escaped."""
+    if not isinstance(value, str):
+        return repr(value)
+    return '"' + re.sub(r"[\x00-\x1f\x7f]", lambda m: repr(m[0])[1:-1], value) + '"'
 
 
 def _suggest(word: str, choices: Iterable[str]) -> str | None:
@@ -461,7 +464,8 @@ def _read_people(file: str, data: dict, org: OrgConfig) -> list[tuple[_Table, di
     handles: dict[str, int] = {}
     for i, entry in enumerate(raw):
         t = _Table(file, f"people[{i}]", entry, SCHEMA["people"])
-        email = _email(t, "email", t.required("email", "sam@acme.test"))
+        written = t.required("email", "sam@acme.test")
+        email = _email(t, "email", written)
         if email == org.handoff_address:
             raise t.fail("email", f"{_shown(email)} is the handoff address itself")
         if email in emails:
@@ -478,7 +482,7 @@ def _read_people(file: str, data: dict, org: OrgConfig) -> list[tuple[_Table, di
         handles[handle] = i
         team = t.text("team", empty_is_none=True)
         people.append((t, dict(
-            email=email, name=t.text("name", local), handle=handle,
+            email=email, name=t.text("name", written.rsplit("@", 1)[0]), handle=handle,
             team=_name(t, "team", team, "team name") if team else None,
             manager=t.text("manager", empty_is_none=True),
             digest=t.text("digest", "none", choices=DIGESTS),
