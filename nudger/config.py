@@ -8,7 +8,6 @@ test checks that `config/nudger.example.toml` documents every key in it.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import secrets as _secrets
@@ -233,6 +232,8 @@ def _shown(value: Any) -> str:
 
 
 def _suggest(word: str, choices: Iterable[str]) -> str | None:
+    import difflib  # only on the error path; cron runs should not pay for it
+
     close = difflib.get_close_matches(word.lower(), list(choices), n=1, cutoff=0.6)
     return close[0] if close else None
 
@@ -250,7 +251,7 @@ class _Table:
                 guess = _suggest(key, keys)
                 hint = (f'did you mean "{self.path(guess)}"?' if guess
                         else "known keys: " + ", ".join(keys))
-                raise ConfigError(f'{file}: unknown key "{self.path(key)}" ({hint})')
+                raise ConfigError(f"{file}: unknown key {_shown(self.path(key))} ({hint})")
 
     def path(self, key: str) -> str:
         return f"{self.where}.{key}" if self.where else key
