@@ -1,0 +1,424 @@
+"""The ``nudger`` command: parses options, calls the library, prints. No SQL, no MIME here."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import click
+
+from nudger import __version__
+from nudger.config import Config, find_config_path, load_config, load_secrets
+from nudger.errors import ConfigError, NudgerError, TemporaryFailure
+
+log = logging.getLogger("nudger.cli")
+
+
+class NudgerGroup(click.Group):
+    """Turns nudger's errors into one plain line and the right exit code; no tracebacks."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except NudgerError as exc:
+            click.echo(f"nudger: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except Exception as exc:  # noqa: BLE001
+            logging.getLogger("nudger").exception("unexpected error")
+            click.echo(f"nudger: unexpected error: {type(exc).__name__}: {exc} (details in the log)", err=True)
+            sys.exit(1)
+
+
+def _remember_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value:
+        ctx.ensure_object(dict)["config"] = value
+    return value
+
+
+def config_option(f: Any) -> Any:
+    """``--config`` works before or after the command name."""
+    return click.option(
+        "--config", "config_path", type=click.Path(dir_okay=False), expose_value=False,
+        callback=_remember_config, is_eager=True,
+        help="Config file (default: $NUDGER_CONFIG, else ./config/nudger.toml).",
+    )(f)
+
+
+def now_option(f: Any) -> Any:
+    return click.option(
+        "--now", "now_text", metavar="ISO8601",
+        help="Pretend it is this time (without an offset: the org's local time). For tests and replays.",
+    )(f)
+
+
+def get_config(ctx: click.Context, required: bool = True) -> Config | None:
+    obj = ctx.ensure_object(dict)
+    if "loaded" in obj:
+        return obj["loaded"]
+    path = find_config_path(obj.get("config"), os.environ)
+    if path is None:
+        if required:
+            raise ConfigError(
+                "no config found: pass --config FILE, set NUDGER_CONFIG, or run `nudger init` here"
+            )
+        return None
+    config = load_config(path, os.environ)
+    obj["loaded"] = config
+    from nudger.log import configure_logging
+
+    configure_logging(config, obj.get("verbosity", 0))
+    return config
+
+
+def parse_now(text: str | None, config: Config | None) -> datetime:
+    if not text:
+        return datetime.now(UTC)
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise click.BadParameter(f"{text!r} is not an ISO 8601 time, e.g. 2026-11-23T09:30", param_hint="--now") from exc
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(config.org.timezone if config else "UTC"))
+    return value
+
+
+def open_runtime(config: Config, now: datetime):  # type: ignore[no-untyped-def]
+    from nudger.ingest import Runtime
+    from nudger.store import Store
+
+    secret, previous = load_secrets(config, os.environ)
+    return Runtime(config, Store.open(config.database_path), now, secret, previous)
+
+
+def open_source(config: Config):  # type: ignore[no-untyped-def]
+    from nudger.inbound import MaildirSource
+
+    if config.inbound.source == "maildir":
+        assert config.inbound.path is not None
+        return MaildirSource(config.inbound.path)
+    raise ConfigError(f"{config.source}: inbound.source: \"{config.inbound.source}\" intake is not built yet; use \"maildir\" (or `nudger ingest -` from your MTA)")
+
+
+def open_transport(config: Config):  # type: ignore[no-untyped-def]
+    from nudger.outbound import MaildirTransport
+
+    if config.outbound.transport == "maildir":
+        assert config.outbound.path is not None
+        return MaildirTransport(config.outbound.path)
+    raise ConfigError(f"{config.source}: outbound.transport: \"{config.outbound.transport}\" delivery is not built yet; use \"maildir\"")
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+@click.group(cls=NudgerGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="nudger")
+@config_option
+@click.option("-v", "--verbose", count=True, help="More output on stderr (-vv for debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
+    """nudger: forwarded emails become tracked handoffs; replies drive them to done.
+
+    Forward a customer email to the handoff address with a note ("@dana W-9 please, due
+    friday"); nudger tells the owner, and people answer by replying ack, done, blocked,
+    due friday or thanks. Run `nudger run` from cron every few minutes.
+    """
+    ctx.ensure_object(dict)["verbosity"] = -1 if quiet else verbose
+
+
+@cli.command()
+@config_option
+@now_option
+@click.pass_context
+def run(ctx: click.Context, now_text: str | None) -> None:
+    """Fetch mail, apply it, and deliver what is due. The cron entry.
+
+    Prints one line when it did something (or on a terminal), nothing when idle.
+    Exits 0 at once if another run holds the lock, 75 if fetching mail failed
+    (the rest of the run still happened), 78 on a configuration error.
+    """
+    from nudger.lock import run_lock
+    from nudger.pipeline import run_once
+
+    config = get_config(ctx)
+    assert config is not None
+    now = parse_now(now_text, config)
+    with run_lock(config.database_path) as held:
+        if not held:
+            if sys.stdout.isatty() or ctx.obj.get("verbosity", 0) > 0:
+                click.echo("another nudger run is in progress; nothing to do")
+            return
+        rt = open_runtime(config, now)
+        run_id = rt.store.start_run(datetime.now(UTC), now)
+        try:
+            summary = run_once(rt, open_source(config), open_transport(config))
+        finally:
+            pass
+        rt.store.finish_run(run_id, datetime.now(UTC), summary.as_json())
+    if (summary.did_something() or sys.stdout.isatty()) and ctx.obj.get("verbosity", 0) >= 0:
+        click.echo(summary.line())
+    if summary.fetch_error:
+        raise TemporaryFailure(f"could not fetch mail: {summary.fetch_error}")
+
+
+@cli.command()
+@click.argument("source", metavar="-|FILE")
+@config_option
+@now_option
+@click.pass_context
+def ingest(ctx: click.Context, source: str, now_text: str | None) -> None:
+    """Take one message from stdin (an MTA pipe) or a file.
+
+    Exits 75 on a temporary failure (database busy), so the MTA keeps the message and
+    retries. Answers go out now if no run is busy, else with the next run.
+    """
+    from nudger.inbound import FileSource, StdinSource
+    from nudger.lock import run_lock
+    from nudger.pipeline import RunSummary, deliver_due, ingest_from
+
+    config = get_config(ctx)
+    assert config is not None
+    now = parse_now(now_text, config)
+    src = StdinSource() if source == "-" else FileSource(Path(source))
+    rt = open_runtime(config, now)
+    summary = RunSummary()
+    ingest_from(rt, src, summary)
+    if summary.fetch_error:
+        raise TemporaryFailure(summary.fetch_error)
+    with run_lock(config.database_path) as held:
+        if held:
+            deliver_due(rt, open_transport(config), summary)
+    if ctx.obj.get("verbosity", 0) > 0 or sys.stdout.isatty():
+        click.echo(summary.line())
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, metavar="FILE...|-")
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines: one object per file, in order.")
+@config_option
+@click.pass_context
+def inspect(ctx: click.Context, files: tuple[str, ...], as_json: bool) -> None:
+    """Show how nudger reads messages, without changing anything.
+
+    Works with no config at all (built-in defaults). Every file yields one object; an
+    unreadable or unparseable one has kind "unknown" and its reason.
+    """
+    from nudger.config import default_config
+    from nudger.inspection import inspect_file
+
+    config = get_config(ctx, required=False) or default_config()
+    secrets: tuple[bytes, ...] = ()
+    if config.source is not None:
+        try:
+            secret, previous = load_secrets(config, os.environ)
+            secrets = (secret, *previous)
+        except NudgerError:
+            secrets = ()
+    for path in files:
+        data = sys.stdin.buffer.read() if path == "-" else None
+        result = inspect_file(path, config, secrets, data)
+        if len(files) == 1 and as_json:
+            result.pop("file", None)
+        if as_json:
+            click.echo(json.dumps(result, ensure_ascii=False, default=str))
+        else:
+            _print_inspection(result)
+
+
+def _print_inspection(r: dict[str, Any]) -> None:
+    click.echo(f"{r.get('file', '')}: {r['kind']} ({'authorised' if r.get('authorised') else 'not authorised'})")
+    for reason in r.get("reasons", []):
+        click.echo(f"  - {reason}")
+    if r.get("handoff"):
+        h = r["handoff"]
+        click.echo(f"  handoff: {h['title']!r} owner={h['owner']} team={h['team']} due={h['due']} "
+                   f"priority={h['priority']} rush={h['rush']} watchers={', '.join(h['watchers']) or '-'}")
+    if r.get("forwarded"):
+        f = r["forwarded"]
+        sender = (f.get("from") or {}).get("email")
+        click.echo(f"  forwarded: from {sender}, subject {f.get('subject')!r}, {len(f.get('body') or '')} chars")
+    for c in r.get("commands", []):
+        click.echo(f"  command: {c['name']} {c['args']!r}" + (f" due {c['due']}" if c.get("due") else ""))
+    if r.get("text"):
+        click.echo("  text: " + r["text"][:300].replace("\n", "\n        "))
+
+
+ITEM_FIELDS = ("id", "title", "status", "owner", "requester", "team", "due", "rush", "priority",
+               "created", "updated", "watchers", "blocked_reason")
+
+
+def item_json(h: dict[str, Any]) -> dict[str, Any]:
+    return {k: h.get(k) for k in ITEM_FIELDS}
+
+
+def _store(ctx: click.Context):  # type: ignore[no-untyped-def]
+    from nudger.store import Store
+
+    config = get_config(ctx)
+    assert config is not None
+    return Store.open(config.database_path)
+
+
+@cli.command()
+@click.option("--status", type=click.Choice(["open", "acknowledged", "blocked", "done", "cancelled"]),
+              help="Only handoffs in this state.")
+@click.option("--json", "as_json", is_flag=True, help="A JSON list.")
+@config_option
+@click.pass_context
+def items(ctx: click.Context, status: str | None, as_json: bool) -> None:
+    """List handoffs."""
+    rows = [item_json(h) for h in _store(ctx).handoffs(status)]
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        click.echo("no handoffs" + (f" with status {status}" if status else ""))
+    for h in rows:
+        click.echo(f"#{h['id']:<4} {h['status']:<12} due {h['due'] or '-':<10} {h['owner'] or '(no owner)':<24} "
+                   f"{h['title']}" + ("  [rush]" if h["rush"] else ""))
+
+
+@cli.command()
+@click.argument("handoff_id", type=int, metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="The handoff, its timeline and its emails as JSON.")
+@config_option
+@click.pass_context
+def show(ctx: click.Context, handoff_id: int, as_json: bool) -> None:
+    """Show one handoff and its timeline."""
+    store = _store(ctx)
+    h = store.handoff(handoff_id)
+    if h is None:
+        raise click.ClickException(f"no handoff #{handoff_id} (see `nudger items`)")
+    events = store.events(handoff_id)
+    mails = store.outbox_for_handoff(handoff_id)
+    if as_json:
+        emit_json({**item_json(h), "note": h["note"], "forwarded": h["forwarded"],
+                   "timeline": [{k: e[k] for k in ("at", "kind", "actor", "data")} for e in events],
+                   "emails": mails})
+        return
+    click.echo(f"#{h['id']} {h['title']}")
+    for label, key in (("status", "status"), ("owner", "owner"), ("requester", "requester"), ("team", "team"),
+                       ("due", "due"), ("priority", "priority")):
+        click.echo(f"  {label:<10} {h[key] if h[key] is not None else '-'}")
+    if h["rush"]:
+        click.echo("  rush       yes (less notice than the team asks for)")
+    if h["watchers"]:
+        click.echo(f"  watchers   {', '.join(h['watchers'])}")
+    if h["forwarded"]:
+        f = h["forwarded"]
+        click.echo(f"  customer   {(f.get('from') or {}).get('email')} — {f.get('subject')}")
+    click.echo("timeline:")
+    for e in events:
+        detail = ", ".join(f"{k}={v}" for k, v in e["data"].items() if v and k != "reasons")
+        click.echo(f"  {e['at']}  {e['kind']:<15} {e['actor'] or ''}  {detail}")
+    click.echo("emails:")
+    for m in mails:
+        click.echo(f"  {m['status']:<7} {m['kind']:<14} to {m['recipient']:<24} {m['subject']}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="As JSON.")
+@config_option
+@click.pass_context
+def status(ctx: click.Context, as_json: bool) -> None:
+    """Counts by state, the outbox, the quarantine and the last run."""
+    data = _store(ctx).status_counts()
+    if as_json:
+        emit_json(data)
+        return
+    h = data["handoffs"]
+    click.echo("handoffs:   " + (", ".join(f"{k} {v}" for k, v in sorted(h.items())) or "none"))
+    o = data["outbox"]
+    click.echo(f"outbox:     queued {o.get('queued', 0)}, sending {o.get('sending', 0)}, "
+               f"sent {o.get('sent', 0)}, failed {o.get('dead', 0)}")
+    q = data["quarantine"]
+    click.echo(f"quarantine: {q.get('held', 0)} held")
+    last = data["last_run"]
+    click.echo(f"last run:   {last['finished']}" if last else "last run:   never")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="As JSON.")
+@click.option("--all", "show_all", is_flag=True, help="Include sent mail.")
+@config_option
+@click.pass_context
+def outbox(ctx: click.Context, as_json: bool, show_all: bool) -> None:
+    """Outgoing mail that is queued or failed (--all: sent too)."""
+    statuses = ("queued", "sending", "sent", "dead") if show_all else ("queued", "sending", "dead")
+    rows = _store(ctx).outbox(statuses)
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        click.echo("outbox is empty")
+    for r in rows:
+        extra = f"  ({r['last_error']})" if r["status"] == "dead" and r["last_error"] else ""
+        click.echo(f"{r['id']:<5} {r['status']:<7} {r['send_after']}  {r['kind']:<14} {r['recipient']:<26} {r['subject']}{extra}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="As JSON.")
+@config_option
+@click.pass_context
+def quarantine(ctx: click.Context, as_json: bool) -> None:
+    """Messages nudger could not handle, kept whole with their reason."""
+    rows = _store(ctx).quarantined()
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        click.echo("quarantine is empty")
+    for r in rows:
+        click.echo(f"{r['id']:<4} {r['at']}  {r['size']:>8} bytes  {r['source_key']}: {r['reason']}")
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
+@click.option("--domain", default="example.com", show_default=True, help="Your email domain.")
+def init(directory: Path, domain: str) -> None:
+    """Write a commented config and the Maildirs, and say what to do next."""
+    from nudger.setup import init_workspace
+
+    for line in init_workspace(directory, domain):
+        click.echo(line)
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default="nudger-demo")
+def demo(directory: Path) -> None:
+    """Play a small sales org's week in DIRECTORY: forwards, acks, done, thanks.
+
+    Creates the workspace (config, Maildirs, database), feeds realistic emails in time
+    order, runs the loop at advancing times, and prints where the emails went.
+    Safe to run again: it starts the story afresh.
+    """
+    from nudger.demo import run_demo
+
+    run_demo(directory, click.echo)
+
+
+@cli.command()
+@config_option
+@click.pass_context
+def doctor(ctx: click.Context) -> None:
+    """Check the config, the database, the mailboxes and the templates; say how to fix each."""
+    from nudger.setup import checkup
+
+    config = get_config(ctx)
+    assert config is not None
+    failures = 0
+    for ok, what, fix in checkup(config, os.environ):
+        click.echo(f"[{'ok' if ok else 'FAIL'}] {what}" + ("" if ok else f"\n       fix: {fix}"))
+        failures += not ok
+    if failures:
+        raise click.exceptions.Exit(1)

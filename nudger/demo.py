@@ -1,0 +1,250 @@
+"""``nudger demo``: a small sales org's week, played through the real pipeline.
+
+Sam in sales forwards two customer emails; Legal and Accounting (who ask for different
+lead times) get them; Dana acknowledges and finishes; Sam says thanks; an out-of-office
+reply is ignored. Every step is a real email in the inbound Maildir and a real run.
+"""
+
+from __future__ import annotations
+
+import email
+import os
+import shutil
+from collections.abc import Callable
+from datetime import datetime
+from email.message import EmailMessage
+from email.policy import default as default_policy
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from nudger.config import load_config, load_secrets
+from nudger.inbound import MaildirSource, deliver_to_maildir
+from nudger.ingest import Runtime
+from nudger.outbound import MaildirTransport
+from nudger.pipeline import RunSummary, run_once
+from nudger.store import Store
+
+MARKER = ".nudger-demo"
+TZ = ZoneInfo("America/Chicago")
+
+DEMO_CONFIG = """\
+# The demo org. Every key is explained in nudger.example.toml.
+[org]
+domain = "acme.test"
+timezone = "America/Chicago"
+holidays = "US"
+admin = "maria"
+
+[database]
+path = "nudger.db"
+
+[inbound]
+source = "maildir"
+path = "mail/inbox"
+
+[outbound]
+transport = "maildir"
+path = "mail/outbox"
+from_name = "Acme Handoffs"
+
+[logging]
+path = "nudger.log"
+
+[[people]]
+email = "sam@acme.test"
+name = "Sam Seller"
+handle = "sam"
+team = "sales"
+manager = "maria"
+timezone = "America/New_York"
+
+[[people]]
+email = "maria@acme.test"
+name = "Maria Boss"
+handle = "maria"
+team = "sales"
+
+[[people]]
+email = "dana@acme.test"
+name = "Dana Numbers"
+handle = "dana"
+team = "accounting"
+manager = "maria"
+
+[[people]]
+email = "lee@acme.test"
+name = "Lee Ledger"
+handle = "lee"
+team = "accounting"
+
+[[people]]
+email = "pat@acme.test"
+name = "Pat Counsel"
+handle = "pat"
+team = "legal"
+
+[teams.sales]
+lead = "maria"
+
+[teams.accounting]
+aliases = ["finance", "ar"]
+lead = "dana"
+min_lead_days = 7
+turnaround_days = 5
+
+[teams.legal]
+lead = "pat"
+min_lead_days = 2
+"""
+
+
+def at(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 11, day, hour, minute, tzinfo=TZ)
+
+
+def forward(sender: str, name: str, to: str, subject: str, note: str, customer: str,
+            customer_name: str, customer_subject: str, customer_body: str, sent: datetime,
+            customer_sent: datetime) -> bytes:
+    """A Gmail-style inline forward with the salesperson's note on top."""
+    msg = EmailMessage()
+    msg["From"] = f"{name} <{sender}>"
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(sent)
+    msg["Message-ID"] = make_msgid(domain="mail.acme.test")
+    when = customer_sent.strftime("%a, %b %-d, %Y at %-I:%M %p")
+    msg.set_content(
+        f"{note}\n\n---------- Forwarded message ---------\n"
+        f"From: {customer_name} <{customer}>\nDate: {when}\nSubject: {customer_subject}\n"
+        f"To: {name} <{sender}>\n\n{customer_body}\n"
+    )
+    return msg.as_bytes()
+
+
+def reply_to_notice(outbox: Path, to: str, kind: str, sender: str, name: str, text: str,
+                    sent: datetime) -> bytes:
+    """A reply to the newest notification of ``kind`` sent to ``sender``, quoting it."""
+    notice = None
+    for path in sorted((outbox / "new").iterdir()):
+        msg = email.message_from_bytes(path.read_bytes(), policy=default_policy)
+        if msg["X-Nudger-Kind"] == kind and sender in str(msg["To"]):
+            notice = msg
+    if notice is None:
+        raise RuntimeError(f"demo: no {kind} email for {sender} in {outbox}")
+    body = notice.get_body(("plain",))
+    quoted = "\n".join("> " + line for line in (body.get_content() if body else "").splitlines())
+    reply = EmailMessage()
+    reply["From"] = f"{name} <{sender}>"
+    reply["To"] = str(notice["Reply-To"])
+    reply["Subject"] = "Re: " + str(notice["Subject"])
+    reply["Date"] = format_datetime(sent)
+    reply["Message-ID"] = make_msgid(domain="mail.acme.test")
+    reply["In-Reply-To"] = str(notice["Message-ID"])
+    reply["References"] = str(notice["Message-ID"])
+    when = sent.strftime("%a, %b %-d, %Y at %-I:%M %p")
+    reply.set_content(f"{text}\n\nOn {when}, Acme Handoffs <{to}> wrote:\n{quoted}\n")
+    return reply.as_bytes()
+
+
+def out_of_office(outbox: Path, sender: str, name: str, sent: datetime) -> bytes:
+    msg = EmailMessage()
+    for path in sorted((outbox / "new").iterdir()):
+        notice = email.message_from_bytes(path.read_bytes(), policy=default_policy)
+        if sender in str(notice["To"]):
+            msg["To"] = str(notice["Reply-To"])
+            msg["Subject"] = "Automatic reply: " + str(notice["Subject"])
+            msg["In-Reply-To"] = str(notice["Message-ID"])
+            break
+    msg["From"] = f"{name} <{sender}>"
+    msg["Date"] = format_datetime(sent)
+    msg["Message-ID"] = make_msgid(domain="mail.acme.test")
+    msg["Auto-Submitted"] = "auto-replied"
+    msg.set_content(f"I'm out of the office until Wednesday with limited access to email.\n\n{name}\n")
+    return msg.as_bytes()
+
+
+def prepare(directory: Path) -> Path:
+    """A fresh demo workspace; refuses to touch a folder that isn't one of ours."""
+    directory = directory.resolve()
+    if directory.exists() and any(directory.iterdir()) and not (directory / MARKER).exists():
+        from nudger.errors import NudgerError
+
+        raise NudgerError(f"{directory} exists and is not a nudger demo folder; pick another DIRECTORY")
+    for name in ("mail", "nudger.db", "nudger.db-wal", "nudger.db-shm", "nudger.db.lock", "nudger.log"):
+        target = directory / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / MARKER).write_text("made by `nudger demo`; safe to delete\n")
+    (directory / "nudger.toml").write_text(DEMO_CONFIG)
+    return directory / "nudger.toml"
+
+
+def run_demo(directory: Path, echo: Callable[[str], None]) -> RunSummary:
+    config_path = prepare(directory)
+    config = load_config(config_path, {k: v for k, v in os.environ.items() if k != "NUDGER_SECRET"})
+    secret, previous = load_secrets(config, {})
+    assert config.inbound.path and config.outbound.path
+    inbox, outbox = config.inbound.path, config.outbound.path
+    source, transport = MaildirSource(inbox), MaildirTransport(outbox)
+    store = Store.open(config.database_path)
+    total = RunSummary()
+    n = 0
+
+    def step(when: datetime, what: str, message: bytes | None) -> None:
+        nonlocal n
+        if message is not None:
+            n += 1
+            deliver_to_maildir(inbox, message, f"{int(when.timestamp())}.demo{n:03d}.acme")
+        summary = run_once(Runtime(config, store, when, secret, previous), source, transport)
+        for field in ("ingested", "created", "applied", "refused", "ignored", "queued", "sent"):
+            setattr(total, field, getattr(total, field) + getattr(summary, field))
+        echo(f"{when:%a %d %b %H:%M}  {what:<58} → {summary.line()}")
+
+    echo(f"nudger demo in {config_path.parent}\n")
+    step(at(23, 9, 12), "Sam forwards Globex's NDA redlines to @legal", forward(
+        "sam@acme.test", "Sam Seller", "handoffs@acme.test", "Fwd: NDA redlines",
+        "@legal can you review Globex's redlines on the NDA? They want to sign by Friday.\n"
+        "due friday\n\nThanks,\nSam",
+        "hank.scorpio@globex.example", "Hank Scorpio", "NDA redlines",
+        "Hi Sam,\n\nAttached are our redlines on section 4 (term) and 7 (liability).\n"
+        "If your counsel can turn these around this week we can sign on Friday.\n\nBest,\nHank",
+        at(23, 9, 12), at(22, 18, 40)))
+    step(at(23, 10, 5), "Sam forwards Initech's W-9 request to finance (rush)", forward(
+        "sam@acme.test", "Sam Seller", "handoffs@acme.test", "Fwd: Vendor setup: W-9 and bank letter",
+        "@finance Initech needs our W-9 and a bank letter to set us up as a vendor.\n"
+        "by Wednesday please !rush",
+        "bill.lumbergh@initech.example", "Bill Lumbergh", "Vendor setup: W-9 and bank letter",
+        "Hi Sam,\n\nTo get your first invoice paid this month we need a signed W-9 and a bank\n"
+        "confirmation letter on your letterhead.\n\nThanks,\nBill", at(23, 10, 5), at(23, 8, 15)))
+    step(at(23, 10, 20), "Pat's out-of-office answers the notice (ignored)",
+         out_of_office(outbox, "pat@acme.test", "Pat Counsel", at(23, 10, 20)))
+    step(at(23, 13, 30), "Dana replies \"ack\"",
+         reply_to_notice(outbox, "handoffs@acme.test", "new_handoff", "dana@acme.test", "Dana Numbers",
+                         "ack, on it.", at(23, 13, 30)))
+    step(at(25, 16, 20), "Dana replies \"done\" with a note",
+         reply_to_notice(outbox, "handoffs@acme.test", "new_handoff", "dana@acme.test", "Dana Numbers",
+                         "done\nW-9 and bank letter sent to Bill at Initech.", at(25, 16, 20)))
+    step(at(25, 16, 45), "Sam replies \"thanks ...\"",
+         reply_to_notice(outbox, "handoffs@acme.test", "done", "sam@acme.test", "Sam Seller",
+                         "Thanks Dana, you saved the deal!", at(25, 16, 45)))
+    step(at(25, 22, 10), "Sam forwards a late-night request to @lee", forward(
+        "sam@acme.test", "Sam Seller", "handoffs@acme.test", "Fwd: Updated quote",
+        "@lee can you send Globex an updated quote with the 5% discount? by Dec 4",
+        "hank.scorpio@globex.example", "Hank Scorpio", "Updated quote",
+        "Sam, can we get the revised quote before our budget meeting?\n\nHank",
+        at(25, 22, 10), at(25, 17, 2)))
+    step(at(26, 8, 0), "Thanksgiving: a holiday, Lee's notice waits", None)
+    step(at(27, 8, 0), "Friday 08:00: Lee's business day starts", None)
+
+    emails = sorted((outbox / "new").glob("*.eml"))
+    echo("")
+    echo(f"{len(emails)} emails are in {outbox / 'new'} (one file each; open them in any mail reader).")
+    echo(f"Handoffs: nudger --config {config_path} items     Timeline: nudger --config {config_path} show 2")
+    echo(f"Summary: {total.created} handoffs created, {total.applied} replies applied, "
+         f"{total.ignored} automated messages ignored, {total.sent} emails sent.")
+    store.close()
+    return total

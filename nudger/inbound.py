@@ -1,0 +1,113 @@
+"""Where inbound mail comes from: a Maildir, or one message on stdin from an MTA pipe.
+
+A source yields ``RawMessage``s in a stable order and is told ``acknowledge(key)`` only after
+the message's database commit, so a crash in between re-reads it and dedupe skips it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class RawMessage:
+    key: str  # stable within its source: a Maildir file name, "stdin", an IMAP UID
+    data: bytes
+
+
+class InboundSource(Protocol):
+    def fetch(self) -> Iterator[RawMessage]: ...
+
+    def acknowledge(self, key: str) -> None: ...
+
+
+def ensure_maildir(path: Path) -> Path:
+    for sub in ("tmp", "new", "cur"):
+        (path / sub).mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _flags(name: str) -> str:
+    return name.rpartition(":2,")[2] if ":2," in name else ""
+
+
+class MaildirSource:
+    """Reads ``new/`` and unseen ``cur/``; a processed message moves to ``cur/`` flagged S."""
+
+    def __init__(self, path: Path):
+        self.path = ensure_maildir(Path(path))
+
+    def pending(self) -> list[tuple[str, Path]]:
+        found = []
+        for sub in ("new", "cur"):
+            for entry in os.scandir(self.path / sub):
+                if entry.name.startswith(".") or not entry.is_file():
+                    continue
+                if sub == "cur" and "S" in _flags(entry.name):
+                    continue
+                found.append((f"{sub}/{entry.name}", Path(entry.path)))
+        # Maildir names begin with the delivery time, so name order is arrival order.
+        found.sort(key=lambda item: item[0].split("/", 1)[1])
+        return found
+
+    def fetch(self) -> Iterator[RawMessage]:
+        for key, path in self.pending():
+            try:
+                data = path.read_bytes()
+            except FileNotFoundError:  # taken by a concurrent reader; it is theirs now
+                continue
+            yield RawMessage(key, data)
+
+    def acknowledge(self, key: str) -> None:
+        sub, _, name = key.partition("/")
+        src = self.path / sub / name
+        base = name.split(":2,", 1)[0]
+        flags = "".join(sorted(set(_flags(name)) | {"S"}))
+        dst = self.path / "cur" / f"{base}:2,{flags}"
+        try:
+            os.replace(src, dst)
+        except FileNotFoundError:
+            pass
+
+
+class StdinSource:
+    """One message from an MTA pipe; acknowledging is the exit status, so nothing to do."""
+
+    def __init__(self, data: bytes | None = None):
+        self._data = data
+
+    def fetch(self) -> Iterator[RawMessage]:
+        data = self._data if self._data is not None else sys.stdin.buffer.read()
+        yield RawMessage("stdin", data)
+
+    def acknowledge(self, key: str) -> None:
+        return None
+
+
+class FileSource(StdinSource):
+    """One message from a file (``nudger ingest FILE``); the file is left where it is."""
+
+    def __init__(self, path: Path):
+        super().__init__(Path(path).read_bytes())
+        self.key = str(path)
+
+    def fetch(self) -> Iterator[RawMessage]:
+        yield RawMessage(self.key, self._data or b"")
+
+
+def deliver_to_maildir(path: Path, data: bytes, name: str) -> Path:
+    """Write through ``tmp/`` and rename into ``new/``; the same name replaces, never doubles."""
+    ensure_maildir(path)
+    tmp = path / "tmp" / name
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    dst = path / "new" / name
+    os.replace(tmp, dst)
+    return dst

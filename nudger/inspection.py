@@ -1,0 +1,94 @@
+"""``nudger inspect``: what nudger reads in a message, without touching any state."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from nudger.calendars import calendar_for
+from nudger.classify import classify, passed_authentication
+from nudger.commands import Suggestion, parse_commands
+from nudger.config import Config
+from nudger.forwards import find_forward
+from nudger.ingest import in_allowed_domain, sender_of
+from nudger.intake import plan_handoff, sent_time
+from nudger.message import parse_message
+from nudger.replies import reply_text
+from nudger.tokens import token_matches
+
+
+def inspect_bytes(raw: bytes, config: Config, secrets: tuple[bytes, ...] = (), now: datetime | None = None) -> dict[str, Any]:
+    """The inspect JSON object for one message (see DESIGN.md "Surfaces")."""
+    mail = parse_message(raw)
+    now = now or mail.date or datetime.now(UTC)
+    verdict = classify(mail, config)
+    sender = sender_of(mail)
+    reasons = list(verdict.reasons)
+    forwarded = None
+    handoff = None
+    commands: list[dict[str, Any]] = []
+    authorised = False
+    if verdict.kind == "reply":
+        text = reply_text(mail)
+        if verdict.token and secrets:
+            subject = "d" if verdict.digest_reply else str(verdict.handoff_id)
+            authorised = token_matches(secrets, subject, sender, verdict.token)
+            reasons.append("token made for the sender" if authorised else "token not made for the sender")
+        elif dk := passed_authentication(mail, config):
+            authorised = True
+            reasons.append(dk)
+        else:
+            reasons.append("no state consulted: authorisation needs the handoff's participants")
+        cal = calendar_for(config, sender)
+        parsed = parse_commands(text, cal.local(sent_time(mail, now)).date(), cal, config.org.date_order)
+        if isinstance(parsed, Suggestion):
+            reasons.append(f"{parsed.word!r} looks like a typo of {parsed.suggestion!r}")
+        else:
+            commands = [c.as_json() for c in parsed]
+    else:
+        fwd = find_forward(mail) if verdict.kind == "handoff" else None
+        text = fwd.note if fwd else reply_text(mail)
+        forwarded = fwd.as_json() if fwd else None
+        if verdict.kind == "handoff":
+            authorised = bool(sender) and in_allowed_domain(config, sender)
+            reasons.append(
+                f"sender {sender} is in allowed_domains" if authorised
+                else f"sender {sender or '(none)'} is not in allowed_domains"
+            )
+            plan = plan_handoff(mail, text, fwd.subject if fwd else None, verdict.plus_tags, config, now)
+            handoff = plan.as_json()
+            reasons += plan.reasons
+    return {
+        "kind": verdict.kind,
+        "authorised": authorised,
+        "reasons": reasons,
+        "from": mail.from_addr.as_json() if mail.from_addr else None,
+        "to": [a.as_json() for a in mail.to],
+        "subject": mail.subject,
+        "date": mail.date.isoformat() if mail.date else None,
+        "message_id": mail.message_id,
+        "text": text,
+        "forwarded": forwarded,
+        "handoff": handoff,
+        "commands": commands,
+        "attachments": [{"filename": a.filename, "content_type": a.content_type, "size": a.size}
+                        for a in mail.attachments],
+        "defects": mail.defects,
+    }
+
+
+def inspect_file(path: str, config: Config, secrets: tuple[bytes, ...] = (), data: bytes | None = None) -> dict[str, Any]:
+    """Never raises: an unreadable or unparseable file is ``kind: unknown`` with its reason."""
+    try:
+        raw = data if data is not None else Path(path).read_bytes()
+    except OSError as exc:
+        return {"file": path, "kind": "unknown", "authorised": False,
+                "reasons": [f"cannot read: {exc.strerror or exc}"], "text": "", "forwarded": None,
+                "handoff": None, "commands": []}
+    try:
+        return {"file": path, **inspect_bytes(raw, config, secrets)}
+    except Exception as exc:  # noqa: BLE001 - inspect reports, it never crashes
+        return {"file": path, "kind": "unknown", "authorised": False,
+                "reasons": [f"cannot parse: {type(exc).__name__}: {exc}"], "text": "",
+                "forwarded": None, "handoff": None, "commands": []}

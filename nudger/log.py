@@ -1,0 +1,34 @@
+"""Logging for operators: one line per event, to ``[logging] path`` or stderr."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from nudger.config import Config
+
+_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def configure_logging(config: Config | None, verbosity: int = 0) -> None:
+    """``-v`` shows info on stderr, ``-q`` only errors; the log file gets the configured level."""
+    root = logging.getLogger("nudger")
+    root.handlers.clear()
+    root.propagate = False
+    level_name = config.logging.level.upper() if config else "INFO"
+    file_level = getattr(logging, level_name, logging.INFO)
+    stderr_level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity > 0 else logging.ERROR
+    if verbosity > 1:
+        stderr_level = logging.DEBUG
+    if config and config.logging.path:
+        config.logging.path.parent.mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = logging.FileHandler(config.logging.path, encoding="utf-8")
+        handler.setLevel(file_level)
+        handler.setFormatter(logging.Formatter(_FORMAT))
+        root.addHandler(handler)
+        stderr_level = max(stderr_level, logging.ERROR) if verbosity <= 0 else stderr_level
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel(stderr_level)
+    console.setFormatter(logging.Formatter("nudger: %(message)s"))
+    root.addHandler(console)
+    root.setLevel(min(file_level, stderr_level))

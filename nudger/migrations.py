@@ -1,0 +1,122 @@
+"""Numbered schema migrations, applied in order on open and recorded by sqlite-utils.
+
+A released migration is never edited: change the schema by adding ``m00N_what_changed``.
+"""
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("nudger")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    """The first schema: handoffs, their event log, inbound dedupe, outbox, quarantine."""
+    db["handoffs"].create(
+        {
+            "id": int,
+            "title": str,
+            "status": str,
+            "prev_status": str,
+            "owner": str,
+            "requester": str,
+            "team": str,
+            "due": str,
+            "priority": str,
+            "rush": int,
+            "created": str,
+            "updated": str,
+            "watchers": str,  # JSON list of emails
+            "note": str,
+            "forwarded": str,  # JSON of the customer's original email
+            "root_message_id": str,
+            "blocked_reason": str,
+            "source_raw": bytes,  # the forward as received: attachments for a later owner
+        },
+        pk="id",
+        not_null={"title", "status", "requester", "created"},
+    )
+    db["handoffs"].create_index(["status"])
+    db["events"].create(
+        {
+            "id": int,
+            "handoff_id": int,
+            "at": str,
+            "kind": str,
+            "actor": str,
+            "data": str,  # JSON
+        },
+        pk="id",
+        foreign_keys=[("handoff_id", "handoffs", "id")],
+        not_null={"handoff_id", "at", "kind"},
+    )
+    db["events"].create_index(["handoff_id"])
+    db["inbound"].create(
+        {
+            "id": int,
+            "dedupe_key": str,
+            "message_id": str,
+            "received": str,
+            "sender": str,
+            "subject": str,
+            "kind": str,
+            "authorised": int,
+            "reasons": str,  # JSON list
+            "handoff_id": int,
+            "outcome": str,
+            "deliveries": int,
+        },
+        pk="id",
+        not_null={"dedupe_key", "received"},
+        defaults={"deliveries": 1},
+    )
+    db["inbound"].create_index(["dedupe_key"], unique=True)
+    db["outbox"].create(
+        {
+            "id": int,
+            "dedupe_key": str,
+            "kind": str,
+            "handoff_id": int,
+            "recipient": str,
+            "message_id": str,
+            "subject": str,
+            "raw": bytes,
+            "status": str,
+            "send_after": str,  # ISO 8601 UTC
+            "attempts": int,
+            "created": str,
+            "sent": str,
+            "last_error": str,
+        },
+        pk="id",
+        not_null={"dedupe_key", "kind", "recipient", "status", "send_after"},
+        defaults={"attempts": 0},
+    )
+    db["outbox"].create_index(["dedupe_key"], unique=True)
+    db["outbox"].create_index(["status", "send_after"])
+    db["quarantine"].create(
+        {
+            "id": int,
+            "at": str,
+            "reason": str,
+            "detail": str,
+            "source_key": str,
+            "raw": bytes,
+            "status": str,
+        },
+        pk="id",
+    )
+
+
+@migrations()
+def m002_people_and_runs(db: Database) -> None:
+    """People's own choices (digest by reply), team round-robin cursors and the run log."""
+    db["people"].create(
+        {"email": str, "digest": str, "updated": str},
+        pk="email",
+    )
+    db["team_cursors"].create({"team": str, "position": int}, pk="team")
+    db["runs"].create(
+        {"id": int, "started": str, "finished": str, "now": str, "summary": str},
+        pk="id",
+    )

@@ -1,0 +1,166 @@
+"""A run, as named stages: recover → fetch and ingest → deliver.
+
+Each message is isolated: whatever goes wrong with one is quarantined with its reason and
+the run goes on. The source hears ``acknowledge`` only after the message's commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+
+from nudger.crashpoints import crash_point
+from nudger.errors import TemporaryFailure
+from nudger.inbound import InboundSource, RawMessage
+from nudger.ingest import Quarantine, Runtime, dedupe_key, ingest_message
+from nudger.outbound import Outgoing, Transport
+from nudger.store import iso
+from nudger.tokens import bounce_address
+
+log = logging.getLogger("nudger.run")
+
+RETRY_FIRST = timedelta(minutes=5)
+RETRY_MAX = timedelta(hours=6)
+GIVE_UP_AFTER = timedelta(days=3)
+
+
+@dataclass
+class RunSummary:
+    ingested: int = 0
+    created: int = 0
+    applied: int = 0
+    refused: int = 0
+    ignored: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    queued: int = 0
+    sent: int = 0
+    retry: int = 0
+    dead: int = 0
+    recovered: int = 0
+    fetch_error: str | None = None
+    outcomes: list[str] = field(default_factory=list)
+
+    def did_something(self) -> bool:
+        return any((self.ingested, self.duplicates, self.queued, self.sent, self.retry, self.dead,
+                    self.fetch_error))
+
+    def line(self) -> str:
+        parts = [
+            f"ingested {self.ingested}"
+            + (f" ({self.created} new, {self.applied} applied, {self.refused} refused, "
+               f"{self.ignored} ignored, {self.quarantined} quarantined)" if self.ingested else ""),
+        ]
+        if self.duplicates:
+            parts.append(f"{self.duplicates} already seen")
+        parts.append(f"queued {self.queued}")
+        parts.append(f"sent {self.sent}")
+        if self.retry or self.dead:
+            parts.append(f"retry {self.retry} · dead {self.dead}")
+        if self.fetch_error:
+            parts.append(f"fetch failed: {self.fetch_error}")
+        return " · ".join(parts)
+
+    def as_json(self) -> dict:
+        data = asdict(self)
+        data.pop("outcomes")
+        return data
+
+
+def run_once(rt: Runtime, source: InboundSource, transport: Transport) -> RunSummary:
+    """One cron run. Fetch failures don't stop delivery; the caller exits 75 for them."""
+    summary = RunSummary()
+    summary.recovered = rt.store.recover_sending()
+    ingest_from(rt, source, summary)
+    deliver_due(rt, transport, summary)
+    return summary
+
+
+def ingest_from(rt: Runtime, source: InboundSource, summary: RunSummary) -> None:
+    try:
+        for raw in source.fetch():
+            ingest_one(rt, source, raw, summary)
+    except TemporaryFailure as exc:
+        summary.fetch_error = str(exc)
+        log.error("fetch failed: %s", exc)
+    except OSError as exc:
+        summary.fetch_error = f"{type(exc).__name__}: {exc}"
+        log.error("fetch failed: %s", summary.fetch_error)
+
+
+def ingest_one(rt: Runtime, source: InboundSource, raw: RawMessage, summary: RunSummary) -> str:
+    """Dedupe → ingest in one transaction (or quarantine) → acknowledge at the source."""
+    key = dedupe_key(raw.data)
+    if rt.store.inbound_seen(key):
+        rt.store.record_redelivery(key)
+        source.acknowledge(raw.key)
+        summary.duplicates += 1
+        log.info("%s: already seen (%s): recorded, no reply", raw.key, key)
+        return "duplicate"
+    crash_point("before_commit")
+    try:
+        with rt.store.transaction():
+            result = ingest_message(rt, raw.data, key)
+            crash_point("inside_commit")
+        outcome = result.outcome
+        summary.queued += result.queued
+        log.info("%s: %s %s%s: %s", raw.key, result.kind, outcome,
+                 f" #{result.handoff_id}" if result.handoff_id else "", "; ".join(result.reasons))
+    except TemporaryFailure:
+        raise
+    except Exception as exc:  # noqa: BLE001 - one bad message never stops the run
+        reason = str(exc) if isinstance(exc, Quarantine) else f"{type(exc).__name__}: {exc}"
+        detail = "" if isinstance(exc, Quarantine) else traceback.format_exc()
+        quarantine_message(rt, raw, key, reason, detail)
+        outcome = "quarantined"
+        log.warning("%s: quarantined: %s", raw.key, reason)
+    crash_point("after_commit")
+    source.acknowledge(raw.key)
+    summary.ingested += 1
+    field_name = {"created": "created", "applied": "applied", "refused": "refused",
+                  "quarantined": "quarantined"}.get(outcome, "ignored")
+    setattr(summary, field_name, getattr(summary, field_name) + 1)
+    summary.outcomes.append(outcome)
+    return outcome
+
+
+def quarantine_message(rt: Runtime, raw: RawMessage, key: str, reason: str, detail: str) -> None:
+    """Keep the whole message with its reason, and record it so a redelivery is not re-tried."""
+    with rt.store.transaction():
+        rt.store.quarantine(raw.data, reason, detail, raw.key, rt.now)
+        rt.store.record_inbound({
+            "dedupe_key": key, "received": iso(rt.now), "kind": "unknown",
+            "reasons": [reason], "outcome": "quarantined", "authorised": 0,
+        })
+
+
+def backoff(attempts: int) -> timedelta:
+    return min(RETRY_FIRST * (2 ** max(attempts - 1, 0)), RETRY_MAX)
+
+
+def deliver_due(rt: Runtime, transport: Transport, summary: RunSummary) -> None:
+    """Claim due rows, hand them to the transport, record each answer as it comes."""
+    rows = rt.store.outbox_due(rt.now)
+    if not rows:
+        return
+    rt.store.mark_sending([r["id"] for r in rows])
+    crash_point("after_claim")
+    local, domain = rt.config.handoff_local, rt.config.handoff_domain
+    batch = [Outgoing(r["id"], bounce_address(local, domain, r["id"]), r["recipient"], r["raw"]) for r in rows]
+    by_id = {r["id"]: r for r in rows}
+    for result in transport.deliver(batch):
+        crash_point("after_send")
+        row = by_id[result.outbox_id]
+        if result.status == "sent":
+            rt.store.mark_sent(row["id"], rt.now, result.answer)
+            summary.sent += 1
+        elif result.status == "retry" and rt.now - datetime.fromisoformat(row["created"]) < GIVE_UP_AFTER:
+            rt.store.mark_retry(row["id"], rt.now + backoff(row["attempts"] + 1), result.answer)
+            summary.retry += 1
+            log.warning("outbox %s to %s: will retry: %s", row["id"], row["recipient"], result.answer)
+        else:
+            rt.store.mark_dead(row["id"], result.answer)
+            summary.dead += 1
+            log.error("outbox %s to %s: dead: %s", row["id"], row["recipient"], result.answer)

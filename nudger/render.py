@@ -1,0 +1,243 @@
+"""Notices become emails: one Jinja2 environment, a text and an HTML template per kind.
+
+Every email gets one recipient, the token Reply-To, a ``[#id]`` subject, a Message-ID fixed by
+its dedupe key (a resend after a crash is the same message), threading to the handoff's root
+id, RFC 3834 Auto-Submitted, Exchange's suppression header and our loop header.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import textwrap
+from dataclasses import dataclass
+from datetime import date, datetime
+from email.headerregistry import Address as HeaderAddress
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from nudger.classify import LOOP_HEADER, MESSAGE_ID_PREFIX
+from nudger.config import Config
+from nudger.handoffs import Notice
+from nudger.tokens import digest_address, reply_address
+
+ANSWERS = {
+    "receipt", "no_owner", "refusal", "status", "help", "did_you_mean", "digest_choice",
+    "owner_assigned",
+}
+SUBJECT_PREFIX = {
+    "receipt": "Received",
+    "no_owner": "Who should take this?",
+    "new_handoff": "New handoff",
+    "acknowledged": "Confirmed",
+    "done": "Done",
+    "blocked": "Blocked",
+    "unblocked": "Unblocked",
+    "due_changed": "New date",
+    "reassigned": "Reassigned",
+    "declined": "Declined",
+    "cancelled": "Cancelled",
+    "reopened": "Reopened",
+    "thanks": "Thanks",
+    "note": "Note",
+    "refusal": "Not changed",
+    "status": "Status",
+    "help": "How to reply",
+    "did_you_mean": "Did you mean",
+    "digest_choice": "Digest",
+    "owner_assigned": "Assigned",
+}
+WIDTH = 72
+# Variables a kind may leave out; templates stay strict about everything else (typos fail).
+OPTIONAL_CONTEXT: dict[str, Any] = {
+    "words": "", "reason": "", "how": "", "new_due": None, "new_owner": None, "by": None,
+    "actor": None, "why": None, "attachments": [], "skipped_attachments": [],
+    "prompt_thanks": False, "back_to_requester": False, "lead_days": 0, "notice_days": 0,
+    "open_items": [], "choice": None, "word": "", "suggestion": "", "in_reply_subject": "",
+    "in_reply_to": None,
+}
+
+
+def builtin_templates() -> Path:
+    """Inside the installed package, or the source tree's top-level templates/."""
+    here = Path(__file__).parent
+    packaged = here / "templates"
+    return packaged if packaged.is_dir() else here.parent / "templates"
+
+
+def safe_header(value: str, limit: int = 200) -> str:
+    """Inbound text put into a header: no CR/LF or control characters, bounded length."""
+    value = re.sub(r"[\x00-\x1f\x7f]+", " ", value or "")
+    value = " ".join(value.split())
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def wrap_text(text: str, width: int = WIDTH) -> str:
+    """Wrap prose at 72 columns; quoted ('> ') and indented lines keep their prefix."""
+    out = []
+    for line in text.splitlines():
+        if len(line) <= width or "://" in line and len(line.split()) == 1:
+            out.append(line)
+            continue
+        m = re.match(r"^(\s*(?:>\s?)*(?:[-*•]\s+|\d+\.\s+)?)", line)
+        lead = m.group(1) if m else ""
+        cont = re.sub(r"[-*•]|\d+\.", " ", lead) if lead.strip(" >") else lead
+        out.append(
+            textwrap.fill(
+                line[len(lead) :], width, initial_indent=lead, subsequent_indent=cont,
+                break_long_words=False, break_on_hyphens=False,
+            )
+        )
+    return "\n".join(out)
+
+
+def message_id_for(key: str, domain: str) -> str:
+    digest = hashlib.sha256(key.encode()).hexdigest()[:24]
+    return f"{MESSAGE_ID_PREFIX}{digest}@{domain}"
+
+
+def root_message_id(handoff_id: int, created: str, domain: str) -> str:
+    return message_id_for(f"root:{handoff_id}:{created}", domain)
+
+
+def human_date(value: str | date | None) -> str:
+    if not value:
+        return "no date"
+    d = date.fromisoformat(value) if isinstance(value, str) else value
+    return f"{d:%a} {d.day} {d:%b %Y}"
+
+
+def human_size(n: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return str(n)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    message_id: str
+    subject: str
+    raw: bytes
+
+
+class Renderer:
+    """Renders notices for one config; secrets sign the Reply-To addresses."""
+
+    def __init__(self, config: Config, secret: bytes):
+        self.config = config
+        self.secret = secret
+        loaders = [FileSystemLoader(str(builtin_templates()))]
+        if config.templates_path:
+            loaders.insert(0, FileSystemLoader(str(config.templates_path)))
+        self.env = Environment(
+            loader=ChoiceLoader(loaders),
+            autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+        self.env.filters["date"] = human_date
+        self.env.filters["size"] = human_size
+        self.env.filters["person"] = self.person_name
+
+    def person_name(self, email: str | None) -> str:
+        if not email:
+            return "nobody yet"
+        person = self.config.person_by_email(email)
+        return person.name if person else email
+
+    def reply_to(self, notice: Notice) -> str:
+        c = self.config
+        if notice.handoff_id is None:
+            return digest_address(self.secret, c.handoff_local, c.handoff_domain, notice.to)
+        return reply_address(self.secret, c.handoff_local, c.handoff_domain, notice.handoff_id, notice.to)
+
+    def context(self, notice: Notice, handoff: dict[str, Any] | None) -> dict[str, Any]:
+        c = self.config
+        role = "someone"
+        if handoff:
+            if notice.to == handoff.get("owner"):
+                role = "owner"
+            elif notice.to == handoff.get("requester"):
+                role = "requester"
+            elif notice.to in (handoff.get("watchers") or []):
+                role = "watcher"
+        ctx: dict[str, Any] = {
+            **OPTIONAL_CONTEXT,
+            "kind": notice.kind,
+            "handoff": handoff,
+            "recipient": {"email": notice.to, "name": self.person_name(notice.to)},
+            "role": role,
+            "reply_address": self.reply_to(notice),
+            "handoff_address": c.org.handoff_address,
+            "from_name": c.outbound.from_name,
+            "also_told": [],
+            "teams": [
+                {"name": t.name, "aliases": list(t.aliases), "lead": t.lead}
+                for t in c.teams.values()
+            ],
+            "people": [{"handle": p.handle, "name": p.name, "team": p.team} for p in c.people],
+        }
+        ctx.update(notice.context)
+        ctx["also_told"] = [self.person_name(e) for e in ctx.get("also_told") or []]
+        return ctx
+
+    def subject(self, notice: Notice, handoff: dict[str, Any] | None, ctx: dict[str, Any]) -> str:
+        prefix = SUBJECT_PREFIX.get(notice.kind, notice.kind.replace("_", " ").title())
+        if notice.kind == "did_you_mean" and ctx.get("suggestion"):
+            prefix = f"Did you mean “{ctx['suggestion']}”?"
+        if handoff:
+            return safe_header(f"[#{handoff['id']}] {prefix}: {handoff['title']}")
+        about = ctx.get("in_reply_subject") or ""
+        return safe_header(f"{prefix}: {about}" if about else prefix)
+
+    def render(
+        self, notice: Notice, handoff: dict[str, Any] | None, dedupe_key: str, now: datetime
+    ) -> Rendered:
+        c = self.config
+        ctx = self.context(notice, handoff)
+        text = wrap_text(self.env.get_template(f"{notice.kind}.txt").render(ctx)).strip() + "\n"
+        html = self.env.get_template(f"{notice.kind}.html").render(ctx)
+        subject = self.subject(notice, handoff, ctx)
+        message_id = message_id_for(dedupe_key, c.handoff_domain)
+
+        msg = EmailMessage()
+        local, _, domain = c.org.handoff_address.partition("@")
+        msg["From"] = HeaderAddress(safe_header(c.outbound.from_name, 78), local, domain)
+        to_name = self.person_name(notice.to)
+        to_local, _, to_domain = notice.to.partition("@")
+        msg["To"] = HeaderAddress(safe_header(to_name if to_name != notice.to else "", 78), to_local, to_domain)
+        msg["Reply-To"] = self.reply_to(notice)
+        msg["Subject"] = subject
+        msg["Date"] = format_datetime(now)
+        msg["Message-ID"] = f"<{message_id}>"
+        refs = []
+        if handoff and handoff.get("root_message_id"):
+            refs.append(handoff["root_message_id"])
+        if ctx.get("in_reply_to"):
+            refs.append(ctx["in_reply_to"])
+        if refs:
+            msg["In-Reply-To"] = f"<{refs[-1]}>"
+            msg["References"] = " ".join(f"<{r}>" for r in refs)
+        answer = notice.answer or notice.kind in ANSWERS
+        msg["Auto-Submitted"] = "auto-replied" if answer else "auto-generated"
+        msg["X-Auto-Response-Suppress"] = "All"
+        msg[LOOP_HEADER] = c.org.handoff_address
+        msg["X-Nudger-Kind"] = notice.kind
+        msg.set_content(text, cte="quoted-printable")
+        msg.add_alternative(html, subtype="html", cte="quoted-printable")
+        for att in ctx.get("attachments") or []:
+            maintype, _, subtype = (att.content_type or "application/octet-stream").partition("/")
+            msg.add_attachment(
+                att.data, maintype=maintype or "application", subtype=subtype or "octet-stream",
+                filename=safe_header(att.filename or "attachment", 120),
+            )
+        return Rendered(message_id, subject, msg.as_bytes(policy=SMTP))

@@ -1,0 +1,99 @@
+"""Getting started and staying healthy: ``nudger init`` and ``nudger doctor``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from nudger.config import Config, starter_config_text
+from nudger.inbound import ensure_maildir
+
+
+def init_workspace(directory: Path, domain: str) -> Iterator[str]:
+    """Write config/nudger.toml and the Maildirs; never overwrite an existing config."""
+    directory = directory.resolve()
+    config_path = directory / "config" / "nudger.toml"
+    if config_path.exists():
+        yield f"{config_path} already exists; left as it is."
+    else:
+        config_path.parent.mkdir(parents=True, exist_ok=True)
+        config_path.write_text(starter_config_text(domain), encoding="utf-8")
+        yield f"wrote {config_path}"
+    for sub in ("mail/inbox", "mail/outbox"):
+        ensure_maildir(config_path.parent / sub)
+        yield f"made Maildir {config_path.parent / sub}"
+    yield ""
+    yield "Next:"
+    yield f"  1. Edit {config_path}: add your [[people]] and [teams] (see nudger.example.toml)."
+    yield f"  2. Check it:          nudger --config {config_path} doctor"
+    yield f"  3. Add to crontab:    */5 * * * * NUDGER_CONFIG={config_path} nudger run"
+    yield f"  4. Deliver mail for handoffs@{domain} into {config_path.parent / 'mail/inbox'}"
+    yield "     (or pipe it to `nudger ingest -`)."
+
+
+def checkup(config: Config, env: Mapping[str, str]) -> Iterator[tuple[bool, str, str]]:
+    """(ok, what was checked, how to fix it) for each part nudger needs."""
+    from nudger.config import load_secrets
+    from nudger.store import Store
+
+    yield True, f"config {config.source or '(defaults)'} loads", ""
+    try:
+        store = Store.open(config.database_path)
+        store.close()
+        yield True, f"database {config.database_path} opens and is migrated", ""
+    except Exception as exc:  # noqa: BLE001 - doctor reports every failure
+        yield False, f"database {config.database_path}: {exc}", "check the folder exists and is writable"
+    try:
+        load_secrets(config, env)
+        yield True, "reply-token secret available", ""
+    except Exception as exc:  # noqa: BLE001
+        yield False, f"reply-token secret: {exc}", f"set ${config.security.secret_env} (16+ characters)"
+    for label, kind, path in (
+        ("inbound", config.inbound.source, config.inbound.path),
+        ("outbound", config.outbound.transport, config.outbound.path),
+    ):
+        if kind == "maildir" and path is not None:
+            try:
+                ensure_maildir(path)
+                yield True, f"{label} Maildir {path} is usable", ""
+            except OSError as exc:
+                yield False, f"{label} Maildir {path}: {exc.strerror}", "create it or fix its permissions"
+        else:
+            yield False, f"{label} {kind}: not available in this version", f"set {label} to maildir"
+    yield from _check_templates(config)
+    if config.org.holidays:
+        from nudger.business_time import BusinessCalendar
+
+        try:
+            BusinessCalendar.build(config.org.timezone, config.org.business_days,
+                                   config.org.business_hours, config.org.holidays).is_holiday(
+                __import__("datetime").date(2026, 1, 1))
+            yield True, f"holidays {config.org.holidays} known", ""
+        except Exception as exc:  # noqa: BLE001
+            yield False, f"holidays {config.org.holidays}: {exc}", "use a country code such as US or DE"
+
+
+def _check_templates(config: Config) -> Iterator[tuple[bool, str, str]]:
+    from datetime import UTC, datetime
+
+    from nudger.handoffs import Notice
+    from nudger.render import SUBJECT_PREFIX, Renderer
+
+    renderer = Renderer(config, b"doctor-check-key-0123456789")
+    sample = {
+        "id": 1, "title": "Sample", "status": "open", "owner": None, "requester": "someone@example.com",
+        "team": None, "due": "2026-12-04", "priority": "normal", "rush": False, "watchers": [],
+        "note": "", "forwarded": None, "root_message_id": None, "blocked_reason": None,
+    }
+    context = {"actor": "someone@example.com", "choice": "daily", "word": "dne", "suggestion": "done"}
+    broken = []
+    for kind in SUBJECT_PREFIX:
+        try:
+            renderer.render(Notice(kind, "someone@example.com", 1, context=dict(context)), sample,
+                            f"doctor:{kind}", datetime.now(UTC))
+        except Exception as exc:  # noqa: BLE001
+            broken.append(f"{kind}: {exc}")
+    if broken:
+        yield False, "templates: " + "; ".join(broken), "fix or remove the override in [templates] path"
+    else:
+        yield True, f"all {len(SUBJECT_PREFIX)} email templates render", ""
