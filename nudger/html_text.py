@@ -1,0 +1,207 @@
+"""HTML email bodies to readable plain text, optionally without the quoted history.
+
+Built on the standard library's html.parser rather than html2text or inscriptis (see
+docs/parsing.md): html2text writes Markdown (it escapes `-`, `1.` and `+` at line starts,
+glues table cells together), and inscriptis drops the blockquote structure that quote
+detection needs. Mail clients' HTML is simple enough that a small renderer gets lines right:
+block elements and <br> break lines, <blockquote> becomes `> `, <hr> becomes Outlook's
+underscore rule, and nothing is Markdown-escaped.
+"""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+from html.parser import HTMLParser
+
+_BLOCK = frozenset(
+    "address article aside blockquote center dd details dialog div dl dt fieldset figcaption "
+    "figure footer form h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section summary table "
+    "tbody thead tfoot tr ul title".split()
+)
+_SKIP = frozenset("script style head template noscript object svg math".split())
+_VOID = frozenset("area base br col embed hr img input link meta param source track wbr".split())
+_SPACES = re.compile(r"[ \t\r\n\f\v]+")
+_HR = "_" * 32
+
+# Elements after which a reply's own text is over: the quoted history of Gmail, Outlook
+# (desktop, web, mobile), Apple Mail, Thunderbird and Yahoo, by the markers they write.
+_CUT_IDS = ("appendonsend", "divrplyfwdmsg", "olk_src_body_section", "mail-editor-reference-message-container")
+_CUT_CLASSES = ("gmail_quote", "gmail_extra", "moz-cite-prefix", "yahoo_quoted", "ymail_android_signature",
+                "protonmail_quote", "zmail_extra", "moz-forward-container", "divrplyfwdmsg")
+_OUTLOOK_RULE = re.compile(r"border-top\s*:\s*solid\s*#(?:e1e1e1|b5c4df)", re.I)
+
+
+class _Renderer(HTMLParser):
+    def __init__(self, drop_quotes: bool) -> None:
+        super().__init__(convert_charrefs=True)
+        self.drop_quotes = drop_quotes
+        self.lines: list[str] = []
+        self.current: list[str] = []
+        self.quote_depth = 0
+        self.pre_depth = 0
+        self.skip_depth = 0
+        self.dropped_depth = 0  # inside a blockquote being dropped
+        self.stack: list[str] = []
+        self.stopped = False
+        self.list_stack: list[list[int]] = []  # [is_ordered, counter]
+
+    # -- output helpers
+    def _prefix(self) -> str:
+        return ">" * self.quote_depth + " " if self.quote_depth else ""
+
+    def _break(self, blank: bool = False, hard: bool = False) -> None:
+        """End the current line: always for <br> (hard), only when it has text for a block."""
+        text = "".join(self.current)
+        if not self.pre_depth:
+            text = text.strip(" ")
+        self.current = []
+        if text or hard:
+            self.lines.append((self._prefix() + text).rstrip())
+        if blank and self.lines and self.lines[-1].strip("> "):
+            self.lines.append(self._prefix().rstrip())
+
+    def _emit(self, text: str) -> None:
+        if self.stopped or self.skip_depth or self.dropped_depth:
+            return
+        if not self.pre_depth:
+            text = _SPACES.sub(" ", text)
+            if not self.current or "".join(self.current).endswith(" "):
+                text = text.lstrip(" ")
+        if text:
+            self.current.append(text)
+
+    # -- parser callbacks
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self.stopped:
+            return
+        tag = tag.lower()
+        if tag not in _VOID:
+            self.stack.append(tag)
+        if self.skip_depth or tag in _SKIP:
+            if tag in _SKIP and tag not in _VOID:
+                self.skip_depth += 1
+            return
+        if self.drop_quotes and not self.dropped_depth and self._is_cut(tag, attrs):
+            self._break()
+            self.stopped = True
+            return
+        if self.dropped_depth:
+            if tag == "blockquote":
+                self.dropped_depth += 1
+            return
+        if tag == "blockquote":
+            self._break()
+            if self.drop_quotes:
+                self.dropped_depth = 1
+                return
+            self.quote_depth += 1
+            return
+        if tag == "br":
+            self._break(hard=True)
+        elif tag == "hr":
+            self._break()
+            self.lines.append(self._prefix() + _HR)
+        elif tag in ("ul", "ol"):
+            self._break()
+            self.list_stack.append([tag == "ol", 0])
+        elif tag == "li":
+            self._break()
+            marker = "- "
+            if self.list_stack:
+                self.list_stack[-1][1] += 1
+                if self.list_stack[-1][0]:
+                    marker = f"{self.list_stack[-1][1]}. "
+            self.current.append(marker)
+        elif tag == "pre":
+            self._break()
+            self.pre_depth += 1
+        elif tag in ("td", "th"):
+            if self.current and not "".join(self.current).endswith(" "):
+                self.current.append("  ")
+        elif tag == "p":
+            self._break(blank=True)
+        elif tag in _BLOCK:
+            self._break()
+        elif tag == "img":
+            alt = dict(attrs).get("alt") or ""
+            if alt.strip() and len(alt) < 60:
+                self._emit(alt)
+
+    def handle_endtag(self, tag: str) -> None:
+        tag = tag.lower()
+        if tag in _VOID:
+            return
+        if tag in self.stack:
+            while self.stack and self.stack.pop() != tag:
+                pass
+        else:
+            return
+        if self.stopped:
+            return
+        if tag in _SKIP:
+            self.skip_depth = max(0, self.skip_depth - 1)
+            return
+        if self.skip_depth:
+            return
+        if self.dropped_depth:
+            if tag == "blockquote":
+                self.dropped_depth -= 1
+            return
+        if tag == "blockquote":
+            self._break()
+            self.quote_depth = max(0, self.quote_depth - 1)
+            self._break(blank=True)
+        elif tag == "pre":
+            self._break()
+            self.pre_depth = max(0, self.pre_depth - 1)
+        elif tag in ("ul", "ol"):
+            self._break()
+            if self.list_stack:
+                self.list_stack.pop()
+        elif tag == "p":
+            self._break(blank=True)
+        elif tag in _BLOCK:
+            self._break()
+
+    def handle_data(self, data: str) -> None:
+        self._emit(data)
+
+    def _is_cut(self, tag: str, attrs: list[tuple[str, str | None]]) -> bool:
+        values = {k.lower(): (v or "") for k, v in attrs}
+        ident = values.get("id", "").lower()
+        if ident and any(ident.startswith(c) for c in _CUT_IDS):
+            return True
+        classes = values.get("class", "").lower().split()
+        if any(c in _CUT_CLASSES for c in classes):
+            return True
+        if tag == "blockquote" and values.get("type", "").lower() == "cite":
+            return True
+        if tag == "div" and _OUTLOOK_RULE.search(values.get("style", "")):
+            return True
+        return False
+
+    def text(self) -> str:
+        self._break()
+        out: list[str] = []
+        for line in self.lines:
+            if not line.strip("> ") and out and not out[-1].strip("> "):
+                continue
+            out.append(line)
+        return "\n".join(out).strip("\n") + ("\n" if out else "")
+
+
+def html_to_text(html: str, drop_quotes: bool = False) -> str:
+    """Readable text of an HTML body; with drop_quotes, stop at the quoted history. Never raises."""
+    if not html:
+        return ""
+    renderer = _Renderer(drop_quotes)
+    try:
+        renderer.feed(html)
+        renderer.close()
+    except Exception:  # noqa: BLE001 - malformed markup: keep what was rendered so far
+        pass
+    try:
+        return renderer.text()
+    except Exception:  # noqa: BLE001
+        return unescape(re.sub(r"<[^>]{0,2000}>", " ", html))

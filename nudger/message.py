@@ -1,0 +1,318 @@
+"""Raw bytes to a ParsedMail: headers decoded safely, the main body picked, attachments split off.
+
+Inbound mail is hostile or broken often enough that nothing here may raise: every header is
+read inside its own error handling (the stdlib raises lazily on some malformed headers), and
+every charset falls back to something that decodes.
+"""
+
+from __future__ import annotations
+
+import email
+import email.utils
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from email import policy
+from email.header import decode_header, make_header
+from email.message import Message
+
+from nudger.html_text import html_to_text
+
+_CRLF = re.compile(r"[\r\n]+")
+_WS = re.compile(r"\s+")
+_MSGID = re.compile(r"<([^<>\s]{1,998})>")
+_UNSAFE_FILENAME = re.compile(r"[\x00-\x1f\x7f/\\]+")
+
+
+@dataclass(frozen=True)
+class Address:
+    name: str
+    email: str
+
+    def as_json(self) -> dict:
+        return {"name": self.name or None, "email": self.email}
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str
+    data: bytes
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+
+@dataclass
+class ParsedMail:
+    raw: bytes
+    from_addr: Address | None = None
+    to: list[Address] = field(default_factory=list)
+    cc: list[Address] = field(default_factory=list)
+    reply_to: list[Address] = field(default_factory=list)
+    subject: str = ""
+    date: datetime | None = None
+    message_id: str | None = None
+    in_reply_to: list[str] = field(default_factory=list)
+    references: list[str] = field(default_factory=list)
+    text: str = ""
+    html: str | None = None
+    attachments: list[Attachment] = field(default_factory=list)
+    attached_messages: list[bytes] = field(default_factory=list)
+    defects: list[str] = field(default_factory=list)
+    text_from_html: bool = False  # True when `text` was converted from `html` (no text/plain part)
+    _msg: Message | None = field(default=None, repr=False, compare=False)
+
+    def header(self, name: str) -> str:
+        """First occurrence of a header, decoded; '' when missing or unreadable."""
+        values = self.header_all(name)
+        return values[0] if values else ""
+
+    def header_all(self, name: str) -> list[str]:
+        """Every occurrence of a header, decoded, CR/LF removed; never raises."""
+        if self._msg is None:
+            return []
+        try:
+            raws = self._msg.get_all(name) or []
+        except Exception:  # noqa: BLE001 - a header we cannot even list is a missing header
+            return []
+        return [_clean(v) for v in (_header_str(r) for r in raws)]
+
+
+def _clean(value: str) -> str:
+    return _WS.sub(" ", _CRLF.sub(" ", value)).strip()
+
+
+def _header_str(value: object) -> str:
+    """str() of a header object, falling back to a manual RFC 2047 decode of its raw form."""
+    try:
+        return str(value)
+    except Exception:  # noqa: BLE001
+        pass
+    try:
+        return str(make_header(decode_header(getattr(value, "_raw", "") or "")))
+    except Exception:  # noqa: BLE001
+        return ""
+
+
+def _raw_header(msg: Message, name: str) -> str:
+    """The header's raw text (before the policy's structured parsing), '' when absent."""
+    try:
+        for key, value in msg.raw_items():
+            if key.lower() == name.lower():
+                return str(value)
+    except Exception:  # noqa: BLE001
+        pass
+    return ""
+
+
+def _decoded_header(msg: Message, name: str) -> str:
+    try:
+        value = msg.get(name)
+    except Exception:  # noqa: BLE001 - the stdlib parses lazily and may raise here
+        value = None
+    if value is not None:
+        text = _header_str(value)
+        if text:
+            return _clean(text)
+    raw = _raw_header(msg, name)
+    try:
+        return _clean(str(make_header(decode_header(raw))))
+    except Exception:  # noqa: BLE001
+        return _clean(raw)
+
+
+def parse_addresses(value: str) -> list[Address]:
+    """Addresses from a decoded header value; names decoded, no CR/LF; never raises."""
+    if not value:
+        return []
+    try:
+        pairs = email.utils.getaddresses([value])
+    except Exception:  # noqa: BLE001
+        return []
+    out = []
+    for name, addr in pairs:
+        name, addr = _clean(name or ""), _clean(addr or "")
+        if not addr and not name:
+            continue
+        if not addr and "@" in name:
+            name, addr = "", name
+        out.append(Address(name=name, email=addr))
+    return out
+
+
+def _addresses(msg: Message, name: str) -> list[Address]:
+    try:
+        values = msg.get_all(name) or []
+    except Exception:  # noqa: BLE001
+        values = []
+    out: list[Address] = []
+    for value in values:
+        out.extend(parse_addresses(_clean(_header_str(value)) or _raw_header(msg, name)))
+    return out
+
+
+def _msgids(value: str) -> list[str]:
+    found = _MSGID.findall(value or "")
+    if found:
+        return found
+    return [v for v in (value or "").split() if v and len(v) < 999]
+
+
+def _date(msg: Message, defects: list[str]) -> datetime | None:
+    raw = _raw_header(msg, "Date").strip()
+    if not raw:
+        return None
+    try:
+        value = email.utils.parsedate_to_datetime(_clean(raw))
+    except Exception:  # noqa: BLE001
+        defects.append(f"unparseable Date header: {raw[:80]!r}")
+        return None
+    if value is not None and value.tzinfo is None:
+        defects.append("Date header without a timezone")
+        return None
+    return value
+
+
+def decode_payload(part: Message, defects: list[str] | None = None) -> str:
+    """A text part's content as str: the declared charset, then utf-8, then cp1252 with replacement."""
+    try:
+        data = part.get_payload(decode=True)
+    except Exception:  # noqa: BLE001
+        data = None
+    if data is None:
+        payload = part.get_payload()
+        return payload if isinstance(payload, str) else ""
+    charset = None
+    try:
+        charset = part.get_content_charset()
+    except Exception:  # noqa: BLE001
+        pass
+    for candidate in (charset, "utf-8"):
+        if not candidate:
+            continue
+        try:
+            return data.decode(candidate)
+        except (LookupError, UnicodeDecodeError, ValueError):
+            if defects is not None and candidate == charset:
+                defects.append(f"body does not decode as its declared charset {charset!r}")
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        return data.decode("latin-1", errors="replace")
+
+
+def _filename(part: Message) -> str:
+    try:
+        name = part.get_filename() or ""
+    except Exception:  # noqa: BLE001
+        name = ""
+    name = _UNSAFE_FILENAME.sub("_", _clean(str(name))).strip(" .")
+    return name[:255]
+
+
+def _content_type(part: Message) -> str:
+    try:
+        return part.get_content_type()
+    except Exception:  # noqa: BLE001
+        return "application/octet-stream"
+
+
+def _is_attachment(part: Message) -> bool:
+    try:
+        disposition = (part.get_content_disposition() or "").lower()
+    except Exception:  # noqa: BLE001
+        disposition = ""
+    return disposition == "attachment" or (disposition != "inline" and bool(_filename(part)))
+
+
+def _walk(msg: Message, mail: ParsedMail, bodies: dict[str, str]) -> None:
+    """Depth-first over the MIME tree: first text/plain and text/html bodies, the rest attachments."""
+    stack = [msg]
+    seen = 0
+    while stack:
+        part = stack.pop(0)
+        seen += 1
+        if seen > 2000:
+            mail.defects.append("too many MIME parts; the rest ignored")
+            return
+        ctype = _content_type(part)
+        if ctype == "message/rfc822":
+            mail.attached_messages.append(_rfc822_bytes(part))
+            continue
+        if part.is_multipart():
+            try:
+                children = list(part.iter_parts()) if hasattr(part, "iter_parts") else part.get_payload()
+            except Exception:  # noqa: BLE001
+                children = []
+                mail.defects.append("unreadable multipart")
+            stack[0:0] = [c for c in children if isinstance(c, Message)]
+            continue
+        if ctype in ("text/plain", "text/html") and not _is_attachment(part) and ctype not in bodies:
+            bodies[ctype] = decode_payload(part, mail.defects)
+            continue
+        if part is msg and ctype.startswith("text/"):
+            bodies.setdefault("text/plain", decode_payload(part, mail.defects))
+            continue
+        try:
+            data = part.get_payload(decode=True) or b""
+        except Exception:  # noqa: BLE001
+            data = b""
+            mail.defects.append("undecodable attachment")
+        mail.attachments.append(Attachment(_filename(part), ctype, data))
+
+
+def _rfc822_bytes(part: Message) -> bytes:
+    try:
+        payload = part.get_payload()
+        inner = payload[0] if isinstance(payload, list) and payload else None
+        if isinstance(inner, Message):
+            return inner.as_bytes(policy=policy.compat32.clone(linesep="\r\n", max_line_length=0))
+        data = part.get_payload(decode=True)
+        return data or b""
+    except Exception:  # noqa: BLE001
+        try:
+            return part.as_bytes()
+        except Exception:  # noqa: BLE001
+            return b""
+
+
+def parse_message(raw: bytes) -> ParsedMail:
+    """Parse any bytes into a ParsedMail; never raises (what was malformed lands in `defects`)."""
+    if not isinstance(raw, (bytes, bytearray)):
+        raw = str(raw).encode("utf-8", "replace")
+    raw = bytes(raw)
+    mail = ParsedMail(raw=raw)
+    try:
+        msg = email.message_from_bytes(raw, policy=policy.default)
+    except Exception as exc:  # noqa: BLE001
+        mail.defects.append(f"unparseable message: {exc}")
+        mail.text = raw.decode("utf-8", "replace")
+        return mail
+    mail._msg = msg
+    for defect in getattr(msg, "defects", []) or []:
+        mail.defects.append(type(defect).__name__)
+    senders = _addresses(msg, "From")
+    mail.from_addr = senders[0] if senders else None
+    mail.to = _addresses(msg, "To")
+    mail.cc = _addresses(msg, "Cc")
+    mail.reply_to = _addresses(msg, "Reply-To")
+    mail.subject = _decoded_header(msg, "Subject")
+    mail.date = _date(msg, mail.defects)
+    ids = _msgids(_raw_header(msg, "Message-ID"))
+    mail.message_id = ids[0] if ids else None
+    mail.in_reply_to = _msgids(_raw_header(msg, "In-Reply-To"))
+    mail.references = _msgids(_raw_header(msg, "References"))
+    bodies: dict[str, str] = {}
+    try:
+        _walk(msg, mail, bodies)
+    except Exception as exc:  # noqa: BLE001
+        mail.defects.append(f"unreadable MIME structure: {exc}")
+    mail.html = bodies.get("text/html")
+    if "text/plain" in bodies and (bodies["text/plain"].strip() or not mail.html):
+        mail.text = bodies["text/plain"]
+    elif mail.html is not None:
+        mail.text = html_to_text(mail.html)
+        mail.text_from_html = True
+    return mail

@@ -1,0 +1,253 @@
+"""What the sender of a reply wrote themselves: no quoted history, no signature, no forwarded part.
+
+Each line is classified (text, empty, quote, attribution such as "On … wrote:", header of a
+quoted Outlook block, signature delimiter, mobile signature), and a few rules on that
+sequence decide what to keep; the rules follow discourse's email_reply_trimmer, which
+reads top-posted, bottom-posted and interleaved replies alike. Every regular expression
+here is anchored or bounded, and joins of wrapped lines are capped, so no input is slow.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from nudger.forward_headers import ATTRIBUTION_STARTS, WROTE_VERBS, header_line, is_separator
+
+TEXT, EMPTY, QUOTE, ATTRIBUTION, HEADER, DELIMITER, SIGNATURE = "t", "e", "q", "b", "h", "d", "s"
+
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u200e\u200f\u2060"), None)
+_QUOTE = re.compile(r"^[ \t]*(?:>|[A-Za-z]{1,10}>(?=[ \t>]|$))")
+_DELIMITER = re.compile(r"^[ \t]*(?:[-_=*~+]{2,}|ᐧ+)[ \t]*$")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+
+_LATIN_VERBS = [v for v in WROTE_VERBS if not _CJK.search(v)]
+_CJK_VERBS = [v for v in WROTE_VERBS if _CJK.search(v)]
+_VERB = "(?:(?<![^\\W\\d_])(?:" + "|".join(sorted(_LATIN_VERBS, key=len, reverse=True)) + ")(?![^\\W\\d_])|(?:" + "|".join(_CJK_VERBS) + "))"
+# "… wrote:" / "… a écrit :" / "… wrote ----" at the very end of a (joined) line
+_ENDS_WITH_VERB = re.compile(_VERB + r"[ \t]*(?:[:：]|-{2,})?[ \t]*$", re.I)
+# "Am … schrieb Name <addr>:" / "Name <addr> schrieb am …:" - the verb inside, a colon at the end
+_HAS_VERB = re.compile(_VERB, re.I)
+_STARTS = re.compile(
+    r"^[ \t]*(?:-{2,}[ \t]*)?(?:" + "|".join(re.escape(s) for s in ATTRIBUTION_STARTS if s[0].isalpha()) + r")(?![^\W\d_])",
+    re.I,
+)
+_DATE_START = re.compile(r"^[ \t]*\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\b")
+_TIME = re.compile(r"\d{1,2}[:.]\d{2}")
+_EMAILISH = re.compile(r"@[\w-]")
+
+_URLISH = re.compile(r"\[([^\]\n]{0,60})\]\([^)\n]{0,400}\)|<[^<>\n]{0,400}>|\(https?:[^)\n]{0,400}\)|https?://\S{1,400}")
+_SIG_SENT = re.compile(
+    r"^[ \t]*[(<]*[ \t]*(?:sent|sended|envoy[ée]|enviad[oa]|inviato|verzonden|verstuurd|gesendet|wys[łl]ane|"
+    r"wys[łl]ano|odesl[áa]no|odoslan[ée]|sendt|skickat|l[äa]hetetty|отправлено|надіслано|g[öo]nderildi|"
+    r"poslano|trimis|elk[üu]ldve|get|from)[ \t]+"
+    r"(?:from|with|via|using|by|on|depuis|de|desde|da|dal|dallo|met|vanaf|von|mit|z|ze|fra|fr[åa]n|с|з|com|do|"
+    r"par|avec|con|från)\b(?P<rest>[^\n]{0,120})$",
+    re.I,
+)
+_SIG_OTHER = re.compile(
+    r"^[ \t]*(?:get outlook for \w+|get the outlook app\b.*|von meine[mn]? [^\n]{1,40} gesendet\.?|"
+    r"diese nachricht wurde von meine[mn]? [^\n]{1,80} gesendet\.?|envoy[ée] (?:de|depuis) mon [^\n]{1,40}|"
+    r"(?:從我的|发自我的|來自我的|寄自我的|傳送自我的)[^\n]{1,40}|[^\n]{1,30}から送信|[^\n]{1,30}에서 보냄|"
+    r"<<\s*sent by [^\n]{1,40}>>|\(\s*sent from [^\n]{1,40}\)|sent from my \w[^\n,;]{0,40}|"
+    r"(?:sent|envoy[ée]|enviado|inviato|gesendet) (?:from|depuis|desde|da|von) (?:my|mon|mi|il mio|meinem) [^\n,;]{1,40})[ \t]*$",
+    re.I,
+)
+_EXCUSE = re.compile(r"^[ \t]*[.,;!:-]*[ \t]*(?:please|pls|plz|excuse|pardon|forgive|sorry)\b", re.I)
+
+_MAX_JOIN = 5
+_TEXT_THEN_ATTRIBUTION = re.compile(r"te*b")
+_MAX_JOINED = 400
+
+
+@dataclass
+class _Line:
+    text: str
+    kind: str
+    span: int = 1  # lines this marker covers (an attribution wrapped over several lines)
+
+
+def is_mobile_signature(line: str) -> bool:
+    """"Sent from my iPhone" and its kin in several languages, not "Sent from my desk, is easier …"."""
+    s = _URLISH.sub(lambda m: m.group(1) or "", line).strip()
+    if not s or len(s) > 160:
+        return False
+    m = _SIG_SENT.match(s)
+    if m:
+        rest = m.group("rest").strip(" )>")
+        head, sep, tail = _split_clause(rest)
+        if sep and not _EXCUSE.match(sep + tail):
+            return False
+        return len(head.split()) <= 6
+    return bool(_SIG_OTHER.match(s))
+
+
+def _split_clause(rest: str) -> tuple[str, str, str]:
+    for i, ch in enumerate(rest):
+        if ch in ",;!" or (ch == "." and (i + 1 == len(rest) or rest[i + 1] == " ")):
+            return rest[:i], rest[i], rest[i + 1:]
+    return rest, "", ""
+
+
+def attribution_match(joined: str) -> bool:
+    """Is this (possibly joined) line a quote header such as "On <date>, <name> wrote:"?"""
+    s = joined.strip()
+    if not s or len(s) > _MAX_JOINED:
+        return False
+    if is_separator(s):
+        return True
+    has_anchor = bool(_EMAILISH.search(s) or re.search(r"\d", s))
+    tail = s[-60:]
+    if has_anchor and _ENDS_WITH_VERB.search(tail):
+        return True
+    if s[-1] in ":：" and (_EMAILISH.search(s) or _STARTS.match(s)) and _HAS_VERB.search(s):
+        return True
+    if _DATE_START.match(s) and len(s) < 200 and (_TIME.search(s) or _EMAILISH.search(s)):
+        return True
+    return False
+
+
+def _starts_like_attribution(line: str) -> bool:
+    return bool(_STARTS.match(line) or _DATE_START.match(line) or line.lstrip()[:1].isdigit()
+                or _EMAILISH.search(line) or line.rstrip().endswith("<"))
+
+
+def _attribution_span(lines: list[str], i: int) -> int:
+    """How many lines starting at i form an attribution (0 when none)."""
+    line = lines[i]
+    if attribution_match(line):
+        if _DATE_START.match(line) and not line.rstrip().endswith((":", "：")):
+            longer = _join_span(lines, i, want_colon=True)
+            if longer:
+                return longer
+        return 1
+    if not _starts_like_attribution(line):
+        return 0
+    return _join_span(lines, i, want_colon=False)
+
+
+def _join_span(lines: list[str], i: int, want_colon: bool) -> int:
+    parts = [lines[i].strip()]
+    j = i + 1
+    used = 1
+    while j < len(lines) and used < _MAX_JOIN + 2:
+        nxt = lines[j].strip()
+        j += 1
+        used += 1
+        if not nxt:
+            continue
+        parts.append(nxt)
+        joined = " ".join(parts)
+        if len(joined) > _MAX_JOINED:
+            return 0
+        if attribution_match(joined) and (not want_colon or joined.endswith((":", "："))):
+            return j - i
+        if len(parts) > _MAX_JOIN:
+            return 0
+    return 0
+
+
+def classify(text: str) -> list[_Line]:
+    """One _Line per line (an attribution over several lines becomes one)."""
+    raw = text.replace("\r\n", "\n").replace("\r", "\n").translate(_ZERO_WIDTH).split("\n")
+    out: list[_Line] = []
+    i = 0
+    while i < len(raw):
+        line = raw[i]
+        stripped = line.strip()
+        if not stripped:
+            out.append(_Line(line, EMPTY))
+        elif _QUOTE.match(line):
+            out.append(_Line(line, QUOTE))
+        elif _DELIMITER.match(line):
+            out.append(_Line(line, DELIMITER))
+        elif is_mobile_signature(line):
+            out.append(_Line(line, SIGNATURE))
+        else:
+            span = _attribution_span(raw, i)
+            if span:
+                out.append(_Line("\n".join(raw[i:i + span]), ATTRIBUTION, span))
+                i += span
+                continue
+            out.append(_Line(line, HEADER if header_line(stripped) else TEXT))
+        i += 1
+    return out
+
+
+def _first(kinds: str, wanted: str) -> int:
+    return kinds.find(wanted)
+
+
+def _header_block_start(kinds: str) -> int:
+    """Index of the first run of 3+ header lines that follows some text, -1 when none."""
+    for m in re.finditer(r"h(?:h|t(?=h)){2,}", kinds):
+        before = kinds[:m.start()]
+        if TEXT in before:
+            return m.start()
+    return -1
+
+
+def trim(lines: list[_Line]) -> list[_Line]:
+    """Apply the keep/drop rules to classified lines."""
+    kinds = "".join(x.kind for x in lines)
+
+    def cut(n: int) -> None:
+        nonlocal lines, kinds
+        lines, kinds = lines[:n], kinds[:n]
+
+    for marker in (DELIMITER, SIGNATURE):
+        at = kinds.find(marker)
+        if at >= 0:
+            cut(at)
+    at = _header_block_start(kinds)
+    if at >= 0:
+        cut(at)
+        # an Outlook block is usually preceded by its separator (already a delimiter) or a blank
+    first_text = kinds.find(TEXT)
+    if first_text < 0:
+        return []
+    # bottom-posting: quoted history first, then only the new text
+    head = kinds[:first_text].lstrip(EMPTY)
+    if head.startswith(ATTRIBUTION) and not re.search(r"[qbh]", kinds[first_text:]):
+        return lines[first_text:]
+    # text, then an attribution followed by no quote: everything from the attribution on is history
+    starts = [m.end() - 1 for m in _TEXT_THEN_ATTRIBUTION.finditer(kinds)]
+    last_q = kinds.rfind(QUOTE)
+    after_last_q = [b for b in starts if b > last_q]
+    if after_last_q:
+        cut(after_last_q[0])
+    else:
+        # text, then an attribution, quotes and only a little text (a signature) to the end
+        last_qbh = max(kinds.rfind(QUOTE), kinds.rfind(ATTRIBUTION), kinds.rfind(HEADER))
+        last_t_inside = kinds.rfind(TEXT, 0, last_qbh)
+        for b in starts:
+            if b > last_t_inside and kinds.count(TEXT, b) < 7:
+                cut(b)
+                break
+    # text, then a quote that ends the message
+    last_t = kinds.rfind(TEXT)
+    if 0 <= last_t < len(kinds) - 1 and not kinds[last_t + 1:].strip("qbe"):
+        cut(last_t + 1)
+    return [x for x in lines if x.kind != ATTRIBUTION]
+
+
+def strip_reply(text: str) -> str:
+    """The new text of a plain-text reply, without quoted history or signature. Never raises."""
+    try:
+        kept = trim(classify(text or ""))
+    except Exception:  # noqa: BLE001 - the parser must not stop the run; an empty text is safe
+        return ""
+    out = "\n".join(x.text for x in kept)
+    return out.strip("\n").rstrip() if out.strip() else ""
+
+
+def reply_text(mail) -> str:  # noqa: ANN001 - ParsedMail, imported lazily to keep this module pure
+    """What the sender of `mail` wrote themselves; HTML-only mail is cut at its quote markup first."""
+    try:
+        if getattr(mail, "text_from_html", False) and mail.html:
+            from nudger.html_text import html_to_text
+
+            return strip_reply(html_to_text(mail.html, drop_quotes=True))
+        return strip_reply(mail.text or "")
+    except Exception:  # noqa: BLE001
+        return ""
