@@ -1,0 +1,232 @@
+"""Shared fixtures: a real workspace (config, Maildirs, SQLite) driven through the CLI."""
+
+from __future__ import annotations
+
+import email
+import re
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.policy import default as default_policy
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import settings
+
+from nudger.cli import cli
+
+settings.register_profile("ci", derandomize=True, deadline=None, max_examples=200)
+settings.load_profile("ci")
+
+ORG_TOML = """\
+[org]
+domain = "acme.test"
+timezone = "America/Chicago"
+holidays = "US"
+admin = "maria"
+
+[database]
+path = "state/nudger.db"
+
+[inbound]
+source = "maildir"
+path = "mail/inbox"
+
+[outbound]
+transport = "maildir"
+path = "mail/outbox"
+
+[security]
+trusted_authserv_ids = ["mx.acme.test"]
+
+[[people]]
+email = "sam@acme.test"
+name = "Sam Seller"
+handle = "sam"
+team = "sales"
+manager = "maria"
+timezone = "America/New_York"
+
+[[people]]
+email = "maria@acme.test"
+name = "Maria Boss"
+handle = "maria"
+team = "sales"
+
+[[people]]
+email = "dana@acme.test"
+name = "Dana Numbers"
+handle = "dana"
+team = "accounting"
+manager = "maria"
+
+[[people]]
+email = "lee@acme.test"
+name = "Lee Ledger"
+handle = "lee"
+team = "accounting"
+
+[teams.sales]
+lead = "maria"
+members = ["sam", "maria"]
+
+[teams.accounting]
+aliases = ["finance", "ar"]
+lead = "dana"
+members = ["dana", "lee"]
+routing = "lead"
+min_lead_days = 7
+turnaround_days = 3
+
+[teams.support]
+members = ["lee", "maria"]
+routing = "round_robin"
+"""
+
+
+@dataclass
+class Sent:
+    """One email nudger wrote to the outbound Maildir."""
+
+    path: Path
+    msg: EmailMessage
+
+    @property
+    def to(self) -> str:
+        return str(self.msg["To"])
+
+    @property
+    def kind(self) -> str:
+        return str(self.msg["X-Nudger-Kind"])
+
+    @property
+    def text(self) -> str:
+        part = self.msg.get_body(("plain",))
+        return part.get_content() if part else ""
+
+    @property
+    def html(self) -> str:
+        part = self.msg.get_body(("html",))
+        return part.get_content() if part else ""
+
+
+class Workspace:
+    """A nudger install in a temp dir: write mail in, run, read mail out."""
+
+    def __init__(self, root: Path, toml: str = ORG_TOML):
+        self.root = root
+        self.config = root / "nudger.toml"
+        self.config.write_text(toml)
+        self.inbox = root / "mail" / "inbox"
+        self.outbox = root / "mail" / "outbox"
+        self.runner = CliRunner()
+        self.env = {"NUDGER_CONFIG": str(self.config), "NUDGER_SECRET": "test-secret-0123456789abcdef"}
+        self._n = 0
+
+    def cli(self, *args: str, input: bytes | str | None = None, expect: int | None = 0):
+        result = self.runner.invoke(cli, list(args), env=self.env, input=input, catch_exceptions=False)
+        if expect is not None:
+            assert result.exit_code == expect, (result.exit_code, result.output, result.stderr)
+        return result
+
+    def deliver(self, raw: bytes, name: str | None = None) -> Path:
+        from nudger.inbound import deliver_to_maildir
+
+        self._n += 1
+        return deliver_to_maildir(self.inbox, raw, name or f"1700000000.test{self._n:04d}.host")
+
+    def run(self, now: str, expect: int = 0):
+        return self.cli("run", "--now", now, expect=expect)
+
+    def sent(self) -> list[Sent]:
+        folder = self.outbox / "new"
+        if not folder.exists():
+            return []
+        return [
+            Sent(p, email.message_from_bytes(p.read_bytes(), policy=default_policy))  # type: ignore[arg-type]
+            for p in sorted(folder.iterdir())
+        ]
+
+    def sent_to(self, who: str, kind: str | None = None) -> list[Sent]:
+        return [s for s in self.sent() if who in s.to and (kind is None or s.kind == kind)]
+
+    def items(self) -> list[dict]:
+        import json
+
+        return json.loads(self.cli("items", "--json").output)
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Workspace:
+    return Workspace(tmp_path)
+
+
+def make_forward(
+    note: str = "@dana can you send them our W-9? due friday",
+    *,
+    sender: str = "Sam Seller <sam@acme.test>",
+    to: str = "handoffs@acme.test",
+    subject: str = "Fwd: W-9 request",
+    date: str = "Mon, 23 Nov 2026 09:00:00 -0600",
+    cc: str | None = None,
+    message_id: str | None = None,
+    attachment: tuple[str, bytes] | None = None,
+) -> bytes:
+    """A Gmail-style inline forward of a customer's email, with a note on top."""
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = to
+    if cc:
+        msg["Cc"] = cc
+    msg["Subject"] = subject
+    msg["Date"] = date
+    msg["Message-ID"] = message_id or make_msgid(domain="mail.acme.test")
+    msg.set_content(
+        f"{note}\n\n---------- Forwarded message ---------\n"
+        "From: Bill Lumbergh <bill@initech.example>\n"
+        "Date: Sun, Nov 22, 2026 at 6:15 PM\n"
+        "Subject: W-9 request\n"
+        "To: Sam Seller <sam@acme.test>\n\n"
+        "Hi Sam,\n\nCould you send us your W-9 so we can set you up as a vendor?\n\nThanks,\nBill\n"
+    )
+    if attachment:
+        msg.add_attachment(attachment[1], maintype="application", subtype="pdf", filename=attachment[0])
+    return msg.as_bytes()
+
+
+def make_reply(
+    notice: Sent | None,
+    text: str,
+    *,
+    sender: str,
+    to: str | None = None,
+    date: str = "Mon, 23 Nov 2026 11:00:00 -0600",
+    message_id: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> bytes:
+    """A person's reply to one of nudger's emails, quoting it below the new text."""
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = to or (str(notice.msg["Reply-To"]) if notice else "handoffs@acme.test")
+    msg["Subject"] = "Re: " + (str(notice.msg["Subject"]) if notice else "hello")
+    msg["Date"] = date
+    msg["Message-ID"] = message_id or make_msgid(domain="mail.acme.test")
+    if notice:
+        msg["In-Reply-To"] = str(notice.msg["Message-ID"])
+        msg["References"] = str(notice.msg["Message-ID"])
+    for k, v in (headers or {}).items():
+        msg[k] = v
+    quoted = "\n".join("> " + line for line in (notice.text if notice else "").splitlines())
+    msg.set_content(f"{text}\n\nOn Mon, Nov 23, 2026 at 9:05 AM Nudger <handoffs@acme.test> wrote:\n{quoted}\n")
+    return msg.as_bytes()
+
+
+def token_address(sent: Sent) -> str:
+    return str(sent.msg["Reply-To"])
+
+
+def reply_local(sent: Sent) -> str:
+    m = re.match(r"handoffs\+(\d+)\.([a-z2-7]{16})@acme\.test", token_address(sent))
+    assert m, token_address(sent)
+    return m.group(0)

@@ -1,0 +1,158 @@
+"""The CLI's contract: exit codes, JSON shapes, config lookup, init, demo, inspect."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from click.testing import CliRunner
+from conftest import Workspace, make_forward, make_reply
+
+from nudger.cli import cli
+
+
+def invoke(*args: str, env: dict | None = None, input=None):
+    return CliRunner().invoke(cli, list(args), env=env or {}, input=input, catch_exceptions=False)
+
+
+def test_help_for_every_command() -> None:
+    out = invoke("--help").output
+    for name in ("run", "ingest", "inspect", "items", "show", "status", "init", "demo", "outbox",
+                 "quarantine", "doctor"):
+        assert name in out
+        assert invoke(name, "--help").exit_code == 0
+
+
+def test_config_error_exits_78_with_key_and_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[org]\ndomain = "acme.test"\n[limts]\nx = 1\n')
+    result = invoke("--config", str(bad), "items")
+    assert result.exit_code == 78
+    assert "bad.toml" in result.stderr and "limts" in result.stderr
+    assert "Traceback" not in result.output + result.stderr
+
+
+def test_missing_config_is_explained(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = invoke("items")
+    assert result.exit_code == 78 and "nudger init" in result.stderr
+
+
+def test_config_before_or_after_command(ws: Workspace) -> None:
+    ws.deliver(make_forward())
+    ws.run("2026-11-23T09:05")
+    env = {"NUDGER_SECRET": ws.env["NUDGER_SECRET"]}
+    a = CliRunner().invoke(cli, ["--config", str(ws.config), "items", "--json"], env=env)
+    b = CliRunner().invoke(cli, ["items", "--json", "--config", str(ws.config)], env=env)
+    assert a.exit_code == b.exit_code == 0
+    assert json.loads(a.output) == json.loads(b.output)
+    assert set(json.loads(a.output)[0]) >= {"id", "title", "status", "owner", "requester", "team", "due",
+                                            "rush", "priority", "created"}
+
+
+def test_inspect_without_config(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.eml").write_bytes(make_forward())
+    (tmp_path / "b.eml").write_bytes(b"\x00\xff garbage")
+    result = invoke("inspect", "--json", "a.eml", "b.eml", "missing.eml")
+    assert result.exit_code == 0
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    assert [r["file"] for r in rows] == ["a.eml", "b.eml", "missing.eml"]
+    a = rows[0]
+    assert a["kind"] == "handoff" and a["from"]["email"] == "sam@acme.test"
+    assert a["forwarded"]["from"]["email"] == "bill@initech.example"
+    assert a["text"] == "@dana can you send them our W-9? due friday"
+    assert a["handoff"]["due"] == "2026-11-27" and a["handoff"]["title"] == "W-9 request"
+    assert rows[2]["kind"] == "unknown" and rows[2]["reasons"]
+
+
+def test_inspect_reply_commands(ws: Workspace) -> None:
+    ws.deliver(make_forward())
+    ws.run("2026-11-23T09:05")
+    [notice] = ws.sent_to("dana@acme.test", "new_handoff")
+    result = ws.cli("inspect", "--json", "-", input=make_reply(notice, "ack due 12/4", sender="dana@acme.test"))
+    data = json.loads(result.output)
+    assert data["kind"] == "reply" and data["authorised"] is True
+    assert data["commands"] == [{"name": "ack", "args": "due 12/4", "due": "2026-12-04"}]
+    assert data["text"] == "ack due 12/4"
+
+
+def test_run_is_quiet_when_idle_and_overlap_exits_0(ws: Workspace) -> None:
+    assert ws.run("2026-11-23T09:05").output == ""
+    import fcntl
+    import os
+
+    (ws.root / "state").mkdir(exist_ok=True)
+    fd = os.open(ws.root / "state" / "nudger.db.lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        ws.deliver(make_forward())
+        assert ws.run("2026-11-23T09:10", expect=0).output == ""
+        assert ws.items() == []
+    finally:
+        os.close(fd)
+    assert "ingested 1" in ws.run("2026-11-23T09:15").output
+
+
+def test_ingest_stdin_and_busy_database(ws: Workspace) -> None:
+    result = ws.cli("ingest", "-", "--now", "2026-11-23T09:05", input=make_forward())
+    assert ws.items()[0]["owner"] == "dana@acme.test"
+    assert ws.sent_to("sam@acme.test", "receipt"), result.output
+    db = sqlite3.connect(ws.root / "state" / "nudger.db", timeout=0.1)
+    db.execute("BEGIN EXCLUSIVE")
+    try:
+        import nudger.store as store_module
+
+        old = store_module.BUSY_TIMEOUT_MS
+        store_module.BUSY_TIMEOUT_MS = 100
+        try:
+            busy = ws.cli("ingest", "-", input=make_forward(note="@lee other"), expect=75)
+        finally:
+            store_module.BUSY_TIMEOUT_MS = old
+        assert "busy" in busy.stderr or "locked" in busy.stderr
+    finally:
+        db.rollback()
+        db.close()
+
+
+def test_status_and_show(ws: Workspace) -> None:
+    ws.deliver(make_forward())
+    ws.run("2026-11-23T09:05")
+    status = json.loads(ws.cli("status", "--json").output)
+    assert status["handoffs"] == {"open": 1}
+    assert status["outbox"] == {"sent": 2}
+    assert status["last_run"] is not None
+    text = ws.cli("show", "1").output
+    assert "W-9 request" in text and "timeline:" in text
+    assert ws.cli("show", "99", expect=1).exit_code == 1
+
+
+def test_init_writes_config_and_maildirs(tmp_path: Path) -> None:
+    result = invoke("init", str(tmp_path / "site"), "--domain", "acme.test")
+    assert result.exit_code == 0
+    config = tmp_path / "site" / "config" / "nudger.toml"
+    assert config.exists() and (tmp_path / "site" / "config" / "mail" / "inbox" / "new").is_dir()
+    assert "nudger run" in result.output
+    doctor = invoke("--config", str(config), "doctor", env={"NUDGER_SECRET": "x" * 32})
+    assert doctor.exit_code == 0, doctor.output
+    again = invoke("init", str(tmp_path / "site"))
+    assert "already exists" in again.output
+
+
+def test_demo_runs_and_reruns(tmp_path: Path) -> None:
+    target = tmp_path / "demo"
+    first = invoke("demo", str(target))
+    assert first.exit_code == 0, first.output
+    assert "Summary: 3 handoffs created" in first.output
+    emails = sorted((target / "mail" / "outbox" / "new").glob("*.eml"))
+    second = invoke("demo", str(target))
+    assert second.exit_code == 0
+    assert len(sorted((target / "mail" / "outbox" / "new").glob("*.eml"))) == len(emails)
+    items = json.loads(invoke("--config", str(target / "nudger.toml"), "items", "--json").output)
+    assert [i["status"] for i in items] == ["open", "done", "open"]
+    assert items[1]["rush"] is True
+    not_demo = tmp_path / "mine"
+    not_demo.mkdir()
+    (not_demo / "keep.txt").write_text("x")
+    assert invoke("demo", str(not_demo)).exit_code == 1

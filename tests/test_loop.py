@@ -1,0 +1,223 @@
+"""End to end through the CLI: a forward becomes a handoff and replies drive it to thanks."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from conftest import Workspace, make_forward, make_reply, reply_local
+
+
+def start(ws: Workspace, **kw) -> None:
+    ws.deliver(make_forward(**kw))
+    ws.run("2026-11-23T09:05")
+
+
+def test_forward_to_thanks(ws: Workspace) -> None:
+    start(ws, attachment=("w9-form.pdf", b"%PDF-1.4 fake w9"))
+    [item] = ws.items()
+    assert item["owner"] == "dana@acme.test"
+    assert item["requester"] == "sam@acme.test"
+    assert item["team"] == "accounting"
+    assert item["due"] == "2026-11-27"
+    assert item["title"] == "W-9 request"
+    assert item["status"] == "open"
+
+    [receipt] = ws.sent_to("sam@acme.test", "receipt")
+    assert receipt.msg["Auto-Submitted"] == "auto-replied"
+    [notice] = ws.sent_to("dana@acme.test", "new_handoff")
+    assert notice.msg["Auto-Submitted"] == "auto-generated"
+    assert notice.msg["X-Auto-Response-Suppress"] == "All"
+    assert str(notice.msg["Subject"]).startswith(f"[#{item['id']}] ")
+    assert re.fullmatch(r"handoffs\+1\.[a-z2-7]{16}@acme\.test", str(notice.msg["Reply-To"]))
+    assert "bill@initech.example" in notice.text and "Could you send us your W-9" in notice.text
+    assert "@dana can you send them our W-9?" in notice.text
+    assert [p.get_filename() for p in notice.msg.iter_attachments()] == ["w9-form.pdf"]
+    assert all(len(line) <= 72 for line in notice.text.splitlines() if " " in line.strip())
+    assert "<" not in notice.msg["Message-ID"][1:-1]
+    root = notice.msg["References"]
+    assert root and notice.msg["In-Reply-To"] == root
+
+    ws.deliver(make_reply(notice, "ack", sender="Dana Numbers <dana@acme.test>"))
+    ws.run("2026-11-23T11:00")
+    assert ws.items()[0]["status"] == "acknowledged"
+    [told] = ws.sent_to("sam@acme.test", "acknowledged")
+    assert "Dana Numbers confirmed #1" in told.text
+    assert told.msg["References"] == root
+
+    ws.deliver(make_reply(notice, "done\nshipped via FedEx today", sender="dana@acme.test",
+                          date="Tue, 24 Nov 2026 10:00:00 -0600"))
+    ws.run("2026-11-24T10:05")
+    assert ws.items()[0]["status"] == "done"
+    [done] = ws.sent_to("sam@acme.test", "done")
+    assert "shipped via FedEx today" in done.text
+    assert "Reply `thanks`" in done.text
+
+    ws.deliver(make_reply(done, "Thanks so much, you saved the deal!", sender="sam@acme.test",
+                          date="Tue, 24 Nov 2026 10:30:00 -0600"))
+    ws.run("2026-11-24T10:35")
+    [thanks] = ws.sent_to("dana@acme.test", "thanks")
+    assert "you saved the deal!" in thanks.text
+    assert "Sam Seller says thank you" in thanks.text
+
+    shown = json.loads(ws.cli("show", "1", "--json").output)
+    kinds = [e["kind"] for e in shown["timeline"]]
+    assert kinds == ["created", "owner_assigned", "acknowledged", "done", "thanked"]
+
+
+def test_refusals(ws: Workspace) -> None:
+    start(ws)
+    [notice] = ws.sent_to("dana@acme.test", "new_handoff")
+    [receipt] = ws.sent_to("sam@acme.test", "receipt")
+    before = len(ws.sent())
+
+    # The requester may not say "done": refused, with a reason, nothing changed.
+    ws.deliver(make_reply(receipt, "done", sender="sam@acme.test"))
+    # A colleague using Dana's reply address.
+    ws.deliver(make_reply(notice, "done", sender="lee@acme.test"))
+    # A forged token.
+    forged = re.sub(r"\.[a-z2-7]{16}@", ".aaaaaaaaaaaaaaaa@", reply_local(notice))
+    ws.deliver(make_reply(notice, "done", sender="dana@acme.test", to=forged))
+    # An outsider: no reply at all.
+    ws.deliver(make_reply(notice, "done", sender="mallory@evil.example"))
+    ws.run("2026-11-23T11:00")
+
+    assert ws.items()[0]["status"] == "open"
+    refusals = [s for s in ws.sent()[before:] if s.kind == "refusal"]
+    assert sorted(s.msg["To"].addresses[0].addr_spec for s in refusals) == [
+        "dana@acme.test", "lee@acme.test", "sam@acme.test",
+    ]
+    by = {s.msg["To"].addresses[0].addr_spec: s.text for s in refusals}
+    assert "`done` is for the owner" in by["sam@acme.test"]
+    assert "made for someone else" in by["lee@acme.test"]
+    assert "not valid" in by["dana@acme.test"]
+    assert not ws.sent_to("evil.example")
+    assert all(s.msg["Auto-Submitted"] == "auto-replied" for s in refusals)
+
+
+def test_second_delivery_is_recorded_not_answered(ws: Workspace) -> None:
+    start(ws)
+    [notice] = ws.sent_to("dana@acme.test", "new_handoff")
+    reply = make_reply(notice, "ack", sender="dana@acme.test", message_id="<same-reply@mail.acme.test>")
+    ws.deliver(reply)
+    ws.run("2026-11-23T11:00")
+    count = len(ws.sent())
+    ws.deliver(reply)
+    out = ws.run("2026-11-23T11:05")
+    assert "1 already seen" in out.output
+    assert len(ws.sent()) == count
+    assert ws.items()[0]["status"] == "acknowledged"
+
+
+def test_forward_at_night_reaches_owner_next_business_morning(ws: Workspace) -> None:
+    ws.deliver(make_forward(date="Mon, 23 Nov 2026 22:00:00 -0600"))
+    ws.run("2026-11-23T22:00")
+    assert ws.sent_to("sam@acme.test", "receipt"), "the requester's receipt goes at once"
+    assert not ws.sent_to("dana@acme.test")
+    ws.run("2026-11-24T07:55")
+    assert not ws.sent_to("dana@acme.test")
+    ws.run("2026-11-24T08:00")
+    assert ws.sent_to("dana@acme.test", "new_handoff")
+
+
+def test_no_owner_then_requester_names_one(ws: Workspace) -> None:
+    start(ws, note="Can someone send them our W-9?")
+    [item] = ws.items()
+    assert item["owner"] is None and item["status"] == "open"
+    [ask] = ws.sent_to("sam@acme.test", "no_owner")
+    assert "@accounting" in ask.text or "accounting" in ask.text
+    ws.deliver(make_reply(ask, "@lee please", sender="sam@acme.test"))
+    ws.run("2026-11-23T10:00")
+    assert ws.items()[0]["owner"] == "lee@acme.test"
+    assert ws.sent_to("lee@acme.test", "new_handoff")
+    assert ws.sent_to("sam@acme.test", "owner_assigned")
+
+
+def test_did_you_mean_and_note(ws: Workspace) -> None:
+    start(ws)
+    [notice] = ws.sent_to("dana@acme.test", "new_handoff")
+    ws.deliver(make_reply(notice, "dne", sender="dana@acme.test"))
+    ws.run("2026-11-23T10:00")
+    [dym] = ws.sent_to("dana@acme.test", "did_you_mean")
+    assert "`done`" in dym.text
+    assert ws.items()[0]["status"] == "open"
+    ws.deliver(make_reply(notice, "Which entity should be on the form?", sender="dana@acme.test"))
+    ws.run("2026-11-23T10:05")
+    [note] = ws.sent_to("sam@acme.test", "note")
+    assert "Which entity should be on the form?" in note.text
+    assert "On Mon, Nov 23" not in note.text, "quoted history must not be relayed"
+
+
+def test_blocked_unblock_due_and_watchers(ws: Workspace) -> None:
+    start(ws, note="@dana W-9 please, due 12/4. cc @lee", cc="Maria Boss <maria@acme.test>")
+    [item] = ws.items()
+    assert item["due"] == "2026-12-04"
+    assert item["watchers"] == ["lee@acme.test", "maria@acme.test"]
+    assert ws.sent_to("lee@acme.test", "new_handoff") and ws.sent_to("maria@acme.test", "new_handoff")
+    [notice] = ws.sent_to("dana@acme.test", "new_handoff")
+    ws.deliver(make_reply(notice, "blocked waiting on legal for the entity name", sender="dana@acme.test"))
+    ws.run("2026-11-23T10:00")
+    assert ws.items()[0]["status"] == "blocked"
+    assert ws.sent_to("sam@acme.test", "blocked") and ws.sent_to("maria@acme.test", "blocked")
+    ws.deliver(make_reply(notice, "unblock\ndue friday", sender="dana@acme.test"))
+    ws.run("2026-11-23T10:05")
+    [item] = ws.items()
+    assert item["status"] == "open" and item["due"] == "2026-11-27"
+
+
+def test_rush_when_below_lead_time(ws: Workspace) -> None:
+    start(ws, note="@finance W-9 please, by Wednesday")
+    [item] = ws.items()
+    assert item["owner"] == "dana@acme.test" and item["rush"] is True
+    [receipt] = ws.sent_to("sam@acme.test", "receipt")
+    assert "asks for 7 business days" in receipt.text
+
+
+def test_plus_address_and_subject_tag_and_round_robin(ws: Workspace) -> None:
+    ws.deliver(make_forward("please handle", to="handoffs+accounting@acme.test"))
+    ws.deliver(make_forward("please handle", subject="[support] Fwd: printer"))
+    ws.deliver(make_forward("please handle", subject="[support] Fwd: scanner"))
+    ws.run("2026-11-23T09:05")
+    items = ws.items()
+    assert [i["owner"] for i in items] == ["dana@acme.test", "lee@acme.test", "maria@acme.test"]
+    assert [i["title"] for i in items] == ["W-9 request", "printer", "scanner"]
+
+
+def test_outsider_forward_creates_nothing(ws: Workspace) -> None:
+    ws.deliver(make_forward(sender="Eve <eve@evil.example>"))
+    ws.run("2026-11-23T09:05")
+    assert ws.items() == [] and ws.sent() == []
+
+
+def test_out_of_office_is_ignored(ws: Workspace) -> None:
+    start(ws)
+    [notice] = ws.sent_to("dana@acme.test", "new_handoff")
+    ws.deliver(make_reply(notice, "I am out of the office until Monday.", sender="dana@acme.test",
+                          headers={"Auto-Submitted": "auto-replied"}))
+    ws.run("2026-11-23T10:00")
+    assert ws.sent_to("dana@acme.test") == [notice]
+    status = json.loads(ws.cli("status", "--json").output)
+    assert status["inbound"]["auto_reply"] == 1
+
+
+def test_dkim_pass_lets_a_participant_act_without_token(ws: Workspace) -> None:
+    start(ws)
+    [notice] = ws.sent_to("dana@acme.test", "new_handoff")
+    auth = "mx.acme.test; dkim=pass header.d=acme.test header.i=@acme.test; spf=pass"
+    ws.deliver(make_reply(notice, "ack", sender="dana@acme.test", to="handoffs@acme.test",
+                          headers={"Authentication-Results": auth}))
+    ws.run("2026-11-23T10:00")
+    assert ws.items()[0]["status"] == "acknowledged"
+
+
+def test_quarantine_keeps_oversized_message_and_run_goes_on(tmp_path) -> None:
+    from conftest import ORG_TOML
+
+    ws = Workspace(tmp_path, ORG_TOML + "\n[limits]\nmax_message_mb = 0.01\n")
+    ws.deliver(make_forward(attachment=("big.pdf", b"x" * 20000)))
+    ws.deliver(make_forward(note="@lee small one"))
+    out = ws.run("2026-11-23T09:05")
+    assert "1 quarantined" in out.output
+    assert [i["owner"] for i in ws.items()] == ["lee@acme.test"]
+    listed = ws.cli("quarantine").output
+    assert "the limit is 0.01 MB" in listed

@@ -1,0 +1,55 @@
+"""Storage: migrations upgrade an old database; the outbox dedupes; WAL and busy timeout are on."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+
+from sqlite_utils import Database
+
+from nudger.migrations import migrations
+from nudger.store import Store
+
+
+def test_database_made_by_first_schema_is_upgraded(tmp_path) -> None:
+    path = tmp_path / "old.db"
+    db = Database(sqlite3.connect(path))
+    migrations.apply(db, stop_before="m002_people_and_runs")
+    db["handoffs"].insert({"title": "Old one", "status": "open", "requester": "sam@acme.test",
+                           "created": "2026-01-01T00:00:00+00:00"})
+    assert "people" not in db.table_names()
+    db.conn.close()
+
+    store = Store.open(path)
+    assert {"people", "team_cursors", "runs"} <= set(store.db.table_names())
+    assert [h["title"] for h in store.handoffs()] == ["Old one"]
+    applied = [m.name for m in migrations.applied(store.db)]
+    assert applied == ["m001_initial", "m002_people_and_runs"]
+    assert store.db.execute("pragma journal_mode").fetchone()[0] == "wal"
+    assert store.db.execute("pragma busy_timeout").fetchone()[0] >= 5000
+
+
+def test_outbox_dedupe_key_is_unique(tmp_path) -> None:
+    store = Store.open(tmp_path / "n.db")
+    row = {"dedupe_key": "receipt:1:sam@acme.test:mid:x", "kind": "receipt", "handoff_id": None,
+           "recipient": "sam@acme.test", "message_id": "nudger-1@acme.test", "subject": "s",
+           "raw": b"raw", "send_after": "2026-11-23T15:00:00+00:00", "created": "2026-11-23T15:00:00+00:00"}
+    with store.transaction():
+        assert store.enqueue(row) is True
+        assert store.enqueue(row) is False
+    due = store.outbox_due(datetime(2026, 11, 23, 15, 0, tzinfo=UTC))
+    assert len(due) == 1
+    store.mark_sending([due[0]["id"]])
+    assert store.recover_sending() == 1
+    assert store.outbox_due(datetime(2026, 11, 23, 15, 0, tzinfo=UTC))[0]["attempts"] == 1
+
+
+def test_transaction_rolls_back_everything(tmp_path) -> None:
+    store = Store.open(tmp_path / "n.db")
+    try:
+        with store.transaction():
+            store.insert_handoff({"title": "t", "status": "open", "requester": "a@b.c", "created": "x"})
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    assert store.handoffs() == []
