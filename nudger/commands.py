@@ -1,0 +1,303 @@
+"""The reply grammar of DESIGN.md "Replies": ``ack``, ``done``, ``due friday`` … by email.
+
+Pure: ``parse_commands(text, today, calendar)`` turns what a person wrote (quoted history
+and signature already stripped) into commands, a did-you-mean suggestion, or a note.
+
+Rules chosen where DESIGN.md is silent (also in docs/dates-and-commands.md):
+
+- A command word is matched case-insensitively at the start of a line, after any leading
+  punctuation or bullets ("**Done**", "- ack"), and must end at a word boundary:
+  "yesterday" is not "yes", "Donald" is not "done", and "done-ish" / "done's" are not
+  "done". Punctuation after it is ignored ("Done.", "ACK!", "thanks!!", "On it!").
+- Aliases beyond DESIGN's table: ``acked``, ``acknowledge(d)`` (ack); ``all done`` (done);
+  ``unblocked`` (unblock); ``declined`` (decline); ``cancelled``/``canceled`` (cancel);
+  ``re-open``, ``reopened`` (reopen); ``thank u``, ``thankyou``, ``thanx``, ``many thanks``,
+  ``tysm``, ``ty`` (thanks; ``ty``/``tysm`` only as the whole line: "Ty, can you…" is a
+  name); ``no digests``, ``no_digest``, ``nodigest``, ``no-digest`` (no_digest).
+  Not commands: "ok", "okay", "got it", "yep", "sure": they are relayed as a note, because
+  they may only mean "received", not "I commit".
+- Not a command although it starts with a command word: "due to …" (prose); a
+  state-changing word followed by "?" ("Done?", "cancel?": a question); ``status``,
+  ``help``, ``daily``, ``weekly`` and ``no digest`` with other words after them on the line
+  ("Daily standup moved", "Help me understand…"): these take no arguments, so extra words
+  mean prose (allowed after them: please, pls, thanks, digest(s), email(s), punctuation).
+- Command lines continue until the first blank line or the first line that is not a
+  command; everything from there (blank lines kept, trimmed) is the note of the last
+  command, joined to its line's arguments with "\\n". ``thanks`` counts only on the first
+  line: later, "Thanks," is a sign-off, not a command.
+- Arguments: the rest of the line without leading punctuation ("due: 12/4" → "12/4");
+  arguments with no letter or digit ("done :)") are empty.
+- Dates: ``due <date>`` reads a date at the start of its line's arguments ("due friday -
+  customer moved the meeting" works). ``ack <date or phrase>``: a bare date ("ack friday",
+  "on it, by 12/4", "will do it tomorrow"), else a due phrase anywhere in its arguments and
+  note ("ack\\nI'll have it by Friday"). ``snooze`` keeps ``due`` None (the caller needs
+  the current due date: ``dates.snooze_until``) but checks the format.
+- Invalid arguments still give the command, with ``error`` set to a sentence for the reply
+  (``due`` without a readable date, ``snooze`` without "3d"/"1w", ``reassign`` without a
+  person). ``Command.target`` is the person named by ``reassign`` ("@lee", an address, or
+  the bare word after "to").
+- Did you mean: only when the whole text is one word of 3–20 letters that is not a command,
+  within an edit distance (with transpositions) of 1 of a command word or alias for words
+  up to 5 letters, 2 for longer words, and not a common English word that is plainly
+  meant ("not", "one", "gone", "nope", "yep", "noted", "the", "deadline", "statue" …; see
+  ``NOT_TYPOS``). Plausible slips of the command itself are suggested ("dne", "ackk",
+  "tanks", "thank", "complete", "unlocked"). ``Suggestion.suggestion`` is the alias
+  the word is closest to (what to write), ``Suggestion.command`` its canonical name.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from nudger.dates import find_due, parse_date, parse_date_prefix, snooze_span
+
+if TYPE_CHECKING:
+    from nudger.business_time import BusinessCalendar
+
+__all__ = ["COMMAND_NAMES", "NOT_TYPOS", "Command", "Suggestion", "parse_commands"]
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command from a reply. ``raw`` and ``error`` do not take part in equality."""
+
+    name: str
+    args: str
+    due: date | None = None
+    raw: str = field(default="", compare=False, repr=False)
+    error: str | None = field(default=None, compare=False)
+
+    def as_json(self) -> dict[str, Any]:
+        """The shape of ``inspect``'s ``commands`` items (DESIGN.md)."""
+        out: dict[str, Any] = {"name": self.name, "args": self.args}
+        if self.due is not None:
+            out["due"] = self.due.isoformat()
+        return out
+
+    @property
+    def target(self) -> str | None:
+        """For ``reassign``: the person named ("@lee", "lee@acme.test" or "lee"), else None."""
+        first_line = self.args.split("\n", 1)[0]
+        if m := _P_MENTION.search(first_line):
+            return m.group(0)
+        if m := _P_BARE_TARGET.match(first_line):
+            return m["who"]
+        return None
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A lone word close to a command ("dne" → "done"): answered with "did you mean"."""
+
+    word: str
+    suggestion: str  # the command word or alias it is closest to, as the person would write it
+    command: str = ""  # its canonical name
+
+    def as_json(self) -> dict[str, str]:
+        return {"word": self.word, "suggestion": self.suggestion, "command": self.command}
+
+
+# Canonical name → pattern of its words. Order only matters for overlapping aliases.
+_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("ack", r"ack(?:ed|nowledged?)?|on\s+it|yes|will\s+do"),
+    ("done", r"done|all\s+done|finished|completed"),
+    ("due", r"due(?!\s+to\b)"),
+    ("snooze", r"snooze"),
+    ("blocked", r"blocked"),
+    ("unblock", r"unblock(?:ed)?"),
+    ("reassign", r"reassign"),
+    ("decline", r"declined?"),
+    ("cancel", r"cancel(?:l?ed)?"),
+    ("reopen", r"re-?open(?:ed)?"),
+    ("thanks", r"thanks|thank[\s_-]*(?:you|u)|thanx|thx|many\s+thanks|tysm|ty"),
+    ("note", r"note"),
+    ("status", r"status"),
+    ("help", r"help"),
+    ("daily", r"daily"),
+    ("weekly", r"weekly"),
+    ("no_digest", r"no[\s_-]*digests?"),
+)
+COMMAND_NAMES: tuple[str, ...] = tuple(name for name, _ in _COMMANDS)
+
+# Words a person would type, for "did you mean" (aliases of 3+ letters).
+_SPELLINGS: tuple[tuple[str, str], ...] = (
+    ("ack", "ack"), ("ack", "acked"), ("ack", "acknowledge"), ("ack", "acknowledged"),
+    ("ack", "on it"), ("ack", "yes"), ("ack", "will do"),
+    ("done", "done"), ("done", "finished"), ("done", "completed"),
+    ("due", "due"), ("snooze", "snooze"), ("blocked", "blocked"), ("unblock", "unblock"),
+    ("unblock", "unblocked"), ("reassign", "reassign"), ("decline", "decline"),
+    ("decline", "declined"), ("cancel", "cancel"), ("cancel", "cancelled"),
+    ("reopen", "reopen"), ("thanks", "thanks"), ("thanks", "thank you"), ("thanks", "thx"),
+    ("note", "note"), ("status", "status"), ("help", "help"), ("daily", "daily"),
+    ("weekly", "weekly"), ("no_digest", "no digest"),
+)  # fmt: skip
+
+_P_COMMAND = re.compile(
+    r"(?:[^\w@]|_)*(?:" + "|".join(f"(?P<{n}>{p})" for n, p in _COMMANDS) + r")(?!\w|[-'’]\w)",
+    re.IGNORECASE,
+)
+_NO_ARGS = frozenset({"status", "help", "daily", "weekly", "no_digest"})
+_ASKABLE = frozenset({"status", "help", "note", "thanks"})  # "status?" still asks for it
+_WHOLE_LINE_ONLY = re.compile(r"ty|tysm", re.IGNORECASE)
+_NO_ARGS_FILLER = frozenset(
+    "please pls plz thanks thank you thx digest digests email emails summary".split()
+)
+_P_WORDS = re.compile(r"[^\W_]+")
+_P_MENTION = re.compile(r"@[\w.-]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_P_BARE_TARGET = re.compile(
+    r"(?>(?:to\s+)?)(?!(?:the|a|an|someone|somebody|anyone|whoever)\b)(?P<who>[a-z][\w.-]*)",
+    re.IGNORECASE,
+)
+_P_LEADING_OBJECT = re.compile(r"(?:it|this|that|them|these|those)\s+", re.IGNORECASE)
+_P_LONE_WORD = re.compile(r"[^\w]*(?P<word>[a-z]{3,20})[^\w]*", re.IGNORECASE)
+
+# Real words near a command that a person would write as they are (never "did you mean").
+NOT_TYPOS = frozenset(
+    """
+    ace aced act acted ask asked assign back backed backer bake baked balked banked barked
+    bone booked cached cancer cancers candle chance chanced chances channel chanel
+    checked clicked cone compete competed completely computed conceal concealed conceded
+    cracked cue dainty dairy daisy dally danced dancer dances dane deadline deadly dealing
+    dearly deceive deceived decide decided declare declared deeply define defined denote
+    destined detained die digest digests dine docked doe dole dome donate dope dose dote
+    dove doze drone dub dude duel dues duet dug duh duke dune duo dupe dye dyes easily eyes
+    fairly family fished gaily gone hack hacked hacker heap held hell hello helm helped
+    helper helps hemp hep hone hue incline jack jacket keenly kelp kicked knit knocked
+    knowledge lack lacked licked looked mainly marked masked meekly mocked mote nit node
+    none nope nose not noted notes notice obit omit one opened pack packed packet parcel
+    parked picked punished rack racked racket ranked realign redesign redone repent resign
+    rote rue sack sacked sacred shocked sneeze snooped snoopy sue stacked stacks stages
+    stairs stakes stalls stamps stands stares starts startup stated states static statue
+    statute stocked sucked sunblock tack talked tanked tasked tax than thankful the things
+    thinks tho thy ticked tone tote tracked tracks unacknowledged undone unfinished
+    uncompleted unit unopened vainly vote walked weakly weekday whelp wicked wildly willed
+    willow yea yeah yeas yelp yen yep yet yew yup zone okay cool great sure fine agreed
+    """.split()
+)
+
+
+def _distance(a: str, b: str, limit: int) -> int:
+    """Edit distance with adjacent transpositions (OSA), giving up above ``limit``."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[len(b)]
+
+
+def _suggest(text: str) -> Suggestion | None:
+    m = _P_LONE_WORD.fullmatch(text)
+    if not m:
+        return None
+    word = m["word"].lower()
+    if word in NOT_TYPOS or _P_COMMAND.fullmatch(word):
+        return None  # "Done?" is a question about a command, not a misspelling of one
+    limit = 1 if len(word) <= 5 else 2
+    best: tuple[int, int, str, str] | None = None
+    for rank, (name, spelling) in enumerate(_SPELLINGS):
+        for form in {spelling, spelling.replace(" ", "")}:
+            d = _distance(word, form, limit)
+            if d <= limit and (best is None or (d, rank) < best[:2]):
+                best = (d, rank, spelling, name)
+    if best is None:
+        return None
+    return Suggestion(word=m["word"], suggestion=best[2], command=best[3])
+
+
+def _match_line(line: str, first: bool) -> tuple[str, str] | None:
+    """(name, args) when ``line`` is a command line, else None."""
+    m = _P_COMMAND.match(line)
+    if not m:
+        return None
+    name = m.lastgroup or ""
+    rest = line[m.end() :]
+    if name == "thanks" and not first:
+        return None  # "Thanks," under a command is a sign-off
+    if _WHOLE_LINE_ONLY.fullmatch(m.group(name)) and _P_WORDS.search(rest):
+        return None
+    if name not in _ASKABLE and rest.lstrip().startswith("?"):
+        return None  # "Done?" asks; it does not do
+    args = rest.lstrip(" \t:,.;!?-\u2013\u2014").strip()
+    if not _P_WORDS.search(args):
+        args = ""
+    if name in _NO_ARGS and any(w.lower() not in _NO_ARGS_FILLER for w in _P_WORDS.findall(args)):
+        return None
+    return name, args
+
+
+def _with_due(
+    name: str,
+    line_args: str,
+    args: str,
+    raw: str,
+    today: date,
+    calendar: BusinessCalendar,
+    date_order: str,
+) -> Command:
+    due: date | None = None
+    error: str | None = None
+    if name == "due":
+        found = parse_date_prefix(line_args, today, calendar, date_order) if line_args else None
+        due = found[0] if found else None
+        if due is None:
+            error = "due needs a date, like 'due friday', 'due 12/4' or 'due in 3 days'"
+    elif name == "ack" and args:
+        due = parse_date(line_args, today, calendar, date_order)
+        if due is None and (m := _P_LEADING_OBJECT.match(line_args)):
+            found = parse_date_prefix(line_args[m.end() :], today, calendar, date_order)
+            due = found[0] if found else None
+        if due is None:
+            due = find_due(args, today, calendar, date_order)
+    elif name == "snooze":
+        if snooze_span(line_args) is None:
+            error = "snooze takes business days or weeks, like 'snooze 3d' or 'snooze 1w'"
+    elif name == "reassign":
+        cmd = Command(name, args)
+        if cmd.target is None:
+            error = "reassign needs a person, like 'reassign @lee'"
+    return Command(name=name, args=args, due=due, raw=raw, error=error)
+
+
+def parse_commands(
+    text: str, today: date, calendar: BusinessCalendar, date_order: str = "MDY"
+) -> list[Command] | Suggestion:
+    """Commands in a reply; a Suggestion for a lone near-miss word; else one ``note``."""
+    lines = (text or "").strip().splitlines()
+    if not lines:
+        return []
+    matched: list[tuple[str, str, str]] = []  # (name, line args, raw line)
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        found = _match_line(line, first=not matched) if line.strip() else None
+        if found is None:
+            break
+        matched.append((found[0], found[1], line.strip()))
+        i += 1
+    if not matched:
+        whole = "\n".join(lines).strip()
+        suggestion = _suggest(whole)
+        if suggestion is not None:
+            return suggestion
+        return [Command(name="note", args=whole, raw=whole)]
+
+    note = "\n".join(lines[i:]).strip()
+    commands: list[Command] = []
+    for k, (name, line_args, raw) in enumerate(matched):
+        args = line_args
+        if k == len(matched) - 1 and note:
+            args = f"{line_args}\n{note}" if line_args else note
+            raw = f"{raw}\n{note}"
+        commands.append(_with_due(name, line_args, args, raw, today, calendar, date_order))
+    return commands
