@@ -45,6 +45,7 @@ Rules chosen where DESIGN.md is silent (also in docs/dates-and-commands.md):
 - Snooze (``snooze_until``): ``3``, ``3d``, ``3 days``, ``3 business days`` → 3 business days;
   ``1w``, ``1 week``, ``2 weeks`` → 7 days each; an optional leading "for". From the later of
   the current due date and today. At most 260 business days or 52 weeks; 0 is refused.
+  Only the first line of the argument counts, so ``Command.args`` with a note works.
 """
 
 from __future__ import annotations
@@ -456,7 +457,8 @@ _MAX_SNOOZE_WEEKS = 52
 
 def snooze_span(arg: str) -> tuple[int, Literal["days", "weeks"]] | None:
     """("3d" → (3, "days"), "2 weeks" → (2, "weeks")); None when it is not a snooze length."""
-    m = _P_SNOOZE.fullmatch(arg or "")
+    # Only the first line: a command's args may carry a note ("3d\ncustomer is away").
+    m = _P_SNOOZE.fullmatch((arg or "").split("\n", 1)[0])
     if not m:
         return None
     n = _number(m["n"])

@@ -265,6 +265,11 @@ def test_snooze_valid(cal, arg):
     assert (cmd.name, cmd.args, cmd.due, cmd.error) == ("snooze", arg, None, None)
 
 
+def test_snooze_with_a_note_is_valid(cal):
+    cmd = one("snooze 3d\ncustomer is away", cal)
+    assert (cmd.args, cmd.error) == ("3d\ncustomer is away", None)
+
+
 @pytest.mark.parametrize("text", ["snooze", "snooze forever", "snooze friday", "snooze 0"])
 def test_snooze_invalid_has_an_error(cal, text):
     cmd = one(text, cal)

@@ -364,6 +364,11 @@ def test_snooze_counts_from_the_later_of_due_and_today(cal):
     assert snooze_until("3d", date(2026, 11, 2), MONDAY, cal) == date(2026, 11, 26)
 
 
+def test_snooze_reads_only_the_first_line(cal):
+    assert snooze_until("3d\ncustomer is away this week", None, MONDAY, cal) == date(2026, 11, 26)
+    assert snooze_until("\n3d", None, MONDAY, cal) is None
+
+
 def test_snooze_skips_holidays(us):
     assert snooze_until("3d", None, MONDAY, us) == date(2026, 11, 27)
 
