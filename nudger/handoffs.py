@@ -132,12 +132,12 @@ def do_due(h: dict, cmd: Command, ctx: Context, out: Outcome) -> None:
         current = date.fromisoformat(h["due"]) if h.get("due") else None
         new_due = snooze_until(cmd.args, current, ctx.today, ctx.calendar)
         if new_due is None:
-            raise Refused(f"I could not read {cmd.args!r} as a snooze. Try `snooze 3d` or `snooze 1w`.")
+            raise Refused(cmd.error or f"I could not read {cmd.args!r} as a snooze. Try `snooze 3d` or `snooze 1w`.")
     else:
         new_due = cmd.due
         if new_due is None:
             raise Refused(
-                f"I could not read {cmd.args!r} as a date. Try `due friday`, `due 12/4` or `due 2026-12-04`."
+                cmd.error or f"I could not read {cmd.args!r} as a date. Try `due friday`, `due 12/4` or `due 2026-12-04`."
             )
     _set_due(h, out, new_due, ctx)
     _tell(out, "due_changed", _others(h, ctx), h, new_due=new_due, words=cmd.args)
@@ -163,8 +163,13 @@ def do_unblock(h: dict, cmd: Command, ctx: Context, out: Outcome) -> None:
 def do_reassign(h: dict, cmd: Command, ctx: Context, out: Outcome) -> None:
     _need_open(h, "reassigned")
     mentions = find_mentions(cmd.args, ctx.config)
+    if not mentions and cmd.target:
+        mentions = find_mentions("@" + cmd.target.lstrip("@"), ctx.config)
     if not mentions:
-        raise Refused("Say who should take it: `reassign @handle` or `reassign @team`.")
+        raise Refused(
+            f"I don't know who {cmd.target!r} is. Say `reassign @handle` or `reassign @team`."
+            if cmd.target else "Say who should take it: `reassign @handle` or `reassign @team`."
+        )
     first = mentions[0]
     cursor = ctx.cursor_of.get(first.team.name, 0) if first.team else 0
     routing = resolve(first, ctx.config, cursor, frozenset({h.get("owner") or ""}))
@@ -221,8 +226,9 @@ def do_reopen(h: dict, cmd: Command, ctx: Context, out: Outcome) -> None:
 def do_thanks(h: dict, cmd: Command, ctx: Context, out: Outcome) -> None:
     if not h.get("owner"):
         raise Refused(f"#{h['id']} has no owner yet, so there is no one to thank.")
-    out.events.append(("thanked", {"words": cmd.args}))
-    _tell(out, "thanks", [h["owner"]], h, words=cmd.args)
+    words = cmd.raw or cmd.args  # relayed as written: "Thanks Dana, you saved the deal!"
+    out.events.append(("thanked", {"words": words}))
+    _tell(out, "thanks", [h["owner"]], h, words=words)
 
 
 def do_note(h: dict, cmd: Command, ctx: Context, out: Outcome) -> None:

@@ -13,7 +13,9 @@ _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 def configure_logging(config: Config | None, verbosity: int = 0) -> None:
     """``-v`` shows info on stderr, ``-q`` only errors; the log file gets the configured level."""
     root = logging.getLogger("nudger")
-    root.handlers.clear()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+        old.close()
     root.propagate = False
     level_name = config.logging.level.upper() if config else "INFO"
     file_level = getattr(logging, level_name, logging.INFO)
@@ -22,7 +24,7 @@ def configure_logging(config: Config | None, verbosity: int = 0) -> None:
         stderr_level = logging.DEBUG
     if config and config.logging.path:
         config.logging.path.parent.mkdir(parents=True, exist_ok=True)
-        handler: logging.Handler = logging.FileHandler(config.logging.path, encoding="utf-8")
+        handler: logging.Handler = logging.FileHandler(config.logging.path, encoding="utf-8", delay=True)
         handler.setLevel(file_level)
         handler.setFormatter(logging.Formatter(_FORMAT))
         root.addHandler(handler)

@@ -48,15 +48,13 @@ class RunSummary:
                     self.fetch_error))
 
     def line(self) -> str:
-        parts = [
-            f"ingested {self.ingested}"
-            + (f" ({self.created} new, {self.applied} applied, {self.refused} refused, "
-               f"{self.ignored} ignored, {self.quarantined} quarantined)" if self.ingested else ""),
-        ]
+        detail = [f"{n} {label}" for n, label in (
+            (self.created, "new"), (self.applied, "applied"), (self.refused, "refused"),
+            (self.ignored, "ignored"), (self.quarantined, "quarantined")) if n]
+        parts = [f"ingested {self.ingested}" + (f" ({', '.join(detail)})" if detail else "")]
         if self.duplicates:
             parts.append(f"{self.duplicates} already seen")
-        parts.append(f"queued {self.queued}")
-        parts.append(f"sent {self.sent}")
+        parts += [f"queued {self.queued}", f"sent {self.sent}"]
         if self.retry or self.dead:
             parts.append(f"retry {self.retry} · dead {self.dead}")
         if self.fetch_error:

@@ -112,6 +112,18 @@ def human_date(value: str | date | None) -> str:
     return f"{d:%a} {d.day} {d:%b %Y}"
 
 
+def human_when(value: str | None) -> str:
+    """An ISO timestamp as people write it; anything else is shown as it came."""
+    if not value:
+        return ""
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    text = f"{dt:%a} {dt.day} {dt:%b %Y}, {dt:%H:%M}"
+    return text + (f" ({dt:%z})" if dt.utcoffset() is not None else "")
+
+
 def human_size(n: int) -> str:
     for unit in ("bytes", "KB", "MB", "GB"):
         if n < 1024 or unit == "GB":
@@ -146,6 +158,7 @@ class Renderer:
         )
         self.env.filters["date"] = human_date
         self.env.filters["size"] = human_size
+        self.env.filters["when"] = human_when
         self.env.filters["person"] = self.person_name
 
     def person_name(self, email: str | None) -> str:

@@ -195,7 +195,7 @@ def test_out_of_office_is_ignored(ws: Workspace) -> None:
     ws.deliver(make_reply(notice, "I am out of the office until Monday.", sender="dana@acme.test",
                           headers={"Auto-Submitted": "auto-replied"}))
     ws.run("2026-11-23T10:00")
-    assert ws.sent_to("dana@acme.test") == [notice]
+    assert [s.path for s in ws.sent_to("dana@acme.test")] == [notice.path]
     status = json.loads(ws.cli("status", "--json").output)
     assert status["inbound"]["auto_reply"] == 1
 
