@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import default as default_policy
-from email.utils import format_datetime, make_msgid
+from email.utils import make_msgid
 from pathlib import Path
 
 import pytest

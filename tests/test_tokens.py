@@ -1,6 +1,13 @@
 """Reply tokens: bound to handoff and recipient, constant-time, case-insensitive, rotatable."""
 
-from nudger.tokens import bounce_address, digest_address, make_token, read_tag, reply_address, token_matches
+from nudger.tokens import (
+    bounce_address,
+    digest_address,
+    make_token,
+    read_tag,
+    reply_address,
+    token_matches,
+)
 
 KEY, OLD = b"k" * 32, b"o" * 32
 
