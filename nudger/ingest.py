@@ -17,7 +17,7 @@ from typing import Any
 
 from nudger.calendars import calendar_for
 from nudger.classify import Verdict, classify, passed_authentication
-from nudger.commands import Suggestion, parse_commands
+from nudger.commands import Command, Suggestion, parse_commands
 from nudger.config import Config
 from nudger.forwards import Forward, find_forward
 from nudger.handoffs import (
@@ -88,7 +88,7 @@ class Result:
     """What happened to one message, for the inbound record, logs and the run summary."""
 
     kind: str
-    outcome: str  # created | applied | refused | ignored | duplicate | quarantined | unmatched
+    outcome: str  # created | applied | answered | refused | ignored | quarantined
     reasons: list[str]
     handoff_id: int | None = None
     authorised: bool = False
@@ -140,6 +140,10 @@ def _new_handoff(rt: Runtime, mail: ParsedMail, verdict: Verdict, key: str) -> R
     reasons.append(f"sender {sender} is in allowed_domains")
     fwd = find_forward(mail)
     note = fwd.note if fwd else reply_text(mail)
+    if fwd is None and (asked := _only_questions(rt, mail, sender, note)):
+        reasons.append("asks only " + " and ".join(c.name for c in asked) + ": answered, no handoff")
+        queued = _enqueue(rt, _answers(rt, asked, sender, None), None, key, mail)
+        return Result("handoff", "answered", reasons, None, True, queued)
     cursors = {name: rt.store.round_robin_position(name) for name in rt.config.teams}
     plan = plan_handoff(mail, note, fwd.subject if fwd else None, verdict.plus_tags, rt.config, rt.now, cursors)
     reasons += plan.reasons
@@ -260,6 +264,10 @@ def _reply(rt: Runtime, mail: ParsedMail, verdict: Verdict, key: str) -> Result:
         auth = "reply address made for the sender"
     elif roles and (dk := passed_authentication(mail, rt.config)):
         auth = f"participant ({', '.join(sorted(roles))}); {dk}"
+    if auth is None and allowed and (asked := _only_questions(rt, mail, sender, reply_text(mail))):
+        reasons.append("asks only " + " and ".join(c.name for c in asked) + ": answered to an allowed domain")
+        queued = _enqueue(rt, _answers(rt, asked, sender, handoff), handoff, key, mail)
+        return Result("reply", "answered", reasons, handoff["id"], False, queued)
     if auth is None:
         if verdict.token and _token_for_participant(rt, handoff, verdict.token):
             why = "this reply address was made for someone else on the handoff."
@@ -362,13 +370,31 @@ def _digest_reply(rt: Runtime, mail: ParsedMail, sender: str, reasons: list[str]
             choice = {"daily": "daily", "weekly": "weekly", "no_digest": "none"}[cmd.name]
             rt.store.set_digest_choice(sender, choice, rt.now)
             notices.append(Notice("digest_choice", sender, None, answer=True, context={"choice": choice}))
-        elif cmd.name == "status":
-            notices.append(Notice("status", sender, None, answer=True,
-                                  context={"open_items": open_items_for(rt.store, sender)}))
         else:
-            notices.append(Notice("help", sender, None, answer=True))
+            notices += _answers(rt, [cmd], sender, None)
     reasons.append("commands: " + ", ".join(c.name for c in parsed))
     return Result("reply", "applied", reasons, None, True, _enqueue(rt, notices, None, key, mail))
+
+
+QUESTIONS = ("status", "help")
+
+
+def _only_questions(rt: Runtime, mail: ParsedMail, sender: str, text: str) -> list[Command]:
+    """The commands, when every one of them only asks (status, help); else nothing."""
+    ctx = _context(rt, mail, sender, set())
+    parsed = parse_commands(text, ctx.today, ctx.calendar, rt.config.org.date_order)
+    if isinstance(parsed, list) and parsed and all(c.name in QUESTIONS for c in parsed):
+        return parsed
+    return []
+
+
+def _answers(rt: Runtime, asked: list[Command], sender: str, handoff: dict[str, Any] | None) -> list[Notice]:
+    hid = handoff["id"] if handoff else None
+    notices = []
+    for cmd in asked:
+        context = {} if handoff else {"open_items": open_items_for(rt.store, sender)}
+        notices.append(Notice(cmd.name, sender, hid, answer=True, context=context))
+    return notices
 
 
 def open_items_for(store: Store, email: str) -> list[dict[str, Any]]:

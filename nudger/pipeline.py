@@ -117,7 +117,7 @@ def ingest_one(rt: Runtime, source: InboundSource, raw: RawMessage, summary: Run
     crash_point("after_commit")
     source.acknowledge(raw.key)
     summary.ingested += 1
-    field_name = {"created": "created", "applied": "applied", "refused": "refused",
+    field_name = {"created": "created", "applied": "applied", "answered": "applied", "refused": "refused",
                   "quarantined": "quarantined"}.get(outcome, "ignored")
     setattr(summary, field_name, getattr(summary, field_name) + 1)
     summary.outcomes.append(outcome)

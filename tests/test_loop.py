@@ -221,3 +221,24 @@ def test_quarantine_keeps_oversized_message_and_run_goes_on(tmp_path) -> None:
     assert [i["owner"] for i in ws.items()] == ["lee@acme.test"]
     listed = ws.cli("quarantine").output
     assert "the limit is 0.01 MB" in listed
+
+
+def test_help_and_status_answer_anyone_in_allowed_domains(ws: Workspace) -> None:
+    start(ws)
+    from email.message import EmailMessage
+
+    msg = EmailMessage()
+    msg["From"] = "lee@acme.test"
+    msg["To"] = "handoffs@acme.test"
+    msg["Subject"] = "help"
+    msg["Message-ID"] = "<help-1@mail.acme.test>"
+    msg.set_content("help\n")
+    ws.deliver(msg.as_bytes())
+    [notice] = ws.sent_to("dana@acme.test", "new_handoff")
+    ws.deliver(make_reply(notice, "status", sender="maria@acme.test", to="handoffs@acme.test"))
+    ws.run("2026-11-23T10:00")
+    assert len(ws.items()) == 1, "a bare 'help' is answered, not made a handoff"
+    [help_mail] = ws.sent_to("lee@acme.test", "help")
+    assert "ack [date]" in help_mail.text
+    [status] = ws.sent_to("maria@acme.test", "status")
+    assert "#1 W-9 request" in status.text and "Status:    open" in status.text
