@@ -12,10 +12,15 @@ import re
 import textwrap
 from dataclasses import dataclass
 from datetime import date, datetime
-from email.headerregistry import Address as HeaderAddress
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime
+from email.charset import QP, Charset
+from email.encoders import encode_base64
+from email.header import Header
+from email.message import Message
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
+from email.utils import format_datetime, formataddr
 from pathlib import Path
 from typing import Any
 
@@ -222,35 +227,68 @@ class Renderer:
         subject = self.subject(notice, handoff, ctx)
         message_id = message_id_for(dedupe_key, c.handoff_domain)
 
-        msg = EmailMessage()
-        local, _, domain = c.org.handoff_address.partition("@")
-        msg["From"] = HeaderAddress(safe_header(c.outbound.from_name, 78), local, domain)
-        to_name = self.person_name(notice.to)
-        to_local, _, to_domain = notice.to.partition("@")
-        msg["To"] = HeaderAddress(safe_header(to_name if to_name != notice.to else "", 78), to_local, to_domain)
-        msg["Reply-To"] = self.reply_to(notice)
-        msg["Subject"] = subject
-        msg["Date"] = format_datetime(now)
-        msg["Message-ID"] = f"<{message_id}>"
+        answer = notice.answer or notice.kind in ANSWERS
         refs = []
         if handoff and handoff.get("root_message_id"):
             refs.append(handoff["root_message_id"])
         if ctx.get("in_reply_to"):
             refs.append(ctx["in_reply_to"])
+        msg = build_mime(text, html, ctx.get("attachments") or [])
+        to_name = self.person_name(notice.to)
+        headers = [
+            ("From", _address(c.outbound.from_name, c.org.handoff_address)),
+            ("To", _address(to_name if to_name != notice.to else "", notice.to)),
+            ("Reply-To", self.reply_to(notice)),
+            ("Subject", _encoded(subject)),
+            ("Date", format_datetime(now)),
+            ("Message-ID", f"<{message_id}>"),
+        ]
         if refs:
-            msg["In-Reply-To"] = f"<{refs[-1]}>"
-            msg["References"] = " ".join(f"<{r}>" for r in refs)
-        answer = notice.answer or notice.kind in ANSWERS
-        msg["Auto-Submitted"] = "auto-replied" if answer else "auto-generated"
-        msg["X-Auto-Response-Suppress"] = "All"
-        msg[LOOP_HEADER] = c.org.handoff_address
-        msg["X-Nudger-Kind"] = notice.kind
-        msg.set_content(text, cte="quoted-printable")
-        msg.add_alternative(html, subtype="html", cte="quoted-printable")
-        for att in ctx.get("attachments") or []:
-            maintype, _, subtype = (att.content_type or "application/octet-stream").partition("/")
-            msg.add_attachment(
-                att.data, maintype=maintype or "application", subtype=subtype or "octet-stream",
-                filename=safe_header(att.filename or "attachment", 120),
-            )
-        return Rendered(message_id, subject, msg.as_bytes(policy=SMTP))
+            headers += [("In-Reply-To", f"<{refs[-1]}>"), ("References", " ".join(f"<{r}>" for r in refs))]
+        headers += [
+            ("Auto-Submitted", "auto-replied" if answer else "auto-generated"),
+            ("X-Auto-Response-Suppress", "All"),
+            (LOOP_HEADER, c.org.handoff_address),
+            ("X-Nudger-Kind", notice.kind),
+        ]
+        for name, value in reversed(headers):
+            msg._headers.insert(0, (name, value))  # our headers first, MIME ones after
+        return Rendered(message_id, subject, msg.as_bytes(policy=_WIRE))
+
+
+_WIRE = compat32.clone(linesep="\r\n")
+_UTF8_QP = Charset("utf-8")
+_UTF8_QP.body_encoding = QP
+
+
+def _encoded(value: str) -> str:
+    return value if value.isascii() else Header(value, "utf-8").encode()
+
+
+def _address(name: str, addr: str) -> str:
+    return formataddr((safe_header(name, 78), addr), charset="utf-8") if name else addr
+
+
+def build_mime(text: str, html: str, attachments: list[Any]) -> Message:
+    """text/plain + text/html alternatives, in multipart/mixed when there are attachments.
+
+    Built with the compat32 MIME classes: several times faster than EmailMessage's header
+    registry, which dominated a run's time.
+    """
+    body = MIMEMultipart("alternative")
+    body.attach(MIMEText(text, "plain", _UTF8_QP))  # type: ignore[arg-type]
+    body.attach(MIMEText(html, "html", _UTF8_QP))  # type: ignore[arg-type]
+    if not attachments:
+        return body
+    mixed = MIMEMultipart("mixed")
+    mixed.attach(body)
+    for att in attachments:
+        maintype, _, subtype = (att.content_type or "application/octet-stream").partition("/")
+        part = MIMEBase(maintype or "application", subtype or "octet-stream")
+        part.set_payload(att.data)
+        encode_base64(part)
+        filename = safe_header(att.filename or "attachment", 120)
+        part.add_header("Content-Disposition", "attachment",
+                        filename=filename if filename.isascii() else ("utf-8", "", filename))
+        mixed.attach(part)
+    return mixed

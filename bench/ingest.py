@@ -1,0 +1,77 @@
+"""How fast does a run ingest a mailbox? Prints messages/s and SQL statements per message.
+
+    .venv/bin/python bench/ingest.py [N]
+
+Builds a temp workspace, drops N forwards (and N/2 replies) into the inbound Maildir, and
+times `run_once` end to end (parse, classify, decide, render, commit, deliver to a Maildir).
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from conftest import ORG_TOML, make_forward, make_reply  # noqa: E402
+
+from nudger.config import load_config  # noqa: E402
+from nudger.inbound import MaildirSource, deliver_to_maildir  # noqa: E402
+from nudger.ingest import Runtime  # noqa: E402
+from nudger.outbound import MaildirTransport  # noqa: E402
+from nudger.pipeline import run_once  # noqa: E402
+from nudger.store import Store  # noqa: E402
+
+
+def main(n: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "nudger.toml").write_text(ORG_TOML)
+        config = load_config(root / "nudger.toml", {})
+        store = Store.open(config.database_path)
+        statements = 0
+
+        def count(_sql: str) -> None:
+            nonlocal statements
+            statements += 1
+
+        store.db.conn.set_trace_callback(count)
+        inbox = MaildirSource(config.inbound.path)
+        outbox = MaildirTransport(config.outbound.path)
+        for i in range(n):
+            deliver_to_maildir(inbox.path, make_forward(f"@dana item {i}, due friday"), f"{i:08d}.f.bench")
+        now = datetime(2026, 11, 23, 9, 5, tzinfo=ZoneInfo("America/Chicago"))
+        start = time.perf_counter()
+        summary = run_once(Runtime(config, store, now, b"k" * 32), inbox, outbox)
+        forwards_s = time.perf_counter() - start
+        print(f"forwards: {n} in {forwards_s:.2f} s = {n / forwards_s:.0f} messages/s, "
+              f"{statements / n:.1f} SQL statements per message; {summary.line()}")
+
+        import email
+        from email.policy import default
+
+        notices = [p for p in sorted((outbox.path / "new").iterdir())
+                   if "dana" in str(email.message_from_bytes(p.read_bytes(), policy=default)["To"])]
+        from conftest import Sent
+
+        for i, p in enumerate(notices[: n // 2]):
+            sent = Sent(p, email.message_from_bytes(p.read_bytes(), policy=default))
+            deliver_to_maildir(inbox.path, make_reply(sent, "ack", sender="dana@acme.test"), f"{n + i:08d}.r.bench")
+        statements = 0
+        start = time.perf_counter()
+        summary = run_once(Runtime(config, store, now.replace(hour=11), b"k" * 32), inbox, outbox)
+        replies_s = time.perf_counter() - start
+        m = max(len(notices[: n // 2]), 1)
+        print(f"replies:  {m} in {replies_s:.2f} s = {m / replies_s:.0f} messages/s, "
+              f"{statements / m:.1f} SQL statements per message; {summary.line()}")
+        start = time.perf_counter()
+        summary = run_once(Runtime(config, store, now.replace(hour=12), b"k" * 32), inbox, outbox)
+        print(f"idle run: {(time.perf_counter() - start) * 1000:.1f} ms")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 500)
