@@ -344,8 +344,13 @@ def _commit_outcome(
     if outcome.digest_choice:
         rt.store.set_digest_choice(actor, outcome.digest_choice, rt.now)
     fresh = rt.store.handoff(hid) or handoff
+    # What the person attached to their reply (the signed form, the quote) goes along with
+    # the news to the other side: nothing they sent is dropped.
+    relayed = split_attachments(mail.attachments, rt.config.limits.attach_max_mb)
     for notice in outcome.notices:
         notice.context.setdefault("actor", actor)
+        if not notice.answer and notice.kind != "new_handoff" and mail.attachments:
+            notice.context.update(attachments=relayed[0], skipped_attachments=relayed[1])
         if notice.kind == "new_handoff" and fresh.get("source_raw"):
             fwd = find_forward(parse_message(fresh["source_raw"]))
             if fwd:

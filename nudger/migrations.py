@@ -94,6 +94,7 @@ def m001_initial(db: Database) -> None:
     )
     db["outbox"].create_index(["dedupe_key"], unique=True)
     db["outbox"].create_index(["status", "send_after"])
+    db["outbox"].create_index(["message_id"])  # a reply's In-Reply-To finds its handoff
     db["quarantine"].create(
         {
             "id": int,

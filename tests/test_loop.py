@@ -242,3 +242,19 @@ def test_help_and_status_answer_anyone_in_allowed_domains(ws: Workspace) -> None
     assert "ack [date]" in help_mail.text
     [status] = ws.sent_to("maria@acme.test", "status")
     assert "#1 W-9 request" in status.text and "Status:    open" in status.text
+
+
+def test_reply_attachments_reach_the_other_side(ws: Workspace) -> None:
+    start(ws)
+    [notice] = ws.sent_to("dana@acme.test", "new_handoff")
+    from email import message_from_bytes
+    from email.policy import default
+
+    reply = message_from_bytes(make_reply(notice, "done, signed W-9 attached", sender="dana@acme.test"),
+                               policy=default)
+    reply.add_attachment(b"%PDF signed", maintype="application", subtype="pdf", filename="W-9 signed.pdf")
+    ws.deliver(reply.as_bytes())
+    ws.run("2026-11-23T10:00")
+    [done] = ws.sent_to("sam@acme.test", "done")
+    assert [p.get_filename() for p in done.msg.iter_attachments()] == ["W-9 signed.pdf"]
+    assert "Attached: W-9 signed.pdf" in done.text
