@@ -218,7 +218,11 @@ def inspect(ctx: click.Context, files: tuple[str, ...], as_json: bool) -> None:
 
     config = get_config(ctx, required=False) or default_config()
     secrets: tuple[bytes, ...] = ()
-    if config.source is not None:
+    # Reading keys must not create one: inspect touches no state.
+    from nudger.config import key_file_path
+
+    has_key = bool(os.environ.get(config.security.secret_env)) or key_file_path(config).exists()
+    if config.source is not None and has_key:
         try:
             secret, previous = load_secrets(config, os.environ)
             secrets = (secret, *previous)
