@@ -341,10 +341,9 @@ def status(ctx: click.Context, as_json: bool) -> None:
         emit_json(data)
         return
     h = data["handoffs"]
-    click.echo("handoffs:   " + (", ".join(f"{k} {v}" for k, v in sorted(h.items())) or "none"))
+    click.echo("handoffs:   " + (", ".join(f"{k} {v}" for k, v in h.items() if v) or "none"))
     o = data["outbox"]
-    click.echo(f"outbox:     queued {o.get('queued', 0)}, sending {o.get('sending', 0)}, "
-               f"sent {o.get('sent', 0)}, failed {o.get('dead', 0)}")
+    click.echo(f"outbox:     queued {o['queued']}, sending {o['sending']}, sent {o['sent']}, failed {o['failed']}")
     q = data["quarantine"]
     click.echo(f"quarantine: {q.get('held', 0)} held")
     last = data["last_run"]

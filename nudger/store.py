@@ -16,6 +16,7 @@ from nudger.errors import TemporaryFailure
 from nudger.migrations import migrations
 
 BUSY_TIMEOUT_MS = 10_000
+HANDOFF_STATES = ("open", "acknowledged", "blocked", "done", "cancelled")
 
 
 def iso(dt: datetime) -> str:
@@ -294,9 +295,12 @@ class Store:
             return {r["k"]: r["n"] for r in self.db.query(sql)}
 
         last = self._one("select * from runs where finished is not null order by id desc limit 1")
+        handoffs = counts("select status as k, count(*) as n from handoffs group by status")
+        outbox = counts("select status as k, count(*) as n from outbox group by status")
         return {
-            "handoffs": counts("select status as k, count(*) as n from handoffs group by status"),
-            "outbox": counts("select status as k, count(*) as n from outbox group by status"),
+            "handoffs": {s: handoffs.get(s, 0) for s in HANDOFF_STATES},
+            "outbox": {"queued": outbox.get("queued", 0), "sending": outbox.get("sending", 0),
+                       "sent": outbox.get("sent", 0), "failed": outbox.get("dead", 0)},
             "inbound": counts("select kind as k, count(*) as n from inbound group by kind"),
             "quarantine": counts("select status as k, count(*) as n from quarantine group by status"),
             "last_run": (
