@@ -35,7 +35,7 @@ HEADER_NAMES: dict[str, tuple[str, ...]] = {
         "Kopie aan", "Kopie:", "Cco", "Bcc", "BCC", "Bcc", "Blindkopie", "Skrytá kopie", "UDW",
     ),
     "date": (
-        "Date", "Sent", "Datum", "Gesendet", "Envoyé", "Envoyé le", "Fecha", "Enviado", "Enviado el",
+        "Date", "Sent", "Datum", "Dato", "Sendt dato", "Gesendet", "Envoyé", "Envoyé le", "Fecha", "Enviado", "Enviado el",
         "Data", "Inviato", "Verzonden", "Verstuurd", "Wysłano", "Wysłane", "Отправлено", "Відправлено",
         "Дата", "Sendt", "Skickat", "Lähetetty", "Päivämäärä", "Päiväys", "Elküldve", "Küldve", "Dátum",
         "Tarih", "Gönderildi", "Gönderme tarihi", "Poslano", "Posláno", "Odesláno", "Odoslané",
@@ -135,7 +135,7 @@ REPLY_PREFIX_RE = _alternation(REPLY_PREFIXES)
 FORWARD_PREFIX_RE = _alternation(FORWARD_PREFIXES)
 
 _HEADER_LINE = re.compile(
-    r"^\*{0,2}[ \t]*(?P<name>" + HEADER_NAME_RE + r")[ \t]*\*{0,2}[ \t]*[:：][ \t]*\*{0,2}[ \t]*(?P<value>.*)$",
+    r"^\*{0,2}[ \t]*(?P<name>" + HEADER_NAME_RE + r")[ \t\xa0]*\*{0,2}[ \t\xa0]*[:：][ \t\xa0]*\*{0,2}[ \t]*(?P<value>.*)$",
     re.I,
 )
 _PHRASE = re.compile(SEPARATOR_RE, re.I)
@@ -148,7 +148,7 @@ def header_line(line: str) -> tuple[str, str] | None:
     m = _HEADER_LINE.match(line.strip())
     if not m:
         return None
-    value = m.group("value").strip().strip("*").strip()
+    value = m.group("value")[:4000].strip().strip("*").strip()
     return ROLE_OF[m.group("name").lower()], value
 
 
@@ -162,6 +162,8 @@ def is_separator(line: str, generic: bool = False) -> bool:
     dashed = _DASHED.match(s)
     if generic and (dashed or _RULE.match(s)):
         return True
+    if not (dashed or s[0] in "-_=" or s[-1] in ":："):
+        return False
     m = _PHRASE.search(s)
     if not m:
         return False
@@ -223,3 +225,11 @@ def _build(m: re.Match, month: int) -> datetime:
         hours, minutes = (int(digits[:-2] or 0), int(digits[-2:])) if len(digits) > 2 else (int(digits), 0)
         value = value.replace(tzinfo=timezone(sign * timedelta(hours=hours, minutes=minutes)))
     return value
+
+
+_UNKNOWN_HEADER = re.compile(r"^\*{0,2}[^\W\d][\w .'-]{0,24}?[ \t\xa0]*\*{0,2}[:：][ \t\xa0]")
+
+
+def unknown_header_line(line: str) -> bool:
+    """`Word: value` in a header block whose name we do not know (another language, X-headers)."""
+    return bool(_UNKNOWN_HEADER.match(line.strip()))

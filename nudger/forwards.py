@@ -22,12 +22,13 @@ from nudger.forward_headers import (
     header_line,
     is_separator,
     iso_date,
+    unknown_header_line,
 )
 from nudger.message import Address, Attachment, ParsedMail, parse_message
 from nudger.replies import attribution_match, strip_reply
 
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060"), None)
-_QUOTE_PREFIX = re.compile(r"^(?:[ \t]?>)+[ \t]?")
+_QUOTE_PREFIX = re.compile(r"^(?:[ \t]?>){1,64}[ \t]?")
 _PREFIX_RUN = re.compile(
     r"^[ \t]*(?:(?P<word>" + FORWARD_PREFIX_RE + "|" + REPLY_PREFIX_RE + r")[ \t]*(?:\[\d{1,4}\]|\(\d{1,4}\))?[ \t]*[:：][ \t]*"
     r"|\[(?:ext|external|extern)\][ \t]*)",
@@ -40,7 +41,7 @@ _MAILTO_ANGLE = re.compile(r"<mailto:[^<>\s]{0,300}>", re.I)
 _MAILTO_SQUARE = re.compile(r"\[mailto:([^\]\s]{0,300})\]", re.I)
 _YAHOO_HEAD = re.compile(r"^[ \t]*-{2,}[ \t]*(?P<title>[^-\n]{2,80}?)[ \t]*-{2,}[ \t]*(?P<rest>\S.*)$")
 _ROLE_ORDER_KEYS = re.compile(r"(?P<name>" + HEADER_NAME_RE + r")(?:[ \t]*[:：]|[ \t](?=\S))", re.I)
-_ATTR_ADDR = re.compile(r"[\"“«]?(?P<name>[^\"“”«»<>()\n,]{1,80}?)[\"”»]?[ \t]*[<(\[][ \t]*(?:mailto:)?(?P<email>[^\s<>()\[\]]{1,200}@[^\s<>()\[\]]{1,200}?)[ \t]*[>)\]]")
+_ATTR_ADDR = re.compile(r"[\"“«]?(?P<name>[^\"“”«»<>()\n,]{1,80}?)[\"”»]?[ \t]*[<(\[]{1,2}[ \t]*(?:mailto:)?(?P<email>[^\s<>()\[\]]{1,200}@[^\s<>()\[\]]{1,200}?)[ \t]*[>)\]]")
 _MAX_LINES = 20000
 
 
@@ -244,6 +245,9 @@ def _find_block(lines: list[str], begin: int = 0) -> _Block | None:
                 continue
             if h is not None:
                 break
+            if unknown_header_line(b) and j + 1 < n and _next_is_header(lines, j + 1, depth):
+                j += 1
+                continue
             # a wrapped value: only between two header lines, at most two lines
             k = j
             while k < n and k - j < 2 and b.strip() and header_line(b) is None:
@@ -261,6 +265,11 @@ def _find_block(lines: list[str], begin: int = 0) -> _Block | None:
             return _Block(i, j, headers, depth, note_end, separated)
         i = max(j, i + 1)
     return None
+
+
+def _next_is_header(lines: list[str], k: int, depth: int) -> bool:
+    d, b = _depth(lines[k])
+    return d == depth and (header_line(b) is not None or unknown_header_line(b))
 
 
 def _note_end(lines: list[str], start: int, depth: int) -> tuple[int, bool]:

@@ -23,6 +23,11 @@ _SKIP = frozenset("script style head template noscript object svg math".split())
 _VOID = frozenset("area base br col embed hr img input link meta param source track wbr".split())
 _SPACES = re.compile(r"[ \t\r\n\f\v]+")
 _HR = "_" * 32
+# A "<" with no ">" before the next "<" cannot open a tag; html.parser rescans to the end of
+# the document for each one (quadratic), so they are escaped first.
+_LONE_LT = re.compile(r"<(?=[^<>]*(?:<|$))")
+_MAX_HTML = 300_000  # html.parser needs ~1 s per MB; past this an email is not a note to read
+_LT_STAND_IN = "\ue000"  # restored to "<" after rendering (an entity would cost a charref each)
 
 # Elements after which a reply's own text is over: the quoted history of Gmail, Outlook
 # (desktop, web, mobile), Apple Mail, Thunderbird and Yahoo, by the markers they write.
@@ -43,6 +48,7 @@ class _Renderer(HTMLParser):
         self.skip_depth = 0
         self.dropped_depth = 0  # inside a blockquote being dropped
         self.stack: list[str] = []
+        self.open_count: dict[str, int] = {}
         self.stopped = False
         self.list_stack: list[list[int]] = []  # [is_ordered, counter]
 
@@ -66,18 +72,21 @@ class _Renderer(HTMLParser):
             return
         if not self.pre_depth:
             text = _SPACES.sub(" ", text)
-            if not self.current or "".join(self.current).endswith(" "):
+            if not self.current or self.current[-1].endswith(" "):
                 text = text.lstrip(" ")
         if text:
             self.current.append(text)
+            if len(self.current) > 64:  # keep the per-call checks above O(1)
+                self.current = ["".join(self.current)]
 
     # -- parser callbacks
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if self.stopped:
             return
         tag = tag.lower()
-        if tag not in _VOID:
+        if tag not in _VOID and len(self.stack) < 512:
             self.stack.append(tag)
+            self.open_count[tag] = self.open_count.get(tag, 0) + 1
         if self.skip_depth or tag in _SKIP:
             if tag in _SKIP and tag not in _VOID:
                 self.skip_depth += 1
@@ -117,7 +126,7 @@ class _Renderer(HTMLParser):
             self._break()
             self.pre_depth += 1
         elif tag in ("td", "th"):
-            if self.current and not "".join(self.current).endswith(" "):
+            if self.current and not self.current[-1].endswith(" "):
                 self.current.append("  ")
         elif tag == "p":
             self._break(blank=True)
@@ -132,11 +141,13 @@ class _Renderer(HTMLParser):
         tag = tag.lower()
         if tag in _VOID:
             return
-        if tag in self.stack:
-            while self.stack and self.stack.pop() != tag:
-                pass
-        else:
+        if not self.open_count.get(tag):
             return
+        while self.stack:
+            popped = self.stack.pop()
+            self.open_count[popped] -= 1
+            if popped == tag:
+                break
         if self.stopped:
             return
         if tag in _SKIP:
@@ -195,13 +206,14 @@ def html_to_text(html: str, drop_quotes: bool = False) -> str:
     """Readable text of an HTML body; with drop_quotes, stop at the quoted history. Never raises."""
     if not html:
         return ""
+    html = html[:_MAX_HTML]
     renderer = _Renderer(drop_quotes)
     try:
-        renderer.feed(html)
+        renderer.feed(_LONE_LT.sub(_LT_STAND_IN, html))
         renderer.close()
     except Exception:  # noqa: BLE001 - malformed markup: keep what was rendered so far
         pass
     try:
-        return renderer.text()
+        return renderer.text().replace(_LT_STAND_IN, "<")
     except Exception:  # noqa: BLE001
         return unescape(re.sub(r"<[^>]{0,2000}>", " ", html))

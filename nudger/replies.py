@@ -34,7 +34,8 @@ _STARTS = re.compile(
 )
 _DATE_START = re.compile(r"^[ \t]*\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\b")
 _TIME = re.compile(r"\d{1,2}[:.]\d{2}")
-_EMAILISH = re.compile(r"@[\w-]")
+_EMAILISH = re.compile(r"[\w.+-]@[\w-]")
+_CONTINUATION_STOP = re.compile(r"^(?:On|Op|Le|Am|El|Em|Il|Den|Dnia|Dne|W dniu)[ \t][^\n]*\d")
 
 _URLISH = re.compile(r"\[([^\]\n]{0,60})\]\([^)\n]{0,400}\)|<[^<>\n]{0,400}>|\(https?:[^)\n]{0,400}\)|https?://\S{1,400}")
 _SIG_SENT = re.compile(
@@ -69,6 +70,8 @@ class _Line:
 
 def is_mobile_signature(line: str) -> bool:
     """"Sent from my iPhone" and its kin in several languages, not "Sent from my desk, is easier …"."""
+    if len(line) > 600:
+        return False
     s = _URLISH.sub(lambda m: m.group(1) or "", line).strip()
     if not s or len(s) > 160:
         return False
@@ -126,6 +129,11 @@ def _attribution_span(lines: list[str], i: int) -> int:
     return _join_span(lines, i, want_colon=False)
 
 
+def _could_end(line: str) -> bool:
+    """Cheap test before a costly one: an attribution ends in a colon, dashes or a verb."""
+    return line[-1] in ":：-" or bool(_ENDS_WITH_VERB.search(line[-40:])) or bool(_DATE_START.match(line))
+
+
 def _join_span(lines: list[str], i: int, want_colon: bool) -> int:
     parts = [lines[i].strip()]
     j = i + 1
@@ -136,11 +144,13 @@ def _join_span(lines: list[str], i: int, want_colon: bool) -> int:
         used += 1
         if not nxt:
             continue
+        if _CONTINUATION_STOP.match(nxt) or (_STARTS.match(nxt) and attribution_match(nxt)):
+            return 0  # the next line starts its own attribution; this one is text
         parts.append(nxt)
         joined = " ".join(parts)
         if len(joined) > _MAX_JOINED:
             return 0
-        if attribution_match(joined) and (not want_colon or joined.endswith((":", "："))):
+        if _could_end(nxt) and attribution_match(joined) and (not want_colon or joined.endswith((":", "："))):
             return j - i
         if len(parts) > _MAX_JOIN:
             return 0
@@ -237,8 +247,7 @@ def strip_reply(text: str) -> str:
         kept = trim(classify(text or ""))
     except Exception:  # noqa: BLE001 - the parser must not stop the run; an empty text is safe
         return ""
-    out = "\n".join(x.text for x in kept)
-    return out.strip("\n").rstrip() if out.strip() else ""
+    return "\n".join(x.text for x in kept).strip()
 
 
 def reply_text(mail) -> str:  # noqa: ANN001 - ParsedMail, imported lazily to keep this module pure
