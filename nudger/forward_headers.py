@@ -179,6 +179,7 @@ def is_separator(line: str, generic: bool = False) -> bool:
 
 _MONTHS = {m: i for i, m in enumerate(
     "jan feb mar apr may jun jul aug sep oct nov dec".split(), start=1)}
+_RFC2822 = re.compile(r"^(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{4}\s+\d{1,2}:\d{2}(?::\d{2})?\s*(?:[+-]\d{4}|[A-Z]{2,5})?(?:\s*\([^)]{0,40}\))?$")
 _EN = re.compile(
     r"^(?:[A-Za-z]{3,9},?\s+)?(?:(?P<d1>\d{1,2})\s+(?P<m1>[A-Za-z]{3,9})\.?,?|(?P<m2>[A-Za-z]{3,9})\.?\s+(?P<d2>\d{1,2}),?)"
     r"\s+(?P<y>\d{4}),?(?:\s+at)?\s+(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?\s*(?P<ampm>[AaPp]\.?[Mm]\.?)?"
@@ -191,12 +192,11 @@ def iso_date(raw: str) -> str | None:
     s = " ".join((raw or "").split())
     if not s:
         return None
-    try:
-        parsed = email.utils.parsedate_to_datetime(s)
-        if parsed is not None and re.search(r"\d{4}", s) and re.search(r"\d:\d\d", s):
-            return parsed.isoformat()
-    except Exception:  # noqa: BLE001
-        pass
+    if _RFC2822.match(s):
+        try:
+            return email.utils.parsedate_to_datetime(s).isoformat()
+        except Exception:  # noqa: BLE001
+            pass
     m = _EN.match(s)
     if m:
         month = _MONTHS.get((m.group("m1") or m.group("m2") or "")[:3].lower())

@@ -25,7 +25,7 @@ from nudger.forward_headers import (
     unknown_header_line,
 )
 from nudger.message import Address, Attachment, ParsedMail, parse_message
-from nudger.replies import attribution_match, strip_reply
+from nudger.replies import attribution_span, strip_reply
 
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060"), None)
 _QUOTE_PREFIX = re.compile(r"^(?:[ \t]?>){1,64}[ \t]?")
@@ -105,8 +105,16 @@ def parse_address_list(value: str) -> list[Address]:
     `a@b <a@b>`, `Name <a@b<mailto:a@b>>`, bare names; never raises."""
     v = _MAILTO_ANGLE.sub("", value or "")
     v = _MAILTO_SQUARE.sub(r"<\1>", v)
+    items = _split_list(v)
+    merged: list[str] = []
+    for item in items:
+        # Outlook prints "Seller, Sam <sam@acme.test>" unquoted: a bare name before a named address
+        if merged and not _EMAIL.search(merged[-1]) and _EMAIL.search(item) and re.match(r"^[^<\[(@]+[<\[(]", item):
+            merged[-1] = merged[-1] + ", " + item
+        else:
+            merged.append(item)
     out = []
-    for item in _split_list(v):
+    for item in merged:
         addr = _parse_one(item)
         if addr:
             out.append(addr)
@@ -349,23 +357,26 @@ def _from_block(block: _Block, lines: list[str], attachments: list[Attachment]) 
 
 def _from_attribution(mail: ParsedMail, lines: list[str]) -> Forward | None:
     """Outlook for Mac forwards as `On <date>, "Name" <addr> wrote:` with the original indented."""
-    for i, line in enumerate(lines[:400]):
-        depth, body = _depth(line)
-        if not body.strip():
+    plain = [_depth(x)[1] for x in lines[:400]]
+    for i, line in enumerate(plain):
+        if not line.strip():
             continue
-        for span in range(1, 5):
-            joined = " ".join(_depth(x)[1].strip() for x in lines[i:i + span])
-            if attribution_match(joined) and "@" in joined:
-                m = _ATTR_ADDR.search(joined)
-                sender = Address(_attr_name(m.group("name")), m.group("email")) if m else None
-                return Forward(
-                    note=_note(lines[:i]),
-                    from_addr=sender,
-                    date=_attr_date(joined),
-                    subject=strip_subject_prefixes(mail.subject),
-                    body=_body(lines[i + span:], depth),
-                    attachments=list(mail.attachments),
-                )
+        span = attribution_span(plain, i)
+        if not span:
+            continue
+        joined = " ".join(x.strip() for x in plain[i:i + span])
+        if "@" not in joined:
+            continue
+        m = _ATTR_ADDR.search(joined)
+        sender = Address(_attr_name(m.group("name")), m.group("email")) if m else None
+        return Forward(
+            note=_note(lines[:i]),
+            from_addr=sender,
+            date=_attr_date(joined),
+            subject=strip_subject_prefixes(mail.subject),
+            body=_body(lines[i + span:], _depth(lines[i])[0]),
+            attachments=list(mail.attachments),
+        )
     return None
 
 

@@ -309,6 +309,8 @@ def parse_message(raw: bytes) -> ParsedMail:
         _walk(msg, mail, bodies)
     except Exception as exc:  # noqa: BLE001
         mail.defects.append(f"unreadable MIME structure: {exc}")
+    for key, value in bodies.items():
+        bodies[key] = value.replace("\r\n", "\n").replace("\r", "\n")
     mail.html = bodies.get("text/html")
     if "text/plain" in bodies and (bodies["text/plain"].strip() or not mail.html):
         mail.text = bodies["text/plain"]

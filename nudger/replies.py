@@ -79,7 +79,7 @@ def is_mobile_signature(line: str) -> bool:
     if m:
         rest = m.group("rest").strip(" )>")
         head, sep, tail = _split_clause(rest)
-        if sep and not _EXCUSE.match(sep + tail):
+        if sep and tail.strip() and not _EXCUSE.match(sep + tail):
             return False
         return len(head.split()) <= 6
     return bool(_SIG_OTHER.match(s))
@@ -103,7 +103,7 @@ def attribution_match(joined: str) -> bool:
     tail = s[-60:]
     if has_anchor and _ENDS_WITH_VERB.search(tail):
         return True
-    if s[-1] in ":：" and (_EMAILISH.search(s) or _STARTS.match(s)) and _HAS_VERB.search(s):
+    if has_anchor and s[-1] in ":：" and (_EMAILISH.search(s) or _STARTS.match(s)) and _HAS_VERB.search(s):
         return True
     if _DATE_START.match(s) and len(s) < 200 and (_TIME.search(s) or _EMAILISH.search(s)):
         return True
@@ -115,7 +115,7 @@ def _starts_like_attribution(line: str) -> bool:
                 or _EMAILISH.search(line) or line.rstrip().endswith("<"))
 
 
-def _attribution_span(lines: list[str], i: int) -> int:
+def attribution_span(lines: list[str], i: int) -> int:
     """How many lines starting at i form an attribution (0 when none)."""
     line = lines[i]
     if attribution_match(line):
@@ -174,7 +174,7 @@ def classify(text: str) -> list[_Line]:
         elif is_mobile_signature(line):
             out.append(_Line(line, SIGNATURE))
         else:
-            span = _attribution_span(raw, i)
+            span = attribution_span(raw, i)
             if span:
                 out.append(_Line("\n".join(raw[i:i + span]), ATTRIBUTION, span))
                 i += span

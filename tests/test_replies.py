@@ -1,0 +1,129 @@
+"""reply_text / strip_reply: a colleague's own words, without quoted history or signature."""
+
+import time
+from pathlib import Path
+
+import pytest
+
+from nudger.message import parse_message
+from nudger.replies import is_mobile_signature, reply_text, strip_reply
+
+FIXTURES = Path(__file__).parent / "fixtures" / "parsing" / "replies"
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("gmail_en.eml", "ack, will have it by Thursday"),
+    ("gmail_split_header.eml", "done\nshipped via FedEx today"),
+    ("outlook_desktop.eml", "blocked waiting on legal"),
+    ("outlook_web_de.eml", "erledigt"),
+    ("apple_iphone_fr.eml", "c'est fait"),
+    ("html_outlook_only.eml", "due Dec 4\n\nneed the specs first"),
+    ("html_gmail_only.eml", "snooze 3d"),
+    ("signature_dashes.eml", "done\nsent the quote to Priya"),
+    ("mobile_de.eml", "ack"),
+    ("es_escribio.eml", "blocked falta la orden de compra"),
+    ("bottom_posted.eml", "ack"),
+])
+def test_reply_families(name, expected):
+    assert reply_text(parse_message((FIXTURES / name).read_bytes())) == expected
+
+
+@pytest.mark.parametrize("header", [
+    "On Mon, Nov 23, 2026 at 9:14 AM Nudger <handoffs@acme.test> wrote:",
+    "Le lun. 23 nov. 2026 à 09:14, Nudger <handoffs@acme.test> a écrit :",
+    "Am Mo., 23. Nov. 2026 um 09:14 Uhr schrieb Nudger <handoffs@acme.test>:",
+    "El lun, 23 nov 2026 a las 9:14, Nudger (<handoffs@acme.test>) escribió:",
+    "Em seg., 23 de nov. de 2026 às 09:14, Nudger <handoffs@acme.test> escreveu:",
+    "Il giorno lun 23 nov 2026 alle ore 09:14 Nudger <handoffs@acme.test> ha scritto:",
+    "Op ma 23 nov. 2026 om 09:14 schreef Nudger <handoffs@acme.test>:",
+    "Den mån 23 nov. 2026 kl 09:14 skrev Nudger <handoffs@acme.test>:",
+    "pon., 23 lis 2026 o 09:14 Nudger <handoffs@acme.test> napisał(a):",
+    "пн, 23 нояб. 2026 г. в 09:14, Nudger <handoffs@acme.test>:\nНаписал:".replace("\nНаписал:", " написал:"),
+    "2026年11月23日(月) 9:14 Nudger <handoffs@acme.test>:\nのメッセージ:".replace("\n", ""),
+    "在 2026年11月23日，上午9:14，Nudger <handoffs@acme.test> 写道：",
+    "23 Kas 2026 Pzt 09:14 tarihinde Nudger <handoffs@acme.test> şunu yazdı:",
+    "2026-11-23 9:14 GMT-06:00 Nudger <handoffs@acme.test>:",
+    "On Mon, Nov 23, 2026 at 9:14 AM Nudger <\nhandoffs@acme.test> wrote:",
+    "On 23 Nov 2026, at 09:14, Nudger\n<handoffs@acme.test>\nwrote:",
+])
+def test_quote_headers_in_many_languages(header):
+    text = f"ack\n\n{header}\n\n> New handoff #12\n> reply done when done"
+    assert strip_reply(text) == "ack"
+
+
+@pytest.mark.parametrize("separator", [
+    "-----Original Message-----", "-----Ursprüngliche Nachricht-----", "-----Message d'origine-----",
+    "-----Mensaje original-----", "________________________________", "---------- Forwarded message ---------",
+])
+def test_outlook_separators(separator):
+    text = f"done\n\n{separator}\nFrom: Nudger <handoffs@acme.test>\nSent: Monday\nTo: Dana\nSubject: [#12]\n\nbody"
+    assert strip_reply(text) == "done"
+
+
+def test_outlook_header_block_without_separator_is_cut():
+    text = "ack\n\nDe : Nudger <handoffs@acme.test>\nEnvoyé : lundi\nÀ : Dana\nObjet : [#12] Devis\n\nquoted"
+    assert strip_reply(text) == "ack"
+
+
+def test_bold_markdown_headers_from_html_conversion_are_cut():
+    text = "on it\n\n*From:* Nudger <handoffs@acme.test>\n*Sent:* Monday\n*To:* Dana\n*Subject:* x\n\nold"
+    assert strip_reply(text) == "on it"
+
+
+@pytest.mark.parametrize("line", [
+    "Sent from my iPhone", "Sent from my Samsung Galaxy smartphone.", "Envoyé de mon iPhone",
+    "Von meinem iPhone gesendet", "Enviado desde mi iPhone", "Inviato da iPhone", "Verzonden vanaf mijn iPhone",
+    "Skickat från min iPhone", "Sendt fra min iPhone", "Wysłane z iPhone'a", "Отправлено с iPhone",
+    "Enviado do meu iPhone", "Get Outlook for Android", "Sent from my cell, please excuse typos.",
+    "iPhoneから送信", "发自我的iPhone",
+])
+def test_mobile_signatures_in_translation(line):
+    assert is_mobile_signature(line)
+    assert strip_reply(f"done\n\n{line}") == "done"
+
+
+def test_sent_from_in_a_sentence_is_kept():
+    assert not is_mobile_signature("Sent from my desk, which is much easier than my phone.")
+    assert strip_reply("ack\n\nSent from my desk, which is much easier than my phone.").endswith("phone.")
+
+
+def test_signature_delimiter_only_on_its_own_line():
+    assert strip_reply("done -- shipped\n\n-- \nDana") == "done -- shipped"
+
+
+def test_interleaved_reply_keeps_context_and_drops_trailing_quote():
+    text = (
+        "On Mon, Nov 23, 2026 at 9:14 AM Sam <sam@acme.test> wrote:\n> Can you do Friday?\n\n"
+        "Yes, Friday works.\n\n> And the price?\n\nSame as last time.\n\n> Thanks\n> Sam\n"
+    )
+    out = strip_reply(text)
+    assert out.startswith("> Can you do Friday?")
+    assert "Same as last time." in out
+    assert not out.endswith("Sam")
+
+
+def test_text_that_only_mentions_writing_is_not_a_quote_header():
+    text = "On this day\n\nI wrote something:\n\nwhich matters."
+    assert strip_reply(text) == text
+
+
+def test_quote_only_message_is_empty():
+    assert strip_reply("> everything is quoted\n> here") == ""
+
+
+def test_empty_and_whitespace():
+    assert strip_reply("") == ""
+    assert strip_reply("\n\n   \n") == ""
+
+
+@pytest.mark.parametrize("text", [
+    "\n".join(f"On {i} Mon 2020 someone" for i in range(5000)),
+    ">" * 200_000,
+    ("-" * 40 + " x " + "-" * 40 + "\n") * 3000,
+    "a@b " * 100_000,
+    "\n".join(("> q" if i % 2 else "text") for i in range(20000)),
+])
+def test_pathological_inputs_are_fast(text):
+    start = time.perf_counter()
+    strip_reply(text)
+    assert time.perf_counter() - start < 1.0
