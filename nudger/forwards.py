@@ -146,7 +146,7 @@ def _parse_one(item: str) -> Address | None:
     if m:
         name = item[:m.start()] + item[m.end():]
     name = re.sub(r"[<>()\[\]]", " ", name)
-    name = " ".join(name.split()).strip(" \"'“”«»,;:")
+    name = " ".join(name.split()).strip(" \"'“”«»,;:*")
     if name.lower() == email.lower():
         name = ""
     if not email and not name:

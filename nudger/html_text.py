@@ -34,7 +34,10 @@ _LT_STAND_IN = "\ue000"  # restored to "<" after rendering (an entity would cost
 _CUT_IDS = ("appendonsend", "divrplyfwdmsg", "olk_src_body_section", "mail-editor-reference-message-container")
 _CUT_CLASSES = ("gmail_quote", "gmail_extra", "moz-cite-prefix", "yahoo_quoted", "ymail_android_signature",
                 "protonmail_quote", "zmail_extra", "moz-forward-container", "divrplyfwdmsg")
-_OUTLOOK_RULE = re.compile(r"border-top\s*:\s*solid\s*#(?:e1e1e1|b5c4df)", re.I)
+_OUTLOOK_RULE = re.compile(
+    r"border-top\s*:\s*(?:solid\s*#(?:e1e1e1|b5c4df)|1(?:\.0)?pt\s+solid\s+(?:#e1e1e1|#b5c4df|rgb\(\s*225,\s*225,\s*225\s*\)))",
+    re.I,
+)
 
 
 class _Renderer(HTMLParser):

@@ -181,7 +181,20 @@ def classify(text: str) -> list[_Line]:
                 continue
             out.append(_Line(line, HEADER if header_line(stripped) else TEXT))
         i += 1
+    _mark_bare_attributions(out)
     return out
+
+
+def _mark_bare_attributions(lines: list[_Line]) -> None:
+    """"Jane Doe wrote:" right above a quote is an attribution even without a date or address."""
+    for k, line in enumerate(lines):
+        if line.kind != TEXT or len(line.text) > 200 or not line.text.rstrip().endswith((":", "：")):
+            continue
+        if not _ENDS_WITH_VERB.search(line.text.rstrip()[-40:]):
+            continue
+        nxt = next((x for x in lines[k + 1:k + 4] if x.kind != EMPTY), None)
+        if nxt is not None and nxt.kind == QUOTE:
+            line.kind = ATTRIBUTION
 
 
 def _first(kinds: str, wanted: str) -> int:
@@ -256,7 +269,9 @@ def reply_text(mail) -> str:  # noqa: ANN001 - ParsedMail, imported lazily to ke
         if getattr(mail, "text_from_html", False) and mail.html:
             from nudger.html_text import html_to_text
 
-            return strip_reply(html_to_text(mail.html, drop_quotes=True))
+            own = strip_reply(html_to_text(mail.html, drop_quotes=True))
+            if own:
+                return own
         return strip_reply(mail.text or "")
     except Exception:  # noqa: BLE001
         return ""

@@ -133,3 +133,20 @@ def test_subject_prefixes(subject, fwd, rep, bare):
 ])
 def test_parse_address_list(value, expected):
     assert parse_address_list(value) == expected
+
+
+def test_apple_mail_html_only_forward():
+    html = (
+        "<html><body><div>Please quote this one.</div><div><br><blockquote type=\"cite\"><div>Begin forwarded message:</div>"
+        "<br><div><span><b>From: </b></span><span>Ana Costa &lt;ana@cliente.example&gt;</span></div>"
+        "<div><span><b>Subject: </b></span><span><b>Re: Pricing</b></span></div>"
+        "<div><span><b>Date: </b></span><span>26 November 2026 at 10:02:11 GMT</span></div>"
+        "<div><span><b>To: </b></span><span>Sam Seller &lt;sam@acme.test&gt;</span></div><br>"
+        "<div><div>Hi Sam,</div><div>what would 200 seats cost?</div></div></blockquote></div></body></html>"
+    )
+    raw = ("From: sam@acme.test\nSubject: Fwd: Re: Pricing\nContent-Type: text/html; charset=utf-8\n\n" + html).encode()
+    fwd = find_forward(parse_message(raw))
+    assert fwd.note == "Please quote this one."
+    assert fwd.from_addr == Address("Ana Costa", "ana@cliente.example")
+    assert fwd.subject == "Re: Pricing"
+    assert fwd.body == "Hi Sam,\nwhat would 200 seats cost?"

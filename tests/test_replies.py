@@ -127,3 +127,18 @@ def test_pathological_inputs_are_fast(text):
     start = time.perf_counter()
     strip_reply(text)
     assert time.perf_counter() - start < 1.0
+
+
+def test_bare_name_wrote_above_a_quote_is_cut():
+    assert strip_reply("ack\n\nJohn Doe wrote:\n> quoted\n> more") == "ack"
+    assert strip_reply("Here is what I wrote:\n\nhello there") == "Here is what I wrote:\n\nhello there"
+
+
+def test_outlook_web_html_reply_cut_at_its_border_rule():
+    html = (
+        '<div>done, invoice sent</div><div id="x"><div style="border:none; border-top:1pt solid rgb(225, 225, 225);'
+        ' padding:3pt 0in 0in"><p><b>From:</b> Nudger &lt;handoffs@acme.test&gt;<br><b>Sent:</b> Monday</p></div>'
+        "<p>Reply ack to confirm</p></div>"
+    )
+    raw = ("From: d@acme.test\nSubject: RE: [#3] x\nContent-Type: text/html; charset=utf-8\n\n" + html).encode()
+    assert reply_text(parse_message(raw)) == "done, invoice sent"
