@@ -189,7 +189,10 @@ def ingest(ctx: click.Context, source: str, now_text: str | None) -> None:
     config = get_config(ctx)
     assert config is not None
     now = parse_now(now_text, config)
-    src = StdinSource() if source == "-" else FileSource(Path(source))
+    try:
+        src = StdinSource() if source == "-" else FileSource(Path(source))
+    except OSError as exc:
+        raise click.ClickException(f"cannot read {source}: {exc.strerror or exc}") from exc
     rt = open_runtime(config, now)
     summary = RunSummary()
     ingest_from(rt, src, summary)

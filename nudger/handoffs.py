@@ -14,7 +14,8 @@ from typing import Any
 from nudger.business_time import BusinessCalendar
 from nudger.commands import Command
 from nudger.config import Config
-from nudger.dates import snooze_until
+from nudger.dates import find_due, snooze_until
+from nudger.intake import find_priority
 from nudger.routing import find_mentions, resolve, route_team
 
 OPEN_STATES = ("open", "acknowledged", "blocked")
@@ -122,8 +123,11 @@ def do_done(h: dict, cmd: Command, ctx: Context, out: Outcome) -> None:
     _need_open(h, "marked done")
     _set(h, out, status="done", blocked_reason=None)
     out.events.append(("done", {"note": cmd.args}))
-    _tell(out, "done", [h["requester"]], h, words=cmd.args, prompt_thanks=True)
-    _tell(out, "done", [w for w in h["watchers"] if w != ctx.actor], h, words=cmd.args)
+    told = [h["requester"], *[w for w in h["watchers"] if w != ctx.actor]]
+    _tell(out, "done", told, h, words=cmd.args)
+    for notice in out.notices:
+        if notice.kind == "done" and notice.to == h["requester"]:
+            notice.context["prompt_thanks"] = True
 
 
 def do_due(h: dict, cmd: Command, ctx: Context, out: Outcome) -> None:
@@ -201,7 +205,9 @@ def do_decline(h: dict, cmd: Command, ctx: Context, out: Outcome) -> None:
 
 def _hand_over(h: dict, out: Outcome, ctx: Context, new_owner: str, team: str | None, why: str, words: str) -> None:
     old_owner = h.get("owner")
-    _set(h, out, owner=new_owner, team=team, status="open", prev_status=None, blocked_reason=None)
+    watchers = [w for w in h["watchers"] if w != new_owner]
+    _set(h, out, owner=new_owner, team=team, status="open", prev_status=None, blocked_reason=None,
+         watchers=watchers)
     out.events.append((why, {"by": ctx.actor, "from": old_owner, "to": new_owner, "words": words}))
     out.notices.append(Notice("new_handoff", new_owner, h["id"], context={"why": why, "by": ctx.actor, "words": words, "also_told": []}))
     told = [e for e in (h["requester"], old_owner) if e and e not in (ctx.actor, new_owner)]
@@ -309,8 +315,18 @@ def owner_from_answer(handoff: dict[str, Any], text: str, ctx: Context) -> Outco
     if routing.cursor is not None and routing.team:
         out.cursor = (routing.team.name, routing.cursor)
     team = routing.team.name if routing.team else None
-    _set(h, out, owner=routing.owner.email, team=team)
+    watchers = [w for w in h["watchers"] if w != routing.owner.email]
+    _set(h, out, owner=routing.owner.email, team=team, watchers=watchers)
     out.events.append(("owner_assigned", {"by": ctx.actor, "to": routing.owner.email}))
+    # The answer is a note like the first one: "@dana due 12/10, priority: high".
+    due = find_due(text, ctx.today, ctx.calendar, ctx.config.org.date_order)
+    if due:
+        _set_due(h, out, due, ctx)
+        lead = routing.team.min_lead_days if routing.team else 0
+        received = ctx.calendar.local(datetime.fromisoformat(h["created"])).date()
+        _set(h, out, rush=bool(lead) and ctx.calendar.business_days_between(received, due) < lead)
+    if priority := find_priority(text, ""):
+        _set(h, out, priority=priority)
     out.notices.append(Notice("new_handoff", routing.owner.email, h["id"], context={"also_told": [h["requester"]]}))
     out.notices.append(Notice("owner_assigned", h["requester"], h["id"], answer=True, context={"new_owner": routing.owner.email}))
     return out

@@ -169,7 +169,7 @@ def _create(rt: Runtime, mail: ParsedMail, plan: HandoffPlan, fwd: Forward | Non
         "watchers": plan.watchers,
         "note": plan.note,
         "forwarded": fwd.as_json() if fwd else None,
-        "source_raw": mail.raw if fwd and fwd.attachments else None,
+        "source_raw": mail.raw if customer_attachments(mail, fwd) else None,
     }
     handoff_id = rt.store.insert_handoff(row)
     root = root_message_id(handoff_id, created, rt.config.handoff_domain)
@@ -182,6 +182,18 @@ def _create(rt: Runtime, mail: ParsedMail, plan: HandoffPlan, fwd: Forward | Non
     handoff = rt.store.handoff(handoff_id)
     assert handoff is not None
     return handoff
+
+
+def customer_attachments(mail: ParsedMail, fwd: Forward | None) -> list[Attachment]:
+    """Everything attached to the handoff: the forwarded email's files and the outer ones."""
+    found: list[Attachment] = []
+    seen: set[tuple[str, bytes]] = set()
+    for att in [*(fwd.attachments if fwd else []), *mail.attachments]:
+        key = (att.filename, hashlib.sha256(att.data).digest())
+        if key not in seen:
+            seen.add(key)
+            found.append(att)
+    return found
 
 
 def split_attachments(attachments: list[Attachment], limit_mb: float) -> tuple[list[Attachment], list[Attachment]]:
@@ -212,7 +224,7 @@ def _intake_notices(
         Notice("receipt", plan.requester, hid, answer=True,
                context={"lead_days": plan.lead_days, "notice_days": notice_days, "also_told": told})
     )
-    sent, skipped = split_attachments(fwd.attachments if fwd else [], rt.config.limits.attach_max_mb)
+    sent, skipped = split_attachments(customer_attachments(mail, fwd), rt.config.limits.attach_max_mb)
     notices.append(
         Notice("new_handoff", plan.owner.email, hid,
                context={"attachments": sent, "skipped_attachments": skipped, "also_told": plan.watchers})
@@ -352,10 +364,10 @@ def _commit_outcome(
         if not notice.answer and notice.kind != "new_handoff" and mail.attachments:
             notice.context.update(attachments=relayed[0], skipped_attachments=relayed[1])
         if notice.kind == "new_handoff" and fresh.get("source_raw"):
-            fwd = find_forward(parse_message(fresh["source_raw"]))
-            if fwd:
-                sent, skipped = split_attachments(fwd.attachments, rt.config.limits.attach_max_mb)
-                notice.context.update(attachments=sent, skipped_attachments=skipped)
+            source = parse_message(fresh["source_raw"])
+            found = customer_attachments(source, find_forward(source))
+            sent, skipped = split_attachments(found, rt.config.limits.attach_max_mb)
+            notice.context.update(attachments=sent, skipped_attachments=skipped)
     return _enqueue(rt, outcome.notices, fresh, key, mail)
 
 
@@ -429,7 +441,7 @@ def _enqueue(
         else:
             send_after = calendar_for(rt.config, notice.to).next_business_start(rt.now)
         dedupe = f"{notice.kind}:{notice.handoff_id or '-'}:{notice.to}:{key}"
-        rendered = rt.renderer.render(notice, handoff if notice.handoff_id is not None else None, dedupe, rt.now)
+        rendered = rt.renderer.render(notice, handoff if notice.handoff_id is not None else None, dedupe, send_after)
         inserted = rt.store.enqueue(
             {
                 "dedupe_key": dedupe,

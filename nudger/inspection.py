@@ -21,6 +21,8 @@ from nudger.tokens import token_matches
 def inspect_bytes(raw: bytes, config: Config, secrets: tuple[bytes, ...] = (), now: datetime | None = None) -> dict[str, Any]:
     """The inspect JSON object for one message (see DESIGN.md "Surfaces")."""
     mail = parse_message(raw)
+    if not any(mail.header(h) for h in ("From", "To", "Subject", "Date", "Message-ID")):
+        raise ValueError("not an email: it has no From, To, Subject, Date or Message-ID header")
     now = now or mail.date or datetime.now(UTC)
     verdict = classify(mail, config)
     sender = sender_of(mail)
@@ -90,5 +92,5 @@ def inspect_file(path: str, config: Config, secrets: tuple[bytes, ...] = (), dat
         return {"file": path, **inspect_bytes(raw, config, secrets)}
     except Exception as exc:  # noqa: BLE001 - inspect reports, it never crashes
         return {"file": path, "kind": "unknown", "authorised": False,
-                "reasons": [f"cannot parse: {type(exc).__name__}: {exc}"], "text": "",
+                "reasons": [str(exc) if isinstance(exc, ValueError) else f"cannot parse: {type(exc).__name__}: {exc}"], "text": "",
                 "forwarded": None, "handoff": None, "commands": []}

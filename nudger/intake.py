@@ -46,7 +46,7 @@ def clean_title(subject: str, config: Config) -> str:
             title = title[m.end() :]
             continue
         if (m := _TAG.match(title)) and acted_on_tag(m.group(1), config):
-            title = title[m.end() :]
+            title = title[m.end() :].lstrip(":： ")
             continue
         return title.strip()
 
@@ -110,7 +110,7 @@ def plan_handoff(
 ) -> HandoffPlan:
     """Everything DESIGN.md "Inbound" decides about a new handoff, with reasons."""
     requester = mail.from_addr.email.lower() if mail.from_addr else ""
-    routing, further = choose_owner(note, plus_tags, mail.subject, config, cursor_of or {})
+    routing, further = choose_owner(note, plus_tags, mail.subject, config, cursor_of or {}, requester)
     reasons = [routing.reason] if routing else ["no owner named in the note, address or subject"]
     owner = routing.owner if routing else None
     team = _team_for(routing, owner, config)

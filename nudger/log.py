@@ -10,6 +10,14 @@ from nudger.config import Config
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+class OneLine(logging.Formatter):
+    """The console gets one line per event; tracebacks go to the log file only."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.message = record.getMessage()
+        return self.formatMessage(record)
+
+
 def configure_logging(config: Config | None, verbosity: int = 0) -> None:
     """``-v`` shows info on stderr, ``-q`` only errors; the log file gets the configured level."""
     root = logging.getLogger("nudger")
@@ -31,6 +39,6 @@ def configure_logging(config: Config | None, verbosity: int = 0) -> None:
         stderr_level = max(stderr_level, logging.ERROR) if verbosity <= 0 else stderr_level
     console = logging.StreamHandler(sys.stderr)
     console.setLevel(stderr_level)
-    console.setFormatter(logging.Formatter("nudger: %(message)s"))
+    console.setFormatter(OneLine("nudger: %(message)s"))
     root.addHandler(console)
     root.setLevel(min(file_level, stderr_level))

@@ -100,8 +100,13 @@ def ingest_one(rt: Runtime, source: InboundSource, raw: RawMessage, summary: Run
     crash_point("before_commit")
     try:
         with rt.store.transaction():
-            result = ingest_message(rt, raw.data, key)
+            # Checked again under the write lock: `ingest -` and a run may race for one message.
+            result = None if rt.store.inbound_seen(key) else ingest_message(rt, raw.data, key)
             crash_point("inside_commit")
+        if result is None:
+            source.acknowledge(raw.key)
+            summary.duplicates += 1
+            return "duplicate"
         outcome = result.outcome
         summary.queued += result.queued
         log.info("%s: %s %s%s: %s", raw.key, result.kind, outcome,

@@ -82,11 +82,21 @@ def safe_header(value: str, limit: int = 200) -> str:
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
+VERBATIM = "\x1f"  # a line of its own in a template: start or end text kept as written
+
+
 def wrap_text(text: str, width: int = WIDTH) -> str:
-    """Wrap prose at 72 columns; quoted ('> ') and indented lines keep their prefix."""
+    """Wrap our prose at 72 columns; bullets and '> ' keep their prefix.
+
+    Text between two VERBATIM lines (the customer's own email) is left as its author wrote it.
+    """
     out = []
+    verbatim = False
     for line in text.splitlines():
-        if len(line) <= width or "://" in line and len(line.split()) == 1:
+        if line.strip() == VERBATIM:
+            verbatim = not verbatim
+            continue
+        if verbatim or len(line) <= width or "://" in line and len(line.split()) == 1:
             out.append(line)
             continue
         m = re.match(r"^(\s*(?:>\s?)*(?:[-*•]\s+|\d+\.\s+)?)", line)
@@ -266,7 +276,14 @@ def _encoded(value: str) -> str:
 
 
 def _address(name: str, addr: str) -> str:
-    return formataddr((safe_header(name, 78), addr), charset="utf-8") if name else addr
+    """``"Name" <addr>``, quoted as DESIGN.md writes it; encoded-words when not ASCII."""
+    name = safe_header(name, 78)
+    if not name:
+        return addr
+    if not name.isascii():
+        return formataddr((name, addr), charset="utf-8")
+    quoted = name.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{quoted}" <{addr}>'
 
 
 def build_mime(text: str, html: str, attachments: list[Any]) -> Message:

@@ -34,8 +34,11 @@ def _lookup(name: str, config: Config) -> tuple[Person | None, Team | None]:
     return None, team
 
 
-def find_mentions(text: str, config: Config) -> list[Mention]:
-    """@handles, @teams (names or aliases) and directory email addresses, in text order."""
+def find_mentions(text: str, config: Config, skip_email: str = "") -> list[Mention]:
+    """@handles, @teams (names or aliases) and directory email addresses, in text order.
+
+    ``skip_email`` (the sender's own address, as in a signature) is never a mention.
+    """
     found: list[Mention] = []
     for m in _MENTION.finditer(text):
         person, team = _lookup(m.group(1), config)
@@ -43,7 +46,7 @@ def find_mentions(text: str, config: Config) -> list[Mention]:
             found.append(Mention(m.group(0), m.start(), person, team))
     for m in _EMAIL.finditer(text):
         person = config.person_by_email(m.group(0).rstrip("."))
-        if person:
+        if person and person.email != skip_email.lower():
             found.append(Mention(m.group(0), m.start(), person, None))
     found.sort(key=lambda mention: mention.position)
     return found
@@ -99,14 +102,15 @@ def resolve(mention: Mention, config: Config, cursor: int, exclude: frozenset[st
 
 
 def choose_owner(
-    note: str, plus_tags: list[str], subject: str, config: Config, cursor_of: dict[str, int]
+    note: str, plus_tags: list[str], subject: str, config: Config, cursor_of: dict[str, int],
+    requester: str = "",
 ) -> tuple[Routing | None, list[Mention]]:
     """First match wins: the note, then plus-addressing, then a subject tag.
 
     Returns the routing (None when nobody was named) and the note's further mentions,
     which make watchers.
     """
-    mentions = find_mentions(note, config)
+    mentions = find_mentions(note, config, skip_email=requester)
     sources = [
         ("note", mentions),
         ("plus-address", plus_mentions(plus_tags, config)),

@@ -95,7 +95,7 @@ class Store:
         row = dict(row)
         if isinstance(row.get("reasons"), list):
             row["reasons"] = json.dumps(row["reasons"])
-        return int(self.db["inbound"].insert(row).last_pk)
+        return int(self.db["inbound"].insert(row, ignore=True).last_pk or 0)
 
     def inbound_for_handoff(self, handoff_id: int) -> list[dict[str, Any]]:
         return list(self.db.query("select * from inbound where handoff_id = ? order by id", [handoff_id]))

@@ -64,6 +64,7 @@ def test_inspect_without_config(tmp_path: Path, monkeypatch) -> None:
     assert a["forwarded"]["from"]["email"] == "bill@initech.example"
     assert a["text"] == "@dana can you send them our W-9? due friday"
     assert a["handoff"]["due"] == "2026-11-27" and a["handoff"]["title"] == "W-9 request"
+    assert rows[1]["kind"] == "unknown" and "not an email" in rows[1]["reasons"][0]
     assert rows[2]["kind"] == "unknown" and rows[2]["reasons"]
 
 
@@ -114,6 +115,11 @@ def test_ingest_stdin_and_busy_database(ws: Workspace) -> None:
     finally:
         db.rollback()
         db.close()
+
+
+def test_ingest_missing_file_is_one_line(ws: Workspace) -> None:
+    result = ws.cli("ingest", "/nonexistent/x.eml", expect=1)
+    assert "cannot read /nonexistent/x.eml" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_status_and_show(ws: Workspace) -> None:

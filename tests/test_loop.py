@@ -258,3 +258,82 @@ def test_reply_attachments_reach_the_other_side(ws: Workspace) -> None:
     [done] = ws.sent_to("sam@acme.test", "done")
     assert [p.get_filename() for p in done.msg.iter_attachments()] == ["W-9 signed.pdf"]
     assert "Attached: W-9 signed.pdf" in done.text
+
+
+def test_requesters_own_address_never_makes_them_owner(ws: Workspace) -> None:
+    from email.message import EmailMessage
+
+    msg = EmailMessage()
+    msg["From"] = "Sam Seller <sam@acme.test>"
+    msg["To"] = "handoffs@acme.test"
+    msg["Subject"] = "[accounting] W-9"
+    msg["Message-ID"] = "<sig-1@mail.acme.test>"
+    msg.set_content("Customer needs our W-9.\n\nThanks,\nSam Seller | sam@acme.test | 555-1234\n")
+    ws.deliver(msg.as_bytes())
+    ws.run("2026-11-23T09:05")
+    assert ws.items()[0]["owner"] == "dana@acme.test"
+
+
+def test_attachments_of_a_plain_handoff_reach_the_owner(ws: Workspace) -> None:
+    from email.message import EmailMessage
+
+    msg = EmailMessage()
+    msg["From"] = "sam@acme.test"
+    msg["To"] = "handoffs@acme.test"
+    msg["Subject"] = "Vendor form"
+    msg["Message-ID"] = "<form-1@mail.acme.test>"
+    msg.set_content("@dana please fill in the attached form")
+    msg.add_attachment(b"%PDF form", maintype="application", subtype="pdf", filename="form.pdf")
+    ws.deliver(msg.as_bytes())
+    ws.run("2026-11-23T09:05")
+    [notice] = ws.sent_to("dana@acme.test", "new_handoff")
+    assert [p.get_filename() for p in notice.msg.iter_attachments()] == ["form.pdf"]
+
+
+def test_answer_naming_owner_also_sets_due_and_priority(ws: Workspace) -> None:
+    start(ws, note="Can someone send them our W-9?", cc="Maria Boss <maria@acme.test>")
+    [ask] = ws.sent_to("sam@acme.test", "no_owner")
+    ws.deliver(make_reply(ask, "@maria due 12/10, priority: high", sender="sam@acme.test"))
+    ws.run("2026-11-23T10:00")
+    [item] = ws.items()
+    assert (item["owner"], item["due"], item["priority"]) == ("maria@acme.test", "2026-12-10", "high")
+    assert item["watchers"] == [], "the new owner is no longer a watcher"
+
+
+def test_done_says_who_else_was_told(ws: Workspace) -> None:
+    start(ws, note="@dana W-9 please, cc @lee")
+    [notice] = ws.sent_to("dana@acme.test", "new_handoff")
+    ws.deliver(make_reply(notice, "done", sender="dana@acme.test"))
+    ws.run("2026-11-23T10:00")
+    [to_sam] = ws.sent_to("sam@acme.test", "done")
+    [to_lee] = ws.sent_to("lee@acme.test", "done")
+    assert "Also told: Lee Ledger." in to_sam.text and "Reply `thanks`" in to_sam.text
+    assert "Also told: Sam Seller." in to_lee.text and "Reply `thanks`" not in to_lee.text
+
+
+def test_held_mail_is_dated_when_it_goes_out(ws: Workspace) -> None:
+    ws.deliver(make_forward(date="Mon, 23 Nov 2026 22:00:00 -0600"))
+    ws.run("2026-11-23T22:00")
+    ws.run("2026-11-24T08:00")
+    [notice] = ws.sent_to("dana@acme.test", "new_handoff")
+    assert notice.msg["Date"].datetime.hour == 8
+    assert b'From: "Nudger" <handoffs@acme.test>' in notice.path.read_bytes()
+
+
+def test_same_message_raced_by_two_readers_is_one_handoff(ws: Workspace, monkeypatch) -> None:
+    from nudger.store import Store
+
+    raw = make_forward(message_id="<race@mail.acme.test>")
+    ws.cli("ingest", "-", "--now", "2026-11-23T09:05", input=raw)
+    seen = Store.inbound_seen
+    calls = {"n": 0}
+
+    def first_look_misses(self, key):  # the other reader committed between our look and our lock
+        calls["n"] += 1
+        return None if calls["n"] == 1 else seen(self, key)
+
+    monkeypatch.setattr(Store, "inbound_seen", first_look_misses)
+    ws.deliver(raw)
+    out = ws.run("2026-11-23T09:06")
+    assert "already seen" in out.output
+    assert len(ws.items()) == 1
