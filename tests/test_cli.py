@@ -140,6 +140,7 @@ def test_init_writes_config_and_maildirs(tmp_path: Path) -> None:
     config = tmp_path / "site" / "config" / "nudger.toml"
     assert config.exists() and (tmp_path / "site" / "config" / "mail" / "inbox" / "new").is_dir()
     assert "nudger run" in result.output
+    assert (tmp_path / "site" / "config" / "nudger.example.toml").exists()
     doctor = invoke("--config", str(config), "doctor", env={"NUDGER_SECRET": "x" * 32})
     assert doctor.exit_code == 0, doctor.output
     again = invoke("init", str(tmp_path / "site"))
