@@ -195,6 +195,20 @@ def make_forward(
     return msg.as_bytes()
 
 
+def make_plain(sender: str, subject: str, body: str, *, to: str = "handoffs@acme.test",
+               attachment: tuple[str, bytes] | None = None) -> bytes:
+    """A new email to the handoff address that is not a forward."""
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Message-ID"] = make_msgid(domain="mail.acme.test")
+    msg.set_content(body)
+    if attachment:
+        msg.add_attachment(attachment[1], maintype="application", subtype="pdf", filename=attachment[0])
+    return msg.as_bytes()
+
+
 def make_reply(
     notice: Sent | None,
     text: str,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from conftest import Workspace, make_forward, make_reply, reply_local
+from conftest import Workspace, make_forward, make_plain, make_reply, reply_local
 
 
 def start(ws: Workspace, **kw) -> None:
@@ -225,15 +225,7 @@ def test_quarantine_keeps_oversized_message_and_run_goes_on(tmp_path) -> None:
 
 def test_help_and_status_answer_anyone_in_allowed_domains(ws: Workspace) -> None:
     start(ws)
-    from email.message import EmailMessage
-
-    msg = EmailMessage()
-    msg["From"] = "lee@acme.test"
-    msg["To"] = "handoffs@acme.test"
-    msg["Subject"] = "help"
-    msg["Message-ID"] = "<help-1@mail.acme.test>"
-    msg.set_content("help\n")
-    ws.deliver(msg.as_bytes())
+    ws.deliver(make_plain("lee@acme.test", "help", "help\n"))
     [notice] = ws.sent_to("dana@acme.test", "new_handoff")
     ws.deliver(make_reply(notice, "status", sender="maria@acme.test", to="handoffs@acme.test"))
     ws.run("2026-11-23T10:00")
@@ -261,30 +253,15 @@ def test_reply_attachments_reach_the_other_side(ws: Workspace) -> None:
 
 
 def test_requesters_own_address_never_makes_them_owner(ws: Workspace) -> None:
-    from email.message import EmailMessage
-
-    msg = EmailMessage()
-    msg["From"] = "Sam Seller <sam@acme.test>"
-    msg["To"] = "handoffs@acme.test"
-    msg["Subject"] = "[accounting] W-9"
-    msg["Message-ID"] = "<sig-1@mail.acme.test>"
-    msg.set_content("Customer needs our W-9.\n\nThanks,\nSam Seller | sam@acme.test | 555-1234\n")
-    ws.deliver(msg.as_bytes())
+    ws.deliver(make_plain("Sam Seller <sam@acme.test>", "[accounting] W-9",
+                          "Customer needs our W-9.\n\nThanks,\nSam Seller | sam@acme.test | 555-1234\n"))
     ws.run("2026-11-23T09:05")
     assert ws.items()[0]["owner"] == "dana@acme.test"
 
 
 def test_attachments_of_a_plain_handoff_reach_the_owner(ws: Workspace) -> None:
-    from email.message import EmailMessage
-
-    msg = EmailMessage()
-    msg["From"] = "sam@acme.test"
-    msg["To"] = "handoffs@acme.test"
-    msg["Subject"] = "Vendor form"
-    msg["Message-ID"] = "<form-1@mail.acme.test>"
-    msg.set_content("@dana please fill in the attached form")
-    msg.add_attachment(b"%PDF form", maintype="application", subtype="pdf", filename="form.pdf")
-    ws.deliver(msg.as_bytes())
+    ws.deliver(make_plain("sam@acme.test", "Vendor form", "@dana please fill in the attached form",
+                          attachment=("form.pdf", b"%PDF form")))
     ws.run("2026-11-23T09:05")
     [notice] = ws.sent_to("dana@acme.test", "new_handoff")
     assert [p.get_filename() for p in notice.msg.iter_attachments()] == ["form.pdf"]
