@@ -274,10 +274,15 @@ def parse_commands(
 ) -> list[Command] | Suggestion:
     """Commands in a reply; a Suggestion for a lone near-miss word; else one ``note``."""
     lines = (text or "").strip().splitlines()
-    if not lines:
+    # An interleaved reply may open with the line it answers ("> Can you do it by Friday?"):
+    # the command is the person's first own line.
+    start = 0
+    while start < len(lines) and (not lines[start].strip() or lines[start].lstrip().startswith(">")):
+        start += 1
+    if start == len(lines):
         return []
     matched: list[tuple[str, str, str]] = []  # (name, line args, raw line)
-    i = 0
+    i = start
     while i < len(lines):
         line = lines[i]
         found = _match_line(line, first=not matched) if line.strip() else None
@@ -287,7 +292,7 @@ def parse_commands(
         i += 1
     if not matched:
         whole = "\n".join(lines).strip()
-        suggestion = _suggest(whole)
+        suggestion = _suggest("\n".join(lines[start:]).strip())
         if suggestion is not None:
             return suggestion
         return [Command(name="note", args=whole, raw=whole)]

@@ -393,3 +393,15 @@ def test_parse_commands_never_raises(text):
     if isinstance(result, list):
         assert all(c.name in COMMAND_NAMES for c in result)
         assert all(c.args == c.args.strip() for c in result)
+
+
+def test_interleaved_reply_skips_the_quoted_context_line() -> None:
+    from zoneinfo import ZoneInfo
+
+    cal = BusinessCalendar(ZoneInfo("America/Chicago"))
+    today = date(2026, 11, 23)
+    got = parse_commands("> Can you do it by Friday?\nack, will do\n", today, cal)
+    assert [c.name for c in got] == ["ack"]
+    only_quote = parse_commands("> Can you do it by Friday?\n", today, cal)
+    assert only_quote == []
+    assert isinstance(parse_commands("> Can you?\ndne", today, cal), Suggestion)
