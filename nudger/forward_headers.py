@@ -7,9 +7,9 @@ Missive and IONOS write in their localised versions.
 
 from __future__ import annotations
 
-import email.utils
 import re
-from datetime import datetime, timedelta, timezone
+
+from nudger.forward_dates import parse_forward_date
 
 # Header names in a quoted header block ("From: …", "Von: …"), by role. Matched case-insensitively.
 HEADER_NAMES: dict[str, tuple[str, ...]] = {
@@ -174,57 +174,11 @@ def is_separator(line: str, generic: bool = False) -> bool:
 
 
 # ---------------------------------------------------------------- dates
-# Only unambiguous English and RFC 2822 forms become ISO 8601; localised month names and
-# 10/02/2023 (either order) are returned as written, which the spec allows.
-
-_MONTHS = {m: i for i, m in enumerate(
-    "jan feb mar apr may jun jul aug sep oct nov dec".split(), start=1)}
-_RFC2822 = re.compile(r"^(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{4}\s+\d{1,2}:\d{2}(?::\d{2})?\s*(?:[+-]\d{4}|[A-Z]{2,5})?(?:\s*\([^)]{0,40}\))?$")
-_EN = re.compile(
-    r"^(?:[A-Za-z]{3,9},?\s+)?(?:(?P<d1>\d{1,2})\s+(?P<m1>[A-Za-z]{3,9})\.?,?|(?P<m2>[A-Za-z]{3,9})\.?\s+(?P<d2>\d{1,2}),?)"
-    r"\s+(?P<y>\d{4}),?(?:\s+at)?\s+(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?\s*(?P<ampm>[AaPp]\.?[Mm]\.?)?"
-    r"\s*(?P<tz>(?:GMT|UTC)?\s*[+-]\d{1,2}(?::?\d{2})?)?\s*$"
-)
 
 
 def iso_date(raw: str) -> str | None:
-    """ISO 8601 for a forwarded Date/Sent value (with offset when known), else the raw string."""
-    s = " ".join((raw or "").split())
-    if not s:
-        return None
-    if _RFC2822.match(s):
-        try:
-            return email.utils.parsedate_to_datetime(s).isoformat()
-        except Exception:  # noqa: BLE001
-            pass
-    m = _EN.match(s)
-    if m:
-        month = _MONTHS.get((m.group("m1") or m.group("m2") or "")[:3].lower())
-        if month:
-            try:
-                return _build(m, month).isoformat()
-            except ValueError:
-                pass
-    return s
-
-
-def _build(m: re.Match, month: int) -> datetime:
-    hour = int(m.group("h"))
-    ampm = (m.group("ampm") or "").lower().replace(".", "")
-    if ampm == "pm" and hour < 12:
-        hour += 12
-    elif ampm == "am" and hour == 12:
-        hour = 0
-    day = int(m.group("d1") or m.group("d2"))
-    value = datetime(int(m.group("y")), month, day, hour, int(m.group("mi")), int(m.group("s") or 0))
-    tz = m.group("tz")
-    if tz:
-        t = re.sub(r"(?:GMT|UTC)\s*", "", tz)
-        sign = -1 if t.startswith("-") else 1
-        digits = t.lstrip("+-").replace(":", "")
-        hours, minutes = (int(digits[:-2] or 0), int(digits[-2:])) if len(digits) > 2 else (int(digits), 0)
-        value = value.replace(tzinfo=timezone(sign * timedelta(hours=hours, minutes=minutes)))
-    return value
+    """ISO 8601 for a forwarded Date/Sent value (offset when known), else the value as written."""
+    return parse_forward_date(raw)
 
 
 _UNKNOWN_HEADER = re.compile(r"^\*{0,2}[^\W\d][\w .'-]{0,24}?[ \t\xa0]*\*{0,2}[:：][ \t\xa0]")

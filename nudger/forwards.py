@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from nudger.forward_dates import parse_forward_date, to_datetime
 from nudger.forward_headers import (
     FORWARD_PREFIX_RE,
     HEADER_NAME_RE,
@@ -24,7 +25,7 @@ from nudger.forward_headers import (
     iso_date,
     unknown_header_line,
 )
-from nudger.message import Address, Attachment, ParsedMail, parse_message
+from nudger.message import Address, Attachment, ParsedMail, parse_message, to_lf
 from nudger.replies import attribution_span, strip_reply
 
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060"), None)
@@ -55,6 +56,10 @@ class Forward:
     subject: str = ""
     body: str = ""
     attachments: list[Attachment] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        """No CR survives into what callers store and show, whatever path built the Forward."""
+        self.note, self.body, self.subject = to_lf(self.note or ""), to_lf(self.body or ""), to_lf(self.subject or "")
 
     def as_json(self) -> dict:
         return {
@@ -330,7 +335,7 @@ def _dedent(text: str) -> str:
 
 
 def _clean_text(text: str) -> list[str]:
-    lines = (text or "").replace("\r\n", "\n").replace("\r", "\n").translate(_ZERO_WIDTH).split("\n")
+    lines = to_lf(text or "").translate(_ZERO_WIDTH).split("\n")
     if lines and lines[0].startswith("\ufeff"):
         lines[0] = lines[0][1:]
     return lines[:_MAX_LINES]
@@ -372,7 +377,7 @@ def _from_attribution(mail: ParsedMail, lines: list[str]) -> Forward | None:
         return Forward(
             note=_note(lines[:i]),
             from_addr=sender,
-            date=_attr_date(joined),
+            date=_attr_date(joined[:m.start("email")] if m else joined),
             subject=strip_subject_prefixes(mail.subject),
             body=_body(lines[i + span:], _depth(lines[i])[0]),
             attachments=list(mail.attachments),
@@ -387,8 +392,12 @@ def _attr_name(raw: str) -> str:
     return parts[-1].strip(" \"“”«»") if parts else name
 
 
-def _attr_date(joined: str) -> str | None:
-    m = re.search(r"\d{1,4}[./-]\d{1,2}[./-]\d{2,4}(?:,?[ \t]+\d{1,2}[:.]\d{2})?", joined)
+def _attr_date(head: str) -> str | None:
+    """The date in the attribution before the sender's address, ISO 8601 when readable."""
+    value = to_datetime(head)
+    if value is not None:
+        return value.isoformat()
+    m = re.search(r"\d{1,4}[./-]\d{1,2}[./-]\d{2,4}(?:,?[ \t]+\d{1,2}[:.]\d{2})?", head)
     return m.group(0) if m else None
 
 
@@ -401,7 +410,7 @@ def _from_attached(mail: ParsedMail) -> Forward | None:
         from_addr=inner.from_addr,
         to=inner.to,
         cc=inner.cc,
-        date=inner.date.isoformat() if isinstance(inner.date, datetime) else (inner.header("Date") or None),
+        date=inner.date.isoformat() if isinstance(inner.date, datetime) else parse_forward_date(inner.header("Date")),
         subject=inner.subject,
         body=inner.text.strip("\n"),
         attachments=inner.attachments,

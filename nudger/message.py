@@ -7,8 +7,11 @@ every charset falls back to something that decodes.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import email
 import email.utils
+import quopri
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,6 +22,7 @@ from email.message import Message
 from nudger.html_text import html_to_text
 
 _CRLF = re.compile(r"[\r\n]+")
+_LINE_END = re.compile(r"\r*\n|\r")
 _WS = re.compile(r"\s+")
 _MSGID = re.compile(r"<([^<>\s]{1,998})>")
 _UNSAFE_FILENAME = re.compile(r"[\x00-\x1f\x7f/\\]+")
@@ -78,6 +82,11 @@ class ParsedMail:
         except Exception:  # noqa: BLE001 - a header we cannot even list is a missing header
             return []
         return [_clean(v) for v in (_header_str(r) for r in raws)]
+
+
+def to_lf(text: str) -> str:
+    """Every line end as LF: CRLF, lone CR (old Mac, broken gateways) and CRCRLF alike."""
+    return _LINE_END.sub("\n", text) if "\r" in text else text
 
 
 def _clean(value: str) -> str:
@@ -267,6 +276,9 @@ def _rfc822_bytes(part: Message) -> bytes:
     try:
         payload = part.get_payload()
         inner = payload[0] if isinstance(payload, list) and payload else None
+        encoded = _encoded_rfc822(part, inner)
+        if encoded is not None:
+            return encoded
         if isinstance(inner, Message):
             return inner.as_bytes(policy=policy.compat32.clone(linesep="\r\n", max_line_length=0))
         data = part.get_payload(decode=True)
@@ -276,6 +288,27 @@ def _rfc822_bytes(part: Message) -> bytes:
             return part.as_bytes()
         except Exception:  # noqa: BLE001
             return b""
+
+
+def _encoded_rfc822(part: Message, inner: object) -> bytes | None:
+    """The message inside a base64 or quoted-printable message/rfc822 part (not allowed by
+    RFC 2046, sent anyway); the stdlib parses the encoded text as a headerless message."""
+    try:
+        cte = str(part.get("Content-Transfer-Encoding", "") or "").strip().lower()
+    except Exception:  # noqa: BLE001
+        return None
+    if cte not in ("base64", "quoted-printable"):
+        return None
+    try:
+        if cte == "quoted-printable":
+            data = inner.as_bytes(policy=policy.compat32.clone(max_line_length=0)) if isinstance(inner, Message) else b""
+            return quopri.decodestring(data) if data else None
+        if not isinstance(inner, Message) or (len(inner.keys()) and not inner.defects):
+            return None  # headers were readable: the part was not actually encoded
+        body = inner.get_payload()
+        return base64.b64decode((body if isinstance(body, str) else "").encode("ascii", "ignore"))
+    except (ValueError, binascii.Error, TypeError, LookupError):
+        return None
 
 
 def parse_message(raw: bytes) -> ParsedMail:
@@ -310,7 +343,7 @@ def parse_message(raw: bytes) -> ParsedMail:
     except Exception as exc:  # noqa: BLE001
         mail.defects.append(f"unreadable MIME structure: {exc}")
     for key, value in bodies.items():
-        bodies[key] = value.replace("\r\n", "\n").replace("\r", "\n")
+        bodies[key] = to_lf(value)
     mail.html = bodies.get("text/html")
     if "text/plain" in bodies and (bodies["text/plain"].strip() or not mail.html):
         mail.text = bodies["text/plain"]

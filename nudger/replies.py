@@ -16,6 +16,7 @@ from nudger.forward_headers import ATTRIBUTION_STARTS, WROTE_VERBS, header_line,
 
 TEXT, EMPTY, QUOTE, ATTRIBUTION, HEADER, DELIMITER, SIGNATURE = "t", "e", "q", "b", "h", "d", "s"
 
+_LINE_END = re.compile(r"\r*\n|\r")
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u200e\u200f\u2060"), None)
 _QUOTE = re.compile(r"^[ \t]*(?:>|[A-Za-z]{1,10}>(?=[ \t>]|$))")
 _DELIMITER = re.compile(r"^[ \t]*(?:[-_=*~+]{2,}|ᐧ+)[ \t]*$")
@@ -159,7 +160,7 @@ def _join_span(lines: list[str], i: int, want_colon: bool) -> int:
 
 def classify(text: str) -> list[_Line]:
     """One _Line per line (an attribution over several lines becomes one)."""
-    raw = text.replace("\r\n", "\n").replace("\r", "\n").translate(_ZERO_WIDTH).split("\n")
+    raw = _LINE_END.sub("\n", text).translate(_ZERO_WIDTH).split("\n")
     out: list[_Line] = []
     i = 0
     while i < len(raw):
@@ -260,7 +261,7 @@ def strip_reply(text: str) -> str:
         kept = trim(classify(text or ""))
     except Exception:  # noqa: BLE001 - the parser must not stop the run; an empty text is safe
         return ""
-    return "\n".join(x.text for x in kept).strip()
+    return "\n".join(x.text for x in kept).strip().replace("\r", "")
 
 
 def reply_text(mail) -> str:  # noqa: ANN001 - ParsedMail, imported lazily to keep this module pure

@@ -1,5 +1,6 @@
 """find_forward: the customer's email out of a forward from each client and language family."""
 
+import time
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from nudger.forwards import (
     strip_subject_prefixes,
     subject_prefixes,
 )
+from nudger.forward_dates import parse_forward_date
 from nudger.message import Address, parse_message
 
 FIXTURES = Path(__file__).parent / "fixtures" / "parsing" / "forwards"
@@ -71,7 +73,7 @@ def test_recipients_and_dates():
     assert fwd_of("thunderbird_sv.eml").date == "2026-11-26T14:03:00+01:00"
     assert fwd_of("rfc822_attachment.eml").date == "2026-11-25T22:10:00+09:00"
     assert fwd_of("outlook_desktop_en.eml").date == "2026-11-24T17:12:00"
-    assert fwd_of("apple_mail_nl.eml").date == "26 november 2026 om 15:12:09 CET"  # kept as written
+    assert fwd_of("apple_mail_nl.eml").date == "2026-11-26T15:12:09+01:00"  # "26 november 2026 om 15:12:09 CET"
     outlook = fwd_of("outlook_desktop_en.eml")
     assert outlook.to == [Address("Seller, Sam", "sam@acme.test")]
     assert [a.email for a in outlook.cc] == ["returns@initech.example", "alice.wu@initech.example"]
@@ -150,3 +152,85 @@ def test_apple_mail_html_only_forward():
     assert fwd.from_addr == Address("Ana Costa", "ana@cliente.example")
     assert fwd.subject == "Re: Pricing"
     assert fwd.body == "Hi Sam,\nwhat would 200 seats cost?"
+
+
+# ---------------------------------------------------------------- forwarded dates
+@pytest.mark.parametrize(("raw", "iso"), [
+    # English clients
+    ("November 22, 2026 at 6:40:00 PM CST", "2026-11-22T18:40:00-06:00"),   # Apple Mail
+    ("Sun, Nov 22, 2026 at 6:15 PM", "2026-11-22T18:15:00"),                # Gmail: no zone printed
+    ("Sunday, November 22, 2026 6:15 PM", "2026-11-22T18:15:00"),           # Outlook desktop
+    ("22/11/2026 18:40", "2026-11-22T18:40:00"),                            # Outlook for Mac
+    ("Sun, 22 Nov 2026 18:40:00 +0100 (CET)", "2026-11-22T18:40:00+01:00"),  # RFC 2822
+    ("Sun, 22 Nov 2026 18:40:00 GMT", "2026-11-22T18:40:00+00:00"),
+    ("Monday, November 23, 2026 9:00 AM (Pacific Standard Time)", "2026-11-23T09:00:00-08:00"),
+    ("Tuesday, November 24, 2026, 09:26:50 AM GMT+1", "2026-11-24T09:26:50+01:00"),
+    ("Thursday, 26 November 2026 8:16 p.m.", "2026-11-26T20:16:00"),
+    ("11/22/2026 6:40 PM EST", "2026-11-22T18:40:00-05:00"),
+    ("2026-11-22T18:40:00+01:00", "2026-11-22T18:40:00+01:00"),
+    ("2026-11-22", "2026-11-22"),
+    # localised month and day names
+    ("Mi., 25. Nov. 2026 um 09:31 Uhr", "2026-11-25T09:31:00"),              # de Gmail
+    ("26. November 2026 um 14:25:08 MEZ", "2026-11-26T14:25:08+01:00"),      # de Apple
+    ("mar. 24 nov. 2026 à 09:31", "2026-11-24T09:31:00"),                    # fr: "mar." is Tuesday
+    ("lundi 23 novembre 2026 à 15:20:05 +0100", "2026-11-23T15:20:05+01:00"),
+    ("mar, 24 nov 2026 a las 9:31", "2026-11-24T09:31:00"),                  # es Gmail
+    ("martes, 24 de noviembre de 2026 09:26:50 CET", "2026-11-24T09:26:50+01:00"),
+    ("martedì 24 novembre 2026, 09:26:50 CET", "2026-11-24T09:26:50+01:00"),  # it
+    ("dinsdag 24 november 2026 om 09:26", "2026-11-24T09:26:00"),            # nl
+    ("qua., 25 de nov. de 2026 às 09:31", "2026-11-25T09:31:00"),            # pt-BR
+    ("quarta, 25/11/2026 à(s) 09:31", "2026-11-25T09:31:00"),                # pt
+    ("tisdag 24 november 2026 09:26:50 CET", "2026-11-24T09:26:50+01:00"),   # sv
+    ("ons. 25. nov. 2026 kl. 09.31", "2026-11-25T09:31:00"),                 # da/no, dotted time
+    ("26. marraskuuta 2026 klo 14.25.08 UTC+2", "2026-11-26T14:25:08+02:00"),  # fi: not March
+    ("śr., 25 lis 2026 o 09:31", "2026-11-25T09:31:00"),                     # pl
+    ("czwartek, 26 listopada 2026 o 12:46", "2026-11-26T12:46:00"),          # pl: listopad = November
+    ("26. studenoga 2026. u 14:25:08 CET", "2026-11-26T14:25:08+01:00"),         # hr
+    ("st 25. 11. 2026 o 9:31", "2026-11-25T09:31:00"),                       # sk numeric with spaces
+    ("pátek 27. listopadu 2026 10:00", "2026-11-27T10:00:00"),               # cs
+    ("2026. november 26. 14:25:08 CET", "2026-11-26T14:25:08+01:00"),        # hu: year first
+    ("mie., 25 nov. 2026 la 09:31", "2026-11-25T09:31:00"),                  # ro
+    ("25 Kas 2026 Çar, 09:31", "2026-11-25T09:31:00"),                       # tr
+    ("ср, 25 нояб. 2026 г. в 09:31", "2026-11-25T09:31:00"),                 # ru
+    ("26 листопада 2026 р. о 14:25:08 GMT+2", "2026-11-26T14:25:08+02:00"),  # uk
+    ("2026年11月23日 下午6:15", "2026-11-23T18:15:00"),
+    ("=E2=80=8E16/=E2=80=8E02/=E2=80=8E2016 14:53", "2016-02-16T14:53:00"),  # QP left-to-right marks
+])
+def test_client_dates_become_iso(raw, iso):
+    assert parse_forward_date(raw) == iso
+
+
+def test_croatian_listopad_is_october():
+    # Croatian names October "listopad"; Polish and Czech name November so
+    assert parse_forward_date("26. listopada 2021. u 14:25:08 EEST") == "2021-10-26T14:25:08+03:00"
+
+
+@pytest.mark.parametrize(("raw", "iso"), [
+    ("Friday, 27 November 2026 5:08 p.m. IST", "2026-11-27T17:08:00"),  # IST: India, Israel or Ireland
+    ("Friday, 27 November 2026 17:08 XYZT", "2026-11-27T17:08:00"),
+])
+def test_unknown_zone_gives_naive_time_not_a_wrong_offset(raw, iso):
+    assert parse_forward_date(raw) == iso
+
+
+def test_ambiguous_numeric_dates_follow_the_clock():
+    assert parse_forward_date("03/04/2026 10:00") == "2026-04-03T10:00:00"      # 24-hour clock: day first
+    assert parse_forward_date("03/04/2026 10:00 AM") == "2026-03-04T10:00:00"   # 12-hour clock: US order
+    assert parse_forward_date("03/04/2026 10:00", day_first=False) == "2026-03-04T10:00:00"
+
+
+@pytest.mark.parametrize("raw", ["sometime last week", "Sun, Nov 22 at 6:15 PM", "31/02/2026 10:00", "yesterday 25:99"])
+def test_unreadable_dates_are_kept_as_written(raw):
+    assert parse_forward_date(raw) == raw
+
+
+def test_empty_is_none():
+    assert parse_forward_date("") is None
+    assert parse_forward_date(None) is None
+
+
+def test_hostile_input_is_fast():
+    start = time.perf_counter()
+    for raw in ("1:" * 50_000, "jan " * 50_000, "+0" * 50_000, "GMT+" * 50_000, "1." * 50_000):
+        parse_forward_date(raw)
+    assert time.perf_counter() - start < 0.5
