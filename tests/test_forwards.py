@@ -5,13 +5,13 @@ from pathlib import Path
 
 import pytest
 
+from nudger.forward_dates import parse_forward_date
 from nudger.forwards import (
     find_forward,
     parse_address_list,
     strip_subject_prefixes,
     subject_prefixes,
 )
-from nudger.forward_dates import parse_forward_date
 from nudger.message import Address, parse_message
 
 FIXTURES = Path(__file__).parent / "fixtures" / "parsing" / "forwards"
