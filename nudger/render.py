@@ -293,15 +293,18 @@ def build_mime(text: str, html: str, attachments: list[Any]) -> Message:
     registry, which dominated a run's time.
     """
     body = MIMEMultipart("alternative")
-    body.attach(MIMEText(text, "plain", _UTF8_QP))  # type: ignore[arg-type]
-    body.attach(MIMEText(html, "html", _UTF8_QP))  # type: ignore[arg-type]
+    for part in (MIMEText(text, "plain", _UTF8_QP), MIMEText(html, "html", _UTF8_QP)):  # type: ignore[arg-type]
+        del part["MIME-Version"]  # only the top level carries it
+        body.attach(part)
     if not attachments:
         return body
+    del body["MIME-Version"]
     mixed = MIMEMultipart("mixed")
     mixed.attach(body)
     for att in attachments:
         maintype, _, subtype = (att.content_type or "application/octet-stream").partition("/")
         part = MIMEBase(maintype or "application", subtype or "octet-stream")
+        del part["MIME-Version"]
         part.set_payload(att.data)
         encode_base64(part)
         filename = safe_header(att.filename or "attachment", 120)
