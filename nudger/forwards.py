@@ -273,11 +273,28 @@ def _find_block(lines: list[str], begin: int = 0) -> _Block | None:
                 j = k
                 continue
             break
+        if last_role and _wrapped_last_value(lines, j, depth, last_role, headers[last_role]):
+            headers[last_role] = headers[last_role] + " " + _depth(lines[j])[1].strip()
+            j += 1
         if "from" in headers and len(set(roles)) >= 2 and ({"date", "subject", "to"} & set(roles)):
             note_end, separated = _note_end(lines, i, depth)
             return _Block(i, j, headers, depth, note_end, separated)
         i = max(j, i + 1)
     return None
+
+
+def _wrapped_last_value(lines: list[str], j: int, depth: int, role: str, value: str) -> bool:
+    """The block's last value went on over one more line: a list ending in `,`/`;`, or a long
+    subject cut at the client's wrap width, then the blank line every client puts before the body."""
+    if j >= len(lines) or j < 1:
+        return False
+    d, b = _depth(lines[j])
+    if d != depth or not b.strip() or len(b) > 200 or is_separator(b):
+        return False
+    blank_after = j + 1 >= len(lines) or not _depth(lines[j + 1])[1].strip()
+    if role in ("to", "cc") and value.rstrip().endswith((",", ";")):
+        return True
+    return role == "subject" and blank_after and len(_depth(lines[j - 1])[1].rstrip()) >= 60
 
 
 def _next_is_header(lines: list[str], k: int, depth: int) -> bool:
@@ -297,6 +314,16 @@ def _note_end(lines: list[str], start: int, depth: int) -> tuple[int, bool]:
     while k >= 0 and not _depth(lines[k])[1].strip():
         k -= 1
     return k + 1, separated
+
+
+def _after_separator(lines: list[str], depth: int) -> list[str]:
+    """Zoho closes its header block with the separator line it opened it with: not body."""
+    for k, line in enumerate(lines[:3]):
+        d, b = _depth(line)
+        if not b.strip():
+            continue
+        return lines[k + 1:] if d == depth and is_separator(b) else lines
+    return lines
 
 
 def _body(lines: list[str], depth: int) -> str:
@@ -355,7 +382,7 @@ def _from_block(block: _Block, lines: list[str], attachments: list[Attachment]) 
         cc=parse_address_list(h.get("cc", "")),
         date=iso_date(h.get("date", "")) if h.get("date") else None,
         subject=h.get("subject", "").strip(),
-        body=_body(lines[block.end:], block.depth),
+        body=_body(_after_separator(lines[block.end:], block.depth), block.depth),
         attachments=list(attachments),
     )
 
