@@ -26,7 +26,7 @@ from nudger.forward_headers import (
     unknown_header_line,
 )
 from nudger.message import Address, Attachment, ParsedMail, parse_message, to_lf
-from nudger.replies import attribution_span, strip_reply
+from nudger.replies import attribution_span, strip_name_signature, strip_reply
 
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060"), None)
 _QUOTE_PREFIX = re.compile(r"^(?:[ \t]?>){1,64}[ \t]?")
@@ -404,7 +404,7 @@ def _from_attribution(mail: ParsedMail, lines: list[str]) -> Forward | None:
         return Forward(
             note=_note(lines[:i]),
             from_addr=sender,
-            date=_attr_date(joined[:m.start("email")] if m else joined),
+            date=_attr_date(joined[:m.start("email")] if m else joined) or (_attr_date(joined[m.end():]) if m else None),
             subject=strip_subject_prefixes(mail.subject),
             body=_body(lines[i + span:], _depth(lines[i])[0]),
             attachments=list(mail.attachments),
@@ -451,7 +451,11 @@ def _outer_note(mail: ParsedMail) -> str:
 def find_forward(mail: ParsedMail) -> Forward | None:
     """The forwarded original in `mail`, or None when it holds none. Never raises."""
     try:
-        return _find_forward(mail)
+        fwd = _find_forward(mail)
+        if fwd is not None and mail.from_addr is not None:
+            # a signature under the note could name the forwarder's own address as the owner
+            fwd.note = strip_name_signature(fwd.note, mail.from_addr.name)
+        return fwd
     except Exception:  # noqa: BLE001 - an unreadable forward is read as no forward, not a crash
         return None
 

@@ -264,15 +264,50 @@ def strip_reply(text: str) -> str:
     return "\n".join(x.text for x in kept).strip().replace("\r", "")
 
 
+_VALEDICTION = re.compile(
+    r"^(?:best(?: regards| wishes)?|(?:kind |warm |many )?(?:regards|thanks)|thank you|cheers|br|rgds|"
+    r"(?:viele |beste |liebe |freundliche )?gr(?:ü|ue|u)(?:ß|ss)(?:e|en)?|mit freundlichen gr(?:ü|ue)(?:ß|ss)en|mfg|lg|vg|"
+    r"merci|cordialement|bien cordialement|bien à vous|amitiés|saludos|un saludo|atentamente|saluti|"
+    r"cordiali saluti|grazie|(?:met )?(?:vriendelijke )?groet(?:en)?|mvg|hälsningar|med vänlig hälsning|mvh|"
+    r"hilsen|venlig hilsen|pozdrawiam|pozdrav|s pozdravem|s pozdrawem|üdvözlettel|üdv|с уважением|"
+    r"obrigad[oa]|abraços?|atenciosamente)\b[ \t,.!]*",
+    re.I,
+)
+
+
+def strip_name_signature(text: str, name: str) -> str:
+    """Drop a closing paragraph that only signs the message ("Gruß Jonas", "Camille Martin /
+    Acme France", "Thanks,\nDana"): it names the sender, is short, and follows other text."""
+    parts = [p for p in re.split(r"\n[ \t]*\n", text or "") if p.strip()]
+    if len(parts) < 2 or not name:
+        return text
+    lines = [x.strip() for x in parts[-1].strip().split("\n")]
+    if len(lines) > 4 or any(len(x) > 70 for x in lines) or any(x.startswith(">") for x in lines):
+        return text
+    if "," in name:  # Outlook's "Seller, Sam"
+        last, _, given = name.partition(",")
+        name = f"{given.strip()} {last.strip()}"
+    names = {name.lower(), name.split()[0].lower()} if name.split() else set()
+    first = _VALEDICTION.sub("", lines[0]).strip(" ,.!").lower()
+    if not first and len(lines) > 1:
+        first = lines[1].strip(" ,.!").lower()
+    signed = first in names or any(first.startswith(n + " ") or first.startswith(n + ",") for n in names if " " in n)
+    if not signed:
+        return text
+    cut = text.rstrip().rfind(parts[-1].strip())
+    return text[:cut].rstrip() if cut > 0 else text
+
+
 def reply_text(mail) -> str:  # noqa: ANN001 - ParsedMail, imported lazily to keep this module pure
     """What the sender of `mail` wrote themselves; HTML-only mail is cut at its quote markup first."""
     try:
+        name = getattr(getattr(mail, "from_addr", None), "name", "") or ""
         if getattr(mail, "text_from_html", False) and mail.html:
             from nudger.html_text import html_to_text
 
             own = strip_reply(html_to_text(mail.html, drop_quotes=True))
             if own:
-                return own
-        return strip_reply(mail.text or "")
+                return strip_name_signature(own, name)
+        return strip_name_signature(strip_reply(mail.text or ""), name)
     except Exception:  # noqa: BLE001
         return ""

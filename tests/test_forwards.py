@@ -27,7 +27,7 @@ CASES = [
      Address("Priya Natarajan", "priya@globex.example"), "Quote for 40 units?", "Hi Sam,", "Priya"),
     ("gmail_de_html_only.eml", "@accounting bitte prüfen, der Kunde sagt die Rechnung ist doppelt.",
      Address("Jürgen Müller", "j.mueller@kunde.example"), "Rechnung 2026-118", "Guten Tag,", "Jürgen Müller"),
-    ("outlook_desktop_en.eml", "@lee please issue the RMA; priority: high\n\nSam Seller | Account Executive | Acme",
+    ("outlook_desktop_en.eml", "@lee please issue the RMA; priority: high",
      Address("Bob Stone", "bob.stone@initech.example"), "RE: RMA for order 5521", "Sam,", "Bob"),
     ("outlook_web_fr.eml", "Merci de regarder rapidement.",
      Address("Camille Durand", "camille.durand@client.example"), "Problème de connexion", "Bonjour,", "Camille"),
@@ -234,3 +234,89 @@ def test_hostile_input_is_fast():
     for raw in ("1:" * 50_000, "jan " * 50_000, "+0" * 50_000, "GMT+" * 50_000, "1." * 50_000):
         parse_forward_date(raw)
     assert time.perf_counter() - start < 0.5
+
+
+# ---------------------------------------------------------------- more clients (own fixtures)
+
+_GREG = Address("Greg Hale", "greg.hale@hale-logistics.example")
+
+# file, note, sender, subject, date, body, to, cc
+MORE = [
+    ("outlook_desktop_html_only_en.eml", "@dana can you put the renewal quote together? due Friday", _GREG,
+     "Renewal quote for 2027", "2026-11-22T18:15:00",
+     "Hi Sam,\n\nOur contract ends on 31 December. Could you send a renewal quote for 120 seats?\n\nThanks,\n\nGreg",
+     ["sam@acme.test"], ["ap@hale-logistics.example"]),
+    ("outlook_desktop_html_only_de.eml", "@lee bitte mit der Spedition klären.",
+     Address("Jürgen Weiß", "j.weiss@kunde-gmbh.example"), "Lieferverzug Auftrag 4471", "2026-11-23T08:02:00",
+     "Sehr geehrter Herr Seller,\n\ndie Lieferung zu Auftrag 4471 ist seit einer Woche überfällig.\n\n"
+     "Mit freundlichen Grüßen\n\nJürgen Weiß", ["sam@acme.test"], []),
+    ("gmail_html_only_en.eml", "@accounting can you extend the pilot invoice by a month?",
+     Address("Nora Lindqvist", "nora@fjord-tech.example"), "Pilot extension", "2026-11-22T18:15:00",
+     "Hi Sam,\n\nWe need another month before we decide. Can the pilot run until January 31?\n\nNora",
+     ["sam@acme.test"], ["it@fjord-tech.example"]),
+    ("bold_labels_wrapped_text.eml", "@lee please arrange a replacement, rush",
+     Address("Oksana Kovalenko", "oksana.kovalenko@stroy-import.example"),
+     "Damaged shipment on order 88-2231, two crates broken again, replacement needed (second attempt)",
+     "2026-11-20T16:12:00",
+     "Dear Sam,\n\nTwo of the five crates arrived broken again. Photos are attached.\n\nRegards,\nOksana",
+     ["sam@acme.test", "returns@acme.test"], []),
+    ("yahoo_multipart_en.eml", "@dana pricing for 500 units please",
+     Address("Ray Castillo", "ray.castillo@yahoo.example"), "Bulk order pricing", "2026-11-23T09:26:50-06:00",
+     "Hello Sam,\nWhat is your best price for 500 units delivered to Austin?\nRay", ["sam@acme.test"], []),
+    ("aol_original_message.eml", "@support can someone call him back today?",
+     Address("Walt Brennan", "waltbrennan@aol.example"), "Warranty claim", "2026-11-23T08:05:00",
+     "Sam,\nThe compressor failed after 3 months. Serial number 55-A-1029. Please advise.\nWalt",
+     ["sam@acme.test"], []),
+    ("zoho_spaced_colons.eml", "@dana please book the onboarding call",
+     Address("Arjun Mehta", "arjun@vistara-apps.example"), "Onboarding call", "2026-11-23T10:11:12+05:30",
+     "Hi Sam,\n\nCan we schedule onboarding for next Wednesday, 3 PM IST?\n\nRegards,\nArjun", ["sam@acme.test"], []),
+    ("thunderbird_html_table.eml", "@dana offerte graag voor vrijdag",
+     Address("Ellen de Boer", "ellen@deboer-bv.example"), "Offerte aanvraag kantoorstoelen", "2026-11-23T10:11:12+01:00",
+     "Beste Sam,\n\nWij zoeken 40 kantoorstoelen. Kunt u een offerte sturen?\n\nMet vriendelijke groet,\nEllen",
+     ["sam@acme.test"], []),
+    ("apple_mail_en_text.eml", "@dana what can we offer?",
+     Address("Luis Ortega", "luis.ortega@ortega-farms.example"), "Trade-in value", "2026-11-22T18:40:00-06:00",
+     "Sam,\nWhat would you give us for the two 2019 tractors?\nLuis", ["sam@acme.test"], []),
+    ("outlook_mac_header_block_en.eml", "@accounting please check, they say they paid twice",
+     Address("Fiona Walsh", "fiona.walsh@walsh-dental.example"), "Invoice 2026-0419 query", "2026-11-22T18:40:00",
+     "Hi Sam,\n\nWe were charged twice for invoice 2026-0419. Could you refund one payment?\n\nFiona",
+     ["sam@acme.test"], []),
+    ("rfc822_base64_crlf.eml", "@dana samples please",
+     Address("Kenji Watanabe", "kenji@sakura-trading.example"), "Sample request", "2026-11-24T09:10:00+09:00",
+     "Dear Sam,\n\nPlease send two samples of model K-20.\nDelivery to Kobe.\n\nKenji", ["sam@acme.test"], []),
+]
+
+
+@pytest.mark.parametrize(("name", "note", "sender", "subject", "date", "body", "to", "cc"), MORE, ids=[c[0] for c in MORE])
+def test_more_forward_families(name, note, sender, subject, date, body, to, cc):
+    fwd = fwd_of(name)
+    assert fwd is not None
+    assert (fwd.note, fwd.from_addr, fwd.subject, fwd.date, fwd.body) == (note, sender, subject, date, body)
+    assert [a.email for a in fwd.to] == to
+    assert [a.email for a in fwd.cc] == cc
+    assert "\r" not in fwd.note + fwd.body + fwd.subject
+
+
+def test_note_below_the_forwarded_part_stays_in_the_body():
+    # Decided: below a header block, nothing tells the forwarder's words from the customer's
+    # (plain text has no end marker), so all of it is the forwarded body and the note is empty;
+    # nothing is lost, and the no-owner reply asks the forwarder to name one.
+    fwd = fwd_of("note_below_forward.eml")
+    assert fwd.note == ""
+    assert fwd.from_addr == Address("Hannah Cole", "hannah@cole-partners.example")
+    assert fwd.body.endswith("@legal can you answer this one?")
+
+
+def test_carriage_returns_never_survive():
+    raw = (b"From: s@acme.test\r\nSubject: Fwd: x\r\n\r\nplease\r\rcall\r\n\r\n---------- Forwarded message ---------\r\n"
+           b"From: A <a@x.example>\r\nDate: Sun, Nov 22, 2026 at 6:15 PM\r\nSubject: x\r\nTo: s@acme.test\r\n\r\n"
+           b"line one\rline two\r\r\nline three\r\n")
+    fwd = find_forward(parse_message(raw))
+    assert fwd.note == "please\n\ncall"
+    assert fwd.body == "line one\nline two\nline three"
+
+
+def test_forward_note_loses_the_forwarders_signature():
+    raw = (b"From: \"Seller, Sam\" <sam@acme.test>\nSubject: FW: x\n\nplease take this\n\nSam Seller | sam@acme.test\n\n"
+           b"From: A <a@x.example>\nSent: Sunday, November 22, 2026 6:15 PM\nTo: sam@acme.test\nSubject: x\n\nhello\n")
+    assert find_forward(parse_message(raw)).note == "please take this"

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from nudger.message import parse_message
-from nudger.replies import is_mobile_signature, reply_text, strip_reply
+from nudger.replies import is_mobile_signature, reply_text, strip_name_signature, strip_reply
 
 FIXTURES = Path(__file__).parent / "fixtures" / "parsing" / "replies"
 
@@ -142,3 +142,41 @@ def test_outlook_web_html_reply_cut_at_its_border_rule():
     )
     raw = ("From: d@acme.test\nSubject: RE: [#3] x\nContent-Type: text/html; charset=utf-8\n\n" + html).encode()
     assert reply_text(parse_message(raw)) == "done, invoice sent"
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("attribution_three_lines.eml", "ack friday"),
+    ("fr_a_ecrit_wrapped_iphone.eml", "done"),
+    ("de_schrieb_iphone.eml", "blocked Spedition antwortet nicht"),
+    ("es_outlook_enviado_el.eml", "due 12/4"),
+    ("es_escribio_wrapped_iphone.eml", "thanks! muy rápido"),
+    ("nl_op_schreef.eml", "done, offerte verstuurd"),
+    ("sv_den_skrev.eml", "thanks, snyggt jobbat"),
+    ("outlook_fr_de_envoye.eml", "ack"),                      # "Camille Martin / Acme France" signs it
+    ("ursprungliche_nachricht.eml", "reassign @lee"),         # "Gruß Jonas" signs it
+    ("html_apple_blockquote_cite.eml", "done\ntrade-in offer sent"),
+    ("html_outlook_mobile_divrplyfwdmsg.eml", "snooze 1w"),
+    ("html_outlook_web_appendonsend.eml", "blocked waiting on the carrier's report"),
+    ("gmail_multipart_signature.eml", "done\nextended to Jan 31"),
+    ("mail_for_windows.eml", "on it"),
+])
+def test_more_reply_families(name, expected):
+    assert reply_text(parse_message((FIXTURES / name).read_bytes())) == expected
+
+
+@pytest.mark.parametrize(("text", "name", "expected"), [
+    ("ack\n\nGruß Jonas", "Jonas Becker", "ack"),
+    ("done\n\nThanks,\nDana", "Dana Numbers", "done"),
+    ("done\n\nDana Numbers\nAccounting, Acme", "Dana Numbers", "done"),
+    ("ack\n\nSam Seller | Account Executive", "Seller, Sam", "ack"),
+    ("done\n\nDana will follow up with the customer", "Dana Numbers", "done\n\nDana will follow up with the customer"),
+    ("Dana", "Dana Numbers", "Dana"),                          # nothing else: not a signature
+    ("done\n\nThanks,\nPriya", "Dana Numbers", "done\n\nThanks,\nPriya"),
+])
+def test_closing_paragraph_that_names_the_sender_is_a_signature(text, name, expected):
+    assert strip_name_signature(text, name) == expected
+
+
+def test_reply_text_has_no_carriage_returns():
+    raw = b"From: d@acme.test\r\nSubject: Re: [#1] x\r\n\r\ndone\rshipped\r\r\n\r\nOn Mon, Nov 23, 2026 at 9:14 AM N <n@acme.test> wrote:\r\n> q\r\n"
+    assert reply_text(parse_message(raw)) == "done\nshipped"
