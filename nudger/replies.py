@@ -13,10 +13,10 @@ import re
 from dataclasses import dataclass
 
 from nudger.forward_headers import ATTRIBUTION_STARTS, WROTE_VERBS, header_line, is_separator
+from nudger.message import to_lf
 
 TEXT, EMPTY, QUOTE, ATTRIBUTION, HEADER, DELIMITER, SIGNATURE = "t", "e", "q", "b", "h", "d", "s"
 
-_LINE_END = re.compile(r"\r*\n|\r")
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u200e\u200f\u2060"), None)
 _QUOTE = re.compile(r"^[ \t]*(?:>|[A-Za-z]{1,10}>(?=[ \t>]|$))")
 _DELIMITER = re.compile(r"^[ \t]*(?:[-_=*~+]{2,}|ᐧ+)[ \t]*$")
@@ -160,7 +160,7 @@ def _join_span(lines: list[str], i: int, want_colon: bool) -> int:
 
 def classify(text: str) -> list[_Line]:
     """One _Line per line (an attribution over several lines becomes one)."""
-    raw = _LINE_END.sub("\n", text).translate(_ZERO_WIDTH).split("\n")
+    raw = to_lf(text).translate(_ZERO_WIDTH).split("\n")
     out: list[_Line] = []
     i = 0
     while i < len(raw):
