@@ -55,6 +55,7 @@ _SIG_OTHER = re.compile(
     r"(?:sent|envoy[ée]|enviado|inviato|gesendet) (?:from|depuis|desde|da|von) (?:my|mon|mi|il mio|meinem) [^\n,;]{1,40})[ \t]*$",
     re.I,
 )
+_NAME_ONLY = re.compile(r"^[ \t]*[\"'“]?[^\W\d_][^\W\d_.'’-]*(?:[ \t]+[^\W\d_][\w.'’-]*){0,3}[\"'”]?[ \t]*$")
 _EXCUSE = re.compile(r"^[ \t]*[.,;!:-]*[ \t]*(?:please|pls|plz|excuse|pardon|forgive|sorry)\b", re.I)
 
 _MAX_JOIN = 5
@@ -124,10 +125,28 @@ def attribution_span(lines: list[str], i: int) -> int:
             longer = _join_span(lines, i, want_colon=True)
             if longer:
                 return longer
-        return 1
+        return 1 + _colon_tail(lines, i)
     if not _starts_like_attribution(line):
         return 0
-    return _join_span(lines, i, want_colon=False)
+    span = _join_span(lines, i, want_colon=False)
+    return span + _colon_tail(lines, i + span - 1) if span else 0
+
+
+def _colon_tail(lines: list[str], i: int) -> int:
+    """Lines that finish an attribution recognised without its colon: "… schreef" then
+    "Nudger <n@x>:", or "Nudger <n@x> schrieb" then "am Mo., 23. Nov. 2026, 09:14:"."""
+    if lines[i].rstrip().endswith((":", "：")):
+        return 0
+    if i + 1 < len(lines) and lines[i + 1].strip() in (":", "："):
+        return 1  # "a écrit" / ":" (the space before a French colon was a wrap point)
+    for extra in (1, 2):
+        tail = lines[i + 1:i + 1 + extra]
+        if len(tail) < extra or any(not x.strip() or len(x) > 100 or _QUOTE.match(x) or header_line(x.strip()) for x in tail):
+            return 0
+        if tail[-1].rstrip().endswith((":", "：")):
+            joined = " ".join(x.strip() for x in tail)
+            return extra if (_EMAILISH.search(joined) or _TIME.search(joined) or re.search(r"\d{4}", joined)) else 0
+    return 0
 
 
 def _could_end(line: str) -> bool:
@@ -145,7 +164,7 @@ def _join_span(lines: list[str], i: int, want_colon: bool) -> int:
         used += 1
         if not nxt:
             continue
-        if _CONTINUATION_STOP.match(nxt) or (_STARTS.match(nxt) and attribution_match(nxt)):
+        if _CONTINUATION_STOP.match(nxt) or (_STARTS.match(nxt) and attribution_match(nxt) and not _dated(parts)):
             return 0  # the next line starts its own attribution; this one is text
         parts.append(nxt)
         joined = " ".join(parts)
@@ -156,6 +175,40 @@ def _join_span(lines: list[str], i: int, want_colon: bool) -> int:
         if len(parts) > _MAX_JOIN:
             return 0
     return 0
+
+
+def _dated(parts: list[str]) -> bool:
+    """The lines so far open an attribution with a date ("On Mon, Nov 23, 2026"), so a next
+    line that reads as one by itself ("at 9:14 AM Nudger <n@x> wrote:") is its end, not a new one."""
+    return bool(_STARTS.match(parts[0]) and _TIME.search(" ".join(parts)) or re.search(r"\d{4}", " ".join(parts)))
+
+
+def _absorb_wrapped_heads(lines: list[_Line]) -> None:
+    """"On Mon, Nov 23, 2026" / "AM Nudger <n@x> wrote:": when only the last piece of a wrapped
+    attribution was recognised, the pieces above it (no blank line between) belong to it."""
+    k = len(lines)
+    while k > 1:
+        k -= 1
+        if lines[k].kind != ATTRIBUTION:
+            continue
+        head = lines[k].text.lstrip()
+        if (head.startswith("<") and k > 1 and lines[k - 1].kind == TEXT and _NAME_ONLY.match(lines[k - 1].text)
+                and lines[k - 2].kind == EMPTY and any(x.kind == TEXT for x in lines[:k - 1])):
+            # "Nudger" / "<n@x> schrieb am …:": the name went onto the line above
+            lines[k - 1:k + 1] = [_Line(lines[k - 1].text + "\n" + lines[k].text, ATTRIBUTION, lines[k - 1].span + lines[k].span)]
+            k -= 1
+            continue
+        for start in range(k - 1, max(-1, k - 4), -1):
+            if lines[start].kind != TEXT or len(lines[start].text) > 200:
+                break
+            if not _STARTS.match(lines[start].text):
+                continue
+            joined = " ".join(x.text.strip() for x in lines[start:k + 1])
+            if attribution_match(joined) and _dated([lines[start].text.strip()] + [x.text for x in lines[start + 1:k + 1]]):
+                merged = _Line("\n".join(x.text for x in lines[start:k + 1]), ATTRIBUTION, sum(x.span for x in lines[start:k + 1]))
+                lines[start:k + 1] = [merged]
+                k = start
+            break
 
 
 def classify(text: str) -> list[_Line]:
@@ -182,6 +235,7 @@ def classify(text: str) -> list[_Line]:
                 continue
             out.append(_Line(line, HEADER if header_line(stripped) else TEXT))
         i += 1
+    _absorb_wrapped_heads(out)
     _mark_bare_attributions(out)
     return out
 

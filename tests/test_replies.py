@@ -180,3 +180,33 @@ def test_closing_paragraph_that_names_the_sender_is_a_signature(text, name, expe
 def test_reply_text_has_no_carriage_returns():
     raw = b"From: d@acme.test\r\nSubject: Re: [#1] x\r\n\r\ndone\rshipped\r\r\n\r\nOn Mon, Nov 23, 2026 at 9:14 AM N <n@acme.test> wrote:\r\n> q\r\n"
     assert reply_text(parse_message(raw)) == "done\nshipped"
+
+
+def _wraps(header: str):
+    """Every way a client could wrap the header over two or three lines (at spaces)."""
+    words = header.split(" ")
+    for a in range(1, len(words)):
+        yield " ".join(words[:a]) + "\n" + " ".join(words[a:])
+        for b in range(a + 1, len(words)):
+            yield " ".join(words[:a]) + "\n" + " ".join(words[a:b]) + "\n" + " ".join(words[b:])
+
+
+@pytest.mark.parametrize("header", [
+    "On Mon, Nov 23, 2026 at 9:14 AM Nudger <handoffs@acme.test> wrote:",
+    "Le lun. 23 nov. 2026 à 09:14, Nudger <handoffs@acme.test> a écrit :",
+    "Am Mo., 23. Nov. 2026 um 09:14 Uhr schrieb Nudger <handoffs@acme.test>:",
+    "El lun, 23 nov 2026 a las 9:14, Nudger (<handoffs@acme.test>) escribió:",
+    "Op ma 23 nov. 2026 om 09:14 schreef Nudger <handoffs@acme.test>:",
+    "Den mån 23 nov. 2026 kl 09:14 skrev Nudger <handoffs@acme.test>:",
+    "Il giorno lun 23 nov 2026 alle ore 09:14 Nudger <handoffs@acme.test> ha scritto:",
+    "Nudger <handoffs@acme.test> schrieb am Mo., 23. Nov. 2026, 09:14:",
+    "Le 23/11/2026 à 09:14, Nudger a écrit :",
+])
+def test_attribution_wrapped_anywhere_over_two_or_three_lines(header):
+    wrong = [w for w in _wraps(header) for tail in ("\n\n> old\n> more\n", "\n\nold text, not quoted\n")
+             if strip_reply(f"ack\n\n{w}{tail}") != "ack"]
+    assert wrong == []
+
+
+def test_a_command_above_a_bare_address_attribution_is_kept():
+    assert strip_reply("ack\n<handoffs@acme.test> wrote:\n> x") == "ack"
