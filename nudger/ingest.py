@@ -140,7 +140,7 @@ def _new_handoff(rt: Runtime, mail: ParsedMail, verdict: Verdict, key: str) -> R
     reasons.append(f"sender {sender} is in allowed_domains")
     fwd = find_forward(mail)
     note = fwd.note if fwd else reply_text(mail)
-    if fwd is None and (asked := _only_questions(rt, mail, sender, note)):
+    if fwd is None and (asked := _only_questions(_parse(rt, mail, sender, note))):
         reasons.append("asks only " + " and ".join(c.name for c in asked) + ": answered, no handoff")
         queued = _enqueue(rt, _answers(rt, asked, sender, None), None, key, mail)
         return Result("handoff", "answered", reasons, None, True, queued)
@@ -271,12 +271,14 @@ def _reply(rt: Runtime, mail: ParsedMail, verdict: Verdict, key: str) -> Result:
                       with_handoff=False)
 
     roles = roles_of(handoff, sender)
+    text = reply_text(mail)
+    parsed = _parse(rt, mail, sender, text)
     auth = None
     if verdict.token and token_matches(rt.secrets, str(handoff["id"]), sender, verdict.token):
         auth = "reply address made for the sender"
     elif roles and (dk := passed_authentication(mail, rt.config)):
         auth = f"participant ({', '.join(sorted(roles))}); {dk}"
-    if auth is None and allowed and (asked := _only_questions(rt, mail, sender, reply_text(mail))):
+    if auth is None and allowed and (asked := _only_questions(parsed)):
         reasons.append("asks only " + " and ".join(c.name for c in asked) + ": answered to an allowed domain")
         queued = _enqueue(rt, _answers(rt, asked, sender, handoff), handoff, key, mail)
         return Result("reply", "answered", reasons, handoff["id"], False, queued)
@@ -295,7 +297,7 @@ def _reply(rt: Runtime, mail: ParsedMail, verdict: Verdict, key: str) -> Result:
             how = "Ask its requester or owner to add you, or reply `status` to one of my emails."
         return refuse(why, how)
     reasons.append(f"authorised: {auth}")
-    return _apply_reply(rt, mail, handoff, sender, roles, key, reasons)
+    return _apply_reply(rt, mail, handoff, sender, roles, key, reasons, text, parsed)
 
 
 def _token_for_participant(rt: Runtime, handoff: dict[str, Any], token: str) -> bool:
@@ -312,11 +314,9 @@ def _context(rt: Runtime, mail: ParsedMail, sender: str, roles: set[str]) -> Con
 
 def _apply_reply(
     rt: Runtime, mail: ParsedMail, handoff: dict[str, Any], sender: str, roles: set[str],
-    key: str, reasons: list[str],
+    key: str, reasons: list[str], text: str, parsed: list[Command] | Suggestion,
 ) -> Result:
     ctx = _context(rt, mail, sender, roles)
-    text = reply_text(mail)
-    parsed = parse_commands(text, ctx.today, ctx.calendar, rt.config.org.date_order)
     hid = handoff["id"]
     if isinstance(parsed, Suggestion):
         reasons.append(f"{parsed.word!r} looks like a typo of {parsed.suggestion!r}: nothing changed")
@@ -372,8 +372,7 @@ def _commit_outcome(
 
 
 def _digest_reply(rt: Runtime, mail: ParsedMail, sender: str, reasons: list[str], key: str) -> Result:
-    ctx = _context(rt, mail, sender, set())
-    parsed = parse_commands(reply_text(mail), ctx.today, ctx.calendar, rt.config.org.date_order)
+    parsed = _parse(rt, mail, sender, reply_text(mail))
     allowed = {"daily", "weekly", "no_digest", "status", "help"}
     if isinstance(parsed, Suggestion) or not parsed or any(c.name not in allowed for c in parsed):
         reasons.append("a digest reply takes only daily, weekly, no digest, status or help")
@@ -396,10 +395,14 @@ def _digest_reply(rt: Runtime, mail: ParsedMail, sender: str, reasons: list[str]
 QUESTIONS = ("status", "help")
 
 
-def _only_questions(rt: Runtime, mail: ParsedMail, sender: str, text: str) -> list[Command]:
+def _parse(rt: Runtime, mail: ParsedMail, sender: str, text: str) -> list[Command] | Suggestion:
+    """The reply grammar, with dates read in the sender's own calendar as of when they wrote."""
+    cal = calendar_for(rt.config, sender)
+    return parse_commands(text, cal.local(sent_time(mail, rt.now)).date(), cal, rt.config.org.date_order)
+
+
+def _only_questions(parsed: list[Command] | Suggestion) -> list[Command]:
     """The commands, when every one of them only asks (status, help); else nothing."""
-    ctx = _context(rt, mail, sender, set())
-    parsed = parse_commands(text, ctx.today, ctx.calendar, rt.config.org.date_order)
     if isinstance(parsed, list) and parsed and all(c.name in QUESTIONS for c in parsed):
         return parsed
     return []
