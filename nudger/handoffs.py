@@ -250,8 +250,11 @@ def do_help(h: dict, cmd: Command, ctx: Context, out: Outcome) -> None:
     out.notices.append(Notice("help", ctx.actor, h.get("id"), answer=True))
 
 
+DIGEST_CHOICES = {"daily": "daily", "weekly": "weekly", "no_digest": "none"}
+
+
 def do_digest(h: dict, cmd: Command, ctx: Context, out: Outcome) -> None:
-    choice = {"daily": "daily", "weekly": "weekly", "no_digest": "none"}[cmd.name]
+    choice = DIGEST_CHOICES[cmd.name]
     out.digest_choice = choice
     out.notices.append(Notice("digest_choice", ctx.actor, h.get("id"), answer=True, context={"choice": choice}))
 

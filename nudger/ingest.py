@@ -21,6 +21,7 @@ from nudger.commands import Command, Suggestion, parse_commands
 from nudger.config import Config
 from nudger.forwards import Forward, find_forward
 from nudger.handoffs import (
+    DIGEST_CHOICES,
     Context,
     Notice,
     Outcome,
@@ -382,8 +383,8 @@ def _digest_reply(rt: Runtime, mail: ParsedMail, sender: str, reasons: list[str]
         return Result("reply", "refused", reasons, None, True, _enqueue(rt, [notice], None, key, mail))
     notices = []
     for cmd in parsed:
-        if cmd.name in ("daily", "weekly", "no_digest"):
-            choice = {"daily": "daily", "weekly": "weekly", "no_digest": "none"}[cmd.name]
+        if cmd.name in DIGEST_CHOICES:
+            choice = DIGEST_CHOICES[cmd.name]
             rt.store.set_digest_choice(sender, choice, rt.now)
             notices.append(Notice("digest_choice", sender, None, answer=True, context={"choice": choice}))
         else:
@@ -396,9 +397,15 @@ QUESTIONS = ("status", "help")
 
 
 def _parse(rt: Runtime, mail: ParsedMail, sender: str, text: str) -> list[Command] | Suggestion:
+    return read_commands(rt.config, mail, sender, text, rt.now)
+
+
+def read_commands(
+    config: Config, mail: ParsedMail, sender: str, text: str, now: datetime
+) -> list[Command] | Suggestion:
     """The reply grammar, with dates read in the sender's own calendar as of when they wrote."""
-    cal = calendar_for(rt.config, sender)
-    return parse_commands(text, cal.local(sent_time(mail, rt.now)).date(), cal, rt.config.org.date_order)
+    cal = calendar_for(config, sender)
+    return parse_commands(text, cal.local(sent_time(mail, now)).date(), cal, config.org.date_order)
 
 
 def _only_questions(parsed: list[Command] | Suggestion) -> list[Command]:

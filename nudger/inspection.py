@@ -6,13 +6,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from nudger.calendars import calendar_for
 from nudger.classify import classify, passed_authentication
-from nudger.commands import Suggestion, parse_commands
+from nudger.commands import Suggestion
 from nudger.config import Config
 from nudger.forwards import find_forward
-from nudger.ingest import in_allowed_domain, sender_of
-from nudger.intake import plan_handoff, sent_time
+from nudger.ingest import in_allowed_domain, read_commands, sender_of
+from nudger.intake import plan_handoff
 from nudger.message import parse_message
 from nudger.replies import reply_text
 from nudger.tokens import token_matches
@@ -42,8 +41,7 @@ def inspect_bytes(raw: bytes, config: Config, secrets: tuple[bytes, ...] = (), n
             reasons.append(dk)
         else:
             reasons.append("no state consulted: authorisation needs the handoff's participants")
-        cal = calendar_for(config, sender)
-        parsed = parse_commands(text, cal.local(sent_time(mail, now)).date(), cal, config.org.date_order)
+        parsed = read_commands(config, mail, sender, text, now)
         if isinstance(parsed, Suggestion):
             reasons.append(f"{parsed.word!r} looks like a typo of {parsed.suggestion!r}")
         else:
