@@ -163,3 +163,13 @@ def test_demo_runs_and_reruns(tmp_path: Path) -> None:
     not_demo.mkdir()
     (not_demo / "keep.txt").write_text("x")
     assert invoke("demo", str(not_demo)).exit_code == 1
+
+
+def test_readme_documents_every_command_and_the_ci_runs_its_test_command() -> None:
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text()
+    for name in cli.commands:
+        assert f"nudger {name}" in readme, f"README does not mention `nudger {name}`"
+    test_command = ".venv/bin/pip install -e '.[test]' && .venv/bin/pytest"
+    assert test_command in readme
+    assert test_command in (root / ".ci" / "run").read_text()
