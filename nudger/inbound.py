@@ -40,9 +40,11 @@ class MaildirSource:
     """Reads ``new/`` and unseen ``cur/``; a processed message moves to ``cur/`` flagged S."""
 
     def __init__(self, path: Path):
-        self.path = ensure_maildir(Path(path))
+        self.path = Path(path)
 
     def pending(self) -> list[tuple[str, Path]]:
+        """Unprocessed messages; a folder that can't be made or read fails here, in the fetch stage."""
+        ensure_maildir(self.path)
         found = []
         for sub in ("new", "cur"):
             for entry in os.scandir(self.path / sub):

@@ -314,3 +314,16 @@ def test_same_message_raced_by_two_readers_is_one_handoff(ws: Workspace, monkeyp
     out = ws.run("2026-11-23T09:06")
     assert "already seen" in out.output
     assert len(ws.items()) == 1
+
+
+def test_unreadable_inbox_still_delivers_then_exits_75(ws: Workspace) -> None:
+    ws.cli("ingest", "-", "--now", "2026-11-23T22:00", input=make_forward())
+    assert not ws.sent_to("dana@acme.test"), "held for Dana's business hours"
+    import shutil
+
+    shutil.rmtree(ws.inbox, ignore_errors=True)
+    ws.inbox.parent.mkdir(parents=True, exist_ok=True)
+    ws.inbox.write_text("not a folder")
+    result = ws.run("2026-11-24T08:00", expect=75)
+    assert "could not fetch mail" in result.stderr
+    assert ws.sent_to("dana@acme.test", "new_handoff"), "delivery happened anyway"
