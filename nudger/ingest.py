@@ -145,7 +145,7 @@ def _new_handoff(rt: Runtime, mail: ParsedMail, verdict: Verdict, key: str) -> R
         reasons.append("asks only " + " and ".join(c.name for c in asked) + ": answered, no handoff")
         queued = _enqueue(rt, _answers(rt, asked, sender, None), None, key, mail)
         return Result("handoff", "answered", reasons, None, True, queued)
-    cursors = {name: rt.store.round_robin_position(name) for name in rt.config.teams}
+    cursors = rt.store.round_robin_positions()
     plan = plan_handoff(mail, note, fwd.subject if fwd else None, verdict.plus_tags, rt.config, rt.now, cursors)
     reasons += plan.reasons
     handoff = _create(rt, mail, plan, fwd)
@@ -309,7 +309,7 @@ def _token_for_participant(rt: Runtime, handoff: dict[str, Any], token: str) -> 
 def _context(rt: Runtime, mail: ParsedMail, sender: str, roles: set[str]) -> Context:
     cal = calendar_for(rt.config, sender)
     today = cal.local(sent_time(mail, rt.now)).date()
-    cursors = {name: rt.store.round_robin_position(name) for name in rt.config.teams}
+    cursors = rt.store.round_robin_positions()
     return Context(rt.config, rt.now, today, sender, roles, cal, cursors)
 
 
