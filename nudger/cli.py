@@ -43,8 +43,24 @@ def _remember_config(ctx: click.Context, _param: click.Parameter, value: str | N
     return value
 
 
+def _remember_verbose(ctx: click.Context, _param: click.Parameter, value: int) -> int:
+    if value:
+        ctx.ensure_object(dict)["verbosity"] = value
+    return value
+
+
+def _remember_quiet(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    if value:
+        ctx.ensure_object(dict)["verbosity"] = -1
+    return value
+
+
 def config_option(f: Any) -> Any:
-    """``--config`` works before or after the command name."""
+    """``--config``, ``-v`` and ``-q`` work before or after the command name."""
+    f = click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_remember_quiet,
+                     is_eager=True, help="Only errors on stderr.")(f)
+    f = click.option("-v", "--verbose", count=True, expose_value=False, callback=_remember_verbose,
+                     is_eager=True, help="More output on stderr (-vv for debug).")(f)
     return click.option(
         "--config", "config_path", type=click.Path(dir_okay=False), expose_value=False,
         callback=_remember_config, is_eager=True,
@@ -123,17 +139,15 @@ def emit_json(data: Any) -> None:
 @click.group(cls=NudgerGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="nudger")
 @config_option
-@click.option("-v", "--verbose", count=True, help="More output on stderr (-vv for debug).")
-@click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
 @click.pass_context
-def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
+def cli(ctx: click.Context) -> None:
     """nudger: forwarded emails become tracked handoffs; replies drive them to done.
 
     Forward a customer email to the handoff address with a note ("@dana W-9 please, due
     friday"); nudger tells the owner, and people answer by replying ack, done, blocked,
     due friday or thanks. Run `nudger run` from cron every few minutes.
     """
-    ctx.ensure_object(dict)["verbosity"] = -1 if quiet else verbose
+    ctx.ensure_object(dict).setdefault("verbosity", 0)
 
 
 @cli.command()

@@ -173,3 +173,11 @@ def test_readme_documents_every_command_and_the_ci_runs_its_test_command() -> No
     test_command = ".venv/bin/pip install -e '.[test]' && .venv/bin/pytest"
     assert test_command in readme
     assert test_command in (root / ".ci" / "run").read_text()
+
+
+def test_quiet_and_verbose_work_after_the_command(ws: Workspace) -> None:
+    ws.deliver(make_forward())
+    assert ws.cli("run", "-q", "--now", "2026-11-23T09:05").output == ""
+    ws.deliver(make_forward(note="@lee second"))
+    out = ws.cli("run", "-v", "--now", "2026-11-23T09:06")
+    assert "ingested 1" in out.output and "handoff created" in out.stderr
