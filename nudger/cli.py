@@ -107,7 +107,7 @@ def parse_now(text: str | None, config: Config | None) -> datetime:
 
 
 def open_runtime(config: Config, now: datetime):  # type: ignore[no-untyped-def]
-    from nudger.ingest import Runtime
+    from nudger.runtime import Runtime
     from nudger.store import Store
 
     secret, previous = load_secrets(config, os.environ)

@@ -20,9 +20,9 @@ from zoneinfo import ZoneInfo
 
 from nudger.config import load_config, load_secrets
 from nudger.inbound import MaildirSource, deliver_to_maildir
-from nudger.ingest import Runtime
 from nudger.outbound import MaildirTransport
 from nudger.pipeline import RunSummary, run_once
+from nudger.runtime import Runtime
 from nudger.store import Store
 
 MARKER = ".nudger-demo"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from email.parser import BytesHeaderParser
 from email.policy import compat32
@@ -32,8 +32,9 @@ from nudger.handoffs import (
 )
 from nudger.intake import HandoffPlan, plan_handoff, sent_time
 from nudger.message import Attachment, ParsedMail, parse_message
-from nudger.render import ANSWERS, Renderer, root_message_id
+from nudger.render import ANSWERS, root_message_id
 from nudger.replies import reply_text
+from nudger.runtime import Runtime
 from nudger.store import Store, iso
 from nudger.tokens import token_matches
 
@@ -42,25 +43,6 @@ log = logging.getLogger("nudger.ingest")
 
 class Quarantine(Exception):
     """This message cannot be handled; keep it whole with this reason."""
-
-
-@dataclass
-class Runtime:
-    """What every stage needs: config, state, the clock and the signing keys."""
-
-    config: Config
-    store: Store
-    now: datetime
-    secret: bytes
-    previous_secrets: tuple[bytes, ...] = ()
-    renderer: Renderer = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.renderer = Renderer(self.config, self.secret)
-
-    @property
-    def secrets(self) -> tuple[bytes, ...]:
-        return (self.secret, *self.previous_secrets)
 
 
 def dedupe_key(raw: bytes) -> str:
