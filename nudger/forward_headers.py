@@ -18,7 +18,7 @@ HEADER_NAMES: dict[str, tuple[str, ...]] = {
         "Lähettäjä", "Feladó", "Kimden", "Gönderen", "Šalje", "Pošiljatelj", "Pošiljalac", "Pošiljatelj",
         "Saatja", "Siuntėjas", "Sūtītājs", "No", "Από", "Αποστολέας", "Nga", "Dari", "Người gửi",
         "发件人", "寄件者", "發件人", "差出人", "送信者", "보낸 사람", "보낸사람", "Afsender", "Avsändare",
-        "Odesílatel", "Absender", "Expéditeur", "Remitente", "Mittente", "Remetente", "Nadawca",
+        "Odesílatel", "Absender", "Expéditeur", "Expeditorul", "Expeditor", "От кого", "Remitente", "Mittente", "Remetente", "Nadawca",
         "Отправитель", "Відправник", "Подател", "Від:", "Kimden", "Kirjoittaja",
     ),
     "to": (
@@ -26,7 +26,7 @@ HEADER_NAMES: dict[str, tuple[str, ...]] = {
         "Címzett", "Kime", "Prima", "Pre", "Către", "Catre", "Za", "Adresat", "Saaja", "Kam", "Kenen",
         "Προς", "Kepada", "Đến", "Tới", "收件人", "收件者", "宛先", "받는 사람", "받는사람", "Modtager",
         "Mottaker", "Mottagare", "Empfänger", "Pour", "Destinataire", "Destinatario", "Destinatário",
-        "Adresát", "Příjemce", "Получатель", "Одержувач", "До", "Ontvanger",
+        "Adresát", "Příjemce", "Destinatarul", "Получатель", "Одержувач", "До", "Ontvanger",
     ),
     "cc": (
         "Cc", "CC", "Kopie", "Kopi", "Kopia", "Kopio", "Copie", "Copie à", "Copia", "Copia a", "Cópia",
@@ -47,7 +47,7 @@ HEADER_NAMES: dict[str, tuple[str, ...]] = {
         "Subject", "Betreff", "Objet", "Sujet", "Asunto", "Assunto", "Oggetto", "Onderwerp", "Temat",
         "Тема", "Emne", "Ämne", "Aihe", "Tárgy", "Konu", "Predmet", "Předmět", "Subiect", "Teema",
         "Tema", "Tēma", "Θέμα", "Perihal", "Subjek", "Chủ đề", "主题", "主旨", "件名", "제목", "Otsikko",
-        "Naslov", "Тема:", "Betreff:",
+        "Naslov", "Тема:", "Betreff:", "Subiectul",
     ),
     "reply_to": (
         "Reply-To", "Reply To", "Antwort an", "Répondre à", "Responder a", "Rispondi a", "Risposta",
@@ -60,10 +60,10 @@ HEADER_NAMES: dict[str, tuple[str, ...]] = {
 # the line, case-insensitively; the line itself must look like a separator, see forwards.py).
 SEPARATOR_PHRASES: tuple[str, ...] = (
     # English
-    "forwarded message", "original message", "begin forwarded message", "forwarded by",
+    "forwarded message", "original message", "reply message", "begin forwarded message", "forwarded by",
     "message forwarded", "forwarded e-mail", "forwarded email", "forwarded mail",
     # German, Dutch, Scandinavian, Finnish
-    "weitergeleitete nachricht", "ursprüngliche nachricht", "originalnachricht",
+    "weitergeleitete nachricht", "ursprüngliche nachricht", "antwort nachricht", "originalnachricht",
     "anfang der weitergeleiteten", "doorgestuurd bericht", "oorspronkelijk bericht",
     "origineel bericht", "begin doorgestuurd", "videresendt melding", "videresendt besked",
     "videresendt meddelelse", "oprindelig meddelelse", "opprinnelig melding", "vidarebefordrat",
@@ -72,7 +72,7 @@ SEPARATOR_PHRASES: tuple[str, ...] = (
     "message transféré", "message d'origine", "message original", "début du message",
     "mensaje reenviado", "mensaje original", "inicio del mensaje", "messaggio inoltrato",
     "messaggio originale", "inizio messaggio", "mensagem encaminhada", "mensagem reencaminhada",
-    "mensagem original", "início da mensagem", "mesaj redirecționat", "mesaj redirectionat",
+    "mensagem original", "início da mensagem", "mesaj redirecționat", "mesaj redirectionat", "mesajul redirecționat", "mesajul redirectionat",
     "mesaj transmis", "mesajul original", "mesaj original", "missatge reenviat",
     # Slavic, Baltic, Hungarian, Greek, Turkish
     "przekazana wiadomość", "wiadomość przekazana", "oryginalna wiadomość", "preposlaná správa",

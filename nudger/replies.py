@@ -19,7 +19,8 @@ TEXT, EMPTY, QUOTE, ATTRIBUTION, HEADER, DELIMITER, SIGNATURE = "t", "e", "q", "
 
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u200e\u200f\u2060"), None)
 _QUOTE = re.compile(r"^[ \t]*(?:>|[A-Za-z]{1,10}>(?=[ \t>]|$))")
-_DELIMITER = re.compile(r"^[ \t]*(?:[-_=*~+]{2,}|ᐧ+)[ \t]*$")
+_DELIMITER = re.compile(r"^[ \t]*(?:[-_=*~+]{2,}|[—–─━]{3,}|ᐧ+)[ \t]*$")
+_UNDERSCORE_RULE = re.compile(r"^[ \t]*_{2,}[ \t]*$")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
 _LATIN_VERBS = [v for v in WROTE_VERBS if not _CJK.search(v)]
@@ -33,7 +34,13 @@ _STARTS = re.compile(
     r"^[ \t]*(?:-{2,}[ \t]*)?(?:" + "|".join(re.escape(s) for s in ATTRIBUTION_STARTS if s[0].isalpha()) + r")(?![^\W\d_])",
     re.I,
 )
-_DATE_START = re.compile(r"^[ \t]*\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\b")
+_DATE_START = re.compile(r"^[ \t]*\d{4}(?:[-/.]\d{1,2}[-/.]\d{1,2}\b|年\d{1,2}月\d{1,2}日)")
+# "Thu, 26 Jun 2014 14:00:51 +0400 от Alexander L <abc@example.com>:" (mail.ru), "2022年1月1日(金) 9:00
+# 田中太郎 <taro@example.com>:" (Gmail ja): no verb, but a dated line that ends in "<address>:"
+_ADDRESS_COLON_END = re.compile(r"<[^<>\s@]{1,64}@[^<>\s]{1,255}>[ \t]*[:：]$")
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+# "On 11-Apr-2011, at 6:54 PM, Roman <r@example.com> sent:"
+_SENT_END = re.compile(r"[\w.+-]@[\w.-]+>?[ \t]+sent[ \t]*:$", re.I)
 _TIME = re.compile(r"\d{1,2}[:.]\d{2}")
 _EMAILISH = re.compile(r"[\w.+-]@[\w-]")
 _CONTINUATION_STOP = re.compile(r"^(?:On|Op|Le|Am|El|Em|Il|Den|Dnia|Dne|W dniu)[ \t][^\n]*\d")
@@ -57,6 +64,12 @@ _SIG_OTHER = re.compile(
 )
 _NAME_ONLY = re.compile(r"^[ \t]*[\"'“]?[^\W\d_][^\W\d_.'’-]*(?:[ \t]+[^\W\d_][\w.'’-]*){0,3}[\"'”]?[ \t]*$")
 _EXCUSE = re.compile(r"^[ \t]*[.,;!:-]*[ \t]*(?:please|pls|plz|excuse|pardon|forgive|sorry)\b", re.I)
+
+# "reply On Wed, Apr 4, 2012 at 3:59 PM, bob@example.com wrote:" / "reply--- On …": a client that
+# unwrapped the text glued the attribution onto the last line of the reply
+_GLUED_START = re.compile(r"(?:(?<=\S)-{2,}[ \t]*|(?<=\S)[ \t]+)(?=(?:On|Le|Am|El|Em|Il|Op|Den|Dnia|W dniu)[ \t])")
+# a wrapped link inside quoted text whose continuation lost its ">": "(http://…) >", "_nonce=3d)"
+_URL_ONLY = re.compile(r"^[(<]?https?://\S{1,400}?[)>]?(?:[ \t]+>)?$")
 
 _MAX_JOIN = 5
 _TEXT_THEN_ATTRIBUTION = re.compile(r"te*b")
@@ -108,6 +121,10 @@ def attribution_match(joined: str) -> bool:
     if has_anchor and s[-1] in ":：" and (_EMAILISH.search(s) or _STARTS.match(s)) and _HAS_VERB.search(s):
         return True
     if _DATE_START.match(s) and len(s) < 200 and (_TIME.search(s) or _EMAILISH.search(s)):
+        return True
+    if len(s) < 200 and _ADDRESS_COLON_END.search(s) and _TIME.search(s) and _YEAR.search(s):
+        return True
+    if _SENT_END.search(s) and _STARTS.match(s) and re.search(r"\d", s):
         return True
     return False
 
@@ -211,9 +228,57 @@ def _absorb_wrapped_heads(lines: list[_Line]) -> None:
             break
 
 
+def _split_glued(raw: list[str]) -> list[str]:
+    out: list[str] = []
+    for line in raw:
+        if 20 < len(line) <= _MAX_JOINED and not _QUOTE.match(line) and _ENDS_WITH_VERB.search(line[-40:]):
+            for m in _GLUED_START.finditer(line):
+                head, tail = line[:m.start()], line[m.end():]
+                if head.strip() and tail.rstrip().endswith((":", "：")) and attribution_match(tail):
+                    out.extend((head.rstrip(" \t-"), tail))
+                    break
+            else:
+                out.append(line)
+        else:
+            out.append(line)
+    return out
+
+
+def _quote_continuation(prev: str, line: str) -> bool:
+    s = line.strip()
+    if not s or len(s) > 400:
+        return False
+    if _URL_ONLY.match(s):
+        return True
+    return " " not in s and (
+        (s.endswith(")") and prev.count("(") > prev.count(")")) or (s.endswith(">") and prev.count("<") > prev.count(">")))
+
+
+def _mark_quote_continuations(lines: list[_Line]) -> None:
+    """A text line right between two quoted lines that only carries the rest of a wrapped link
+    is part of the quote (talon's "link breaks quotation markers")."""
+    for k in range(1, len(lines) - 1):
+        if (lines[k].kind == TEXT and lines[k - 1].kind == QUOTE and lines[k + 1].kind == QUOTE
+                and _quote_continuation(lines[k - 1].text, lines[k].text)):
+            lines[k].kind = QUOTE
+
+
+def _demote_underscore_rules(lines: list[_Line]) -> None:
+    """An underscore rule is Outlook's line above a quoted header block, or a signature
+    delimiter; one followed by more of the sender's own paragraphs and no header, quote or
+    attribution right below is just a rule in the text (discourse's delimiter_inside_new_reply)."""
+    for k, line in enumerate(lines):
+        if line.kind != DELIMITER or not _UNDERSCORE_RULE.match(line.text):
+            continue
+        below = [x for x in lines[k + 1:k + 8] if x.kind != EMPTY]
+        if (len(below) >= 3 and all(x.kind == TEXT for x in below[:3])
+                and any(len(x.text.strip()) > 40 for x in below[:2]) and lines[k - 1:k] and lines[k - 1].kind == EMPTY):
+            line.kind = TEXT
+
+
 def classify(text: str) -> list[_Line]:
     """One _Line per line (an attribution over several lines becomes one)."""
-    raw = to_lf(text).translate(_ZERO_WIDTH).split("\n")
+    raw = _split_glued(to_lf(text).translate(_ZERO_WIDTH).split("\n"))
     out: list[_Line] = []
     i = 0
     while i < len(raw):
@@ -237,6 +302,8 @@ def classify(text: str) -> list[_Line]:
         i += 1
     _absorb_wrapped_heads(out)
     _mark_bare_attributions(out)
+    _mark_quote_continuations(out)
+    _demote_underscore_rules(out)
     return out
 
 

@@ -320,3 +320,26 @@ def test_forward_note_loses_the_forwarders_signature():
     raw = (b"From: \"Seller, Sam\" <sam@acme.test>\nSubject: FW: x\n\nplease take this\n\nSam Seller | sam@acme.test\n\n"
            b"From: A <a@x.example>\nSent: Sunday, November 22, 2026 6:15 PM\nTo: sam@acme.test\nSubject: x\n\nhello\n")
     assert find_forward(parse_message(raw)).note == "please take this"
+
+
+# ---- header words found by the generalization check (docs/parsing.md); our own messages
+
+
+def test_mail_ru_forward_header():
+    raw = ("From: s@acme.example\nSubject: Fwd: Заказ\nContent-Type: text/plain; charset=utf-8\n\n"
+           "-------- Пересылаемое сообщение --------\nОт кого: Анна Петрова <anna@shop.example>\n"
+           "Кому: Sam <s@acme.example>\nДата: Понедельник, 23 ноября 2026, 9:14 +03:00\nТема: Заказ\n\n"
+           "Здравствуйте, нужен счёт.\n").encode()
+    fwd = find_forward(parse_message(raw))
+    assert fwd is not None and fwd.from_addr.email == "anna@shop.example" and fwd.subject == "Заказ"
+    assert fwd.body == "Здравствуйте, нужен счёт."
+
+
+def test_romanian_apple_mail_forward_header():
+    raw = ("From: s@acme.example\nSubject: Fwd: Comanda\nContent-Type: text/plain; charset=utf-8\n\n"
+           "> Începe mesajul redirecționat:\n>\n> Expeditorul: Ana Pop <ana@shop.example>\n"
+           "> Subiectul: Comanda\n> Dată: 23 noiembrie 2026, 09:14:05 EET\n> Destinatarul: s@acme.example\n>\n"
+           "> Bună ziua, aveți factura?\n").encode()
+    fwd = find_forward(parse_message(raw))
+    assert fwd is not None and fwd.from_addr.email == "ana@shop.example" and fwd.subject == "Comanda"
+    assert fwd.body == "Bună ziua, aveți factura?"

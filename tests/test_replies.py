@@ -210,3 +210,78 @@ def test_attribution_wrapped_anywhere_over_two_or_three_lines(header):
 
 def test_a_command_above_a_bare_address_attribution_is_kept():
     assert strip_reply("ack\n<handoffs@acme.test> wrote:\n> x") == "ack"
+
+
+# ---- shapes found by the generalization check (docs/parsing.md); our own wording throughout
+
+
+@pytest.mark.parametrize("text", [
+    "done, see the attached quote\n\n-----Reply Message-----\n\nearlier text here",
+    "erledigt\n\n-----Antwort Nachricht-----\n\nfrüherer Text",
+])
+def test_more_original_message_separators(text):
+    assert strip_reply(text) in ("done, see the attached quote", "erledigt")
+
+
+@pytest.mark.parametrize("header", [
+    # mail.ru: "<date> от <name> <addr>:" (no verb)
+    "Mon, 23 Nov 2026 09:14:05 +0300 от Anna Petrova <anna@shop.example>:",
+    # Gmail in Japanese: "<date>(曜) <time> <name> <addr>:" (no verb)
+    "2026年11月23日(月) 9:14 山田花子 <hanako@shop.example>:",
+    # "… sent:" instead of "… wrote:"
+    "On 23-Nov-2026, at 9:14 AM, Dana Lee <dana@shop.example> sent:",
+])
+def test_attributions_without_a_wrote_verb(header):
+    text = f"ack, shipping Monday\n\n{header}\n\n> can you ship this week?\n> Dana\n"
+    assert strip_reply(text) == "ack, shipping Monday"
+
+
+def test_dated_line_ending_in_an_address_is_text_without_a_year():
+    text = "call me at 10:30 about the renewal for Bob <bob@shop.example>:\nhe wants two seats"
+    assert strip_reply(text) == text
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("ok On Mon, Nov 23, 2026 at 9:14 AM, dana@shop.example wrote:\n> ship it?", "ok"),
+    ("ok, will do--- On Mon, Nov 23, 2026 at 9:14 AM, dana@shop.example wrote:\n> ship it?", "ok, will do"),
+    ("first line\nsecond - line--- On Mon, Nov 23, 2026 at 9:14 AM, dana@shop.example wrote:\n> ship it?",
+     "first line\nsecond - line"),
+])
+def test_attribution_glued_onto_the_last_reply_line(text, expected):
+    assert strip_reply(text) == expected
+
+
+def test_sentence_mentioning_on_and_wrote_is_kept():
+    text = "We met On Monday and she wrote back\nthanks"
+    assert strip_reply(text) == text
+
+
+def test_wrapped_link_inside_a_quote_does_not_leak_the_quote():
+    text = ("ok\n\nOn Mon, Nov 23, 2026 at 9:14 AM, Dana <dana@shop.example> wrote:\n\n"
+            "> Your order is ready, track it here (https://track.example/a/b\n"
+            "c/d?id=77)\n>\n> and the invoice is at\n (https://billing.example/inv/9) >\n> Dana\n")
+    assert strip_reply(text) == "ok"
+
+
+def test_inline_answer_between_quotes_is_kept():
+    text = "> can you ship Monday?\nyes, Monday works for us\n> and the invoice?\nsent yesterday"
+    assert "yes, Monday works for us" in strip_reply(text)
+
+
+def test_em_dash_rule_is_a_delimiter():
+    text = "周末的安排已经确认。\n\n——————————————\n\n小满\n活动协调人"
+    assert strip_reply(text) == "周末的安排已经确认。"
+
+
+def test_underscore_rule_inside_the_new_text_is_kept():
+    text = ("Hi Dana,\n\nthe first half of my answer is here.\n\n" + "_" * 60 + "\n\n"
+            "and the second half of the answer comes after the rule, as I wrote it.\n\nBest,\nSam\n\n"
+            "On Mon, Nov 23, 2026 at 9:14 AM Dana <dana@shop.example> wrote:\n> question\n")
+    got = strip_reply(text)
+    assert "second half of the answer" in got and "question" not in got
+
+
+def test_underscore_rule_above_a_quoted_outlook_header_still_cuts():
+    text = ("done\n\n" + "_" * 32 + "\nFrom: Dana <dana@shop.example>\nSent: Monday, November 23, 2026 9:14 AM\n"
+            "To: Sam <sam@acme.example>\nSubject: ship?\n\nship this week?\n")
+    assert strip_reply(text) == "done"
