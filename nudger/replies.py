@@ -323,13 +323,26 @@ def _first(kinds: str, wanted: str) -> int:
     return kinds.find(wanted)
 
 
-def _header_block_start(kinds: str) -> int:
-    """Index of the first run of 3+ header lines that follows some text, -1 when none."""
+def _header_block_start(kinds: str, lines: list[_Line] | None = None) -> int:
+    """Index of the first run of 3+ header lines that follows some text, -1 when none. With the
+    lines, also a shorter block after a blank line that can only be a quoted message's: a From
+    with an address, or two headers one of which is a From or Date with an address or a year."""
+    found = -1
     for m in re.finditer(r"h(?:h|t(?=h)){2,}", kinds):
-        before = kinds[:m.start()]
-        if TEXT in before:
+        if TEXT in kinds[:m.start()]:
+            found = m.start()
+            break
+    if lines is None:
+        return found
+    for m in re.finditer(r"(?<=e)h+", kinds[:found] if found >= 0 else kinds):
+        if TEXT not in kinds[:m.start()]:
+            continue
+        heads = [header_line(x.text.strip()) for x in lines[m.start():m.end()]]
+        strong = [h for h in heads if h and h[0] in ("from", "date")
+                  and (_EMAILISH.search(h[1]) or (h[0] == "date" and _YEAR.search(h[1])))]
+        if any(h[0] == "from" and _EMAILISH.search(h[1]) for h in strong) or (len(heads) >= 2 and strong):
             return m.start()
-    return -1
+    return found
 
 
 def trim(lines: list[_Line]) -> list[_Line]:
@@ -344,7 +357,7 @@ def trim(lines: list[_Line]) -> list[_Line]:
         at = kinds.find(marker)
         if at >= 0:
             cut(at)
-    at = _header_block_start(kinds)
+    at = _header_block_start(kinds, lines)
     if at >= 0:
         cut(at)
         # an Outlook block is usually preceded by its separator (already a delimiter) or a blank

@@ -285,3 +285,16 @@ def test_underscore_rule_above_a_quoted_outlook_header_still_cuts():
     text = ("done\n\n" + "_" * 32 + "\nFrom: Dana <dana@shop.example>\nSent: Monday, November 23, 2026 9:14 AM\n"
             "To: Sam <sam@acme.example>\nSubject: ship?\n\nship this week?\n")
     assert strip_reply(text) == "done"
+
+
+@pytest.mark.parametrize("tail", [
+    "Date: Mon, 23 Nov 2026 09:14:05 -0600\nTo: sam@acme.example",
+    "From: dana@shop.example\n\n<https://track.example/c/abc\n>  <sam@acme.example>\n\nRequested by: ",
+])
+def test_short_quoted_header_block_after_a_blank_line_is_cut(tail):
+    assert strip_reply(f"9am works\n\n{tail}") == "9am works"
+
+
+def test_header_like_lines_without_address_or_date_are_kept():
+    text = "agenda below\n\nTo: everyone on the team\nSubject: pricing for Globex"
+    assert strip_reply(text) == text
