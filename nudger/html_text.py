@@ -40,6 +40,21 @@ _OUTLOOK_RULE = re.compile(
 )
 
 
+_NO_MARGIN = re.compile(r"(?:^|;)\s*margin\s*:\s*0(?:in|cm|px|pt|em)?\s*(?:;|$)", re.IGNORECASE)
+
+
+def _is_tight(attrs: list[tuple[str, str | None]]) -> bool:
+    """A paragraph drawn without margins: Word/Outlook's MsoNormal, or an inline margin:0.
+
+    Outlook writes every line as such a <p>; a blank line between each would double-space
+    every note and body it sends.
+    """
+    values = {k.lower(): (v or "") for k, v in attrs}
+    if "msonormal" in values.get("class", "").lower().split():
+        return True
+    return bool(_NO_MARGIN.search(values.get("style", "")))
+
+
 class _Renderer(HTMLParser):
     def __init__(self, drop_quotes: bool) -> None:
         super().__init__(convert_charrefs=True)
@@ -54,6 +69,7 @@ class _Renderer(HTMLParser):
         self.open_count: dict[str, int] = {}
         self.stopped = False
         self.list_stack: list[list[int]] = []  # [is_ordered, counter]
+        self.tight_p: list[bool] = []  # per open <p>: margin-less (Outlook's MsoNormal)
 
     # -- output helpers
     def _prefix(self) -> str:
@@ -132,7 +148,10 @@ class _Renderer(HTMLParser):
             if self.current and not self.current[-1].endswith(" "):
                 self.current.append("  ")
         elif tag == "p":
-            self._break(blank=True)
+            tight = _is_tight(attrs)
+            if len(self.tight_p) < 512:
+                self.tight_p.append(tight)
+            self._break(blank=not tight)
         elif tag in _BLOCK:
             self._break()
         elif tag == "img":
@@ -174,7 +193,7 @@ class _Renderer(HTMLParser):
             if self.list_stack:
                 self.list_stack.pop()
         elif tag == "p":
-            self._break(blank=True)
+            self._break(blank=not (self.tight_p.pop() if self.tight_p else False))
         elif tag in _BLOCK:
             self._break()
 

@@ -244,12 +244,12 @@ _GREG = Address("Greg Hale", "greg.hale@hale-logistics.example")
 MORE = [
     ("outlook_desktop_html_only_en.eml", "@dana can you put the renewal quote together? due Friday", _GREG,
      "Renewal quote for 2027", "2026-11-22T18:15:00",
-     "Hi Sam,\n\nOur contract ends on 31 December. Could you send a renewal quote for 120 seats?\n\nThanks,\n\nGreg",
+     "Hi Sam,\n\nOur contract ends on 31 December. Could you send a renewal quote for 120 seats?\n\nThanks,\nGreg",
      ["sam@acme.test"], ["ap@hale-logistics.example"]),
     ("outlook_desktop_html_only_de.eml", "@lee bitte mit der Spedition klären.",
      Address("Jürgen Weiß", "j.weiss@kunde-gmbh.example"), "Lieferverzug Auftrag 4471", "2026-11-23T08:02:00",
      "Sehr geehrter Herr Seller,\n\ndie Lieferung zu Auftrag 4471 ist seit einer Woche überfällig.\n\n"
-     "Mit freundlichen Grüßen\n\nJürgen Weiß", ["sam@acme.test"], []),
+     "Mit freundlichen Grüßen\nJürgen Weiß", ["sam@acme.test"], []),
     ("gmail_html_only_en.eml", "@accounting can you extend the pilot invoice by a month?",
      Address("Nora Lindqvist", "nora@fjord-tech.example"), "Pilot extension", "2026-11-22T18:15:00",
      "Hi Sam,\n\nWe need another month before we decide. Can the pilot run until January 31?\n\nNora",

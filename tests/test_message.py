@@ -135,3 +135,18 @@ def test_parsing_never_raises(raw):
     assert isinstance(reply_text(mail), str)
     if fwd is not None:
         assert isinstance(fwd.as_json(), dict)
+
+
+def test_outlook_msonormal_paragraphs_are_single_lines() -> None:
+    from nudger.html_text import html_to_text
+
+    html = (
+        "<p class=MsoNormal>Hi Dana,<o:p></o:p></p><p class=MsoNormal><o:p>&nbsp;</o:p></p>"
+        "<p class=MsoNormal>Can you send the W-9?<o:p></o:p></p>"
+        "<p class=MsoNormal>Thanks,<o:p></o:p></p><p class=MsoNormal>Sam<o:p></o:p></p>"
+        '<p style="margin: 0">tight</p><p style="margin:0in">tight too</p><p>loose</p><p>again</p>'
+    )
+    assert html_to_text(html).split("\n") == [
+        "Hi Dana,", "", "Can you send the W-9?", "Thanks,", "Sam", "tight", "tight too", "",
+        "loose", "", "again", "",
+    ]

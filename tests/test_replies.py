@@ -17,7 +17,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "parsing" / "replies"
     ("outlook_desktop.eml", "blocked waiting on legal"),
     ("outlook_web_de.eml", "erledigt"),
     ("apple_iphone_fr.eml", "c'est fait"),
-    ("html_outlook_only.eml", "due Dec 4\n\nneed the specs first"),
+    ("html_outlook_only.eml", "due Dec 4\nneed the specs first"),
     ("html_gmail_only.eml", "snooze 3d"),
     ("signature_dashes.eml", "done\nsent the quote to Priya"),
     ("mobile_de.eml", "ack"),
