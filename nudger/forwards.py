@@ -245,10 +245,22 @@ def _find_block(lines: list[str], begin: int = 0) -> _Block | None:
         roles: list[str] = []
         j = i
         last_role = None
+        # Under a separator line, some clients (BlackBerry, older Outlook) leave a blank line
+        # between header lines; elsewhere a blank line ends the block.
+        spaced = _note_end(lines, i, depth)[1]
         while j < n:
             d, b = _depth(lines[j])
             if d != depth:
                 break
+            if spaced and not b.strip() and headers:
+                k = j + 1
+                while k < n and k - j < 2 and not _depth(lines[k])[1].strip():
+                    k += 1  # up to two blank lines
+                nd, nb = _depth(lines[k]) if k < n else (-1, "")
+                nh = header_line(nb) if nd == depth else None
+                if nh is not None and nh[0] not in headers:
+                    j = k
+                    continue
             h = header_line(b)
             if h is not None and h[0] not in headers:
                 headers[h[0]] = h[1]

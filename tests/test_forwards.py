@@ -343,3 +343,21 @@ def test_romanian_apple_mail_forward_header():
     fwd = find_forward(parse_message(raw))
     assert fwd is not None and fwd.from_addr.email == "ana@shop.example" and fwd.subject == "Comanda"
     assert fwd.body == "Bună ziua, aveți factura?"
+
+
+def test_blank_lines_between_headers_under_a_separator() -> None:
+    """BlackBerry and older Outlook leave blank lines between the forwarded header lines."""
+    from nudger.forwards import find_forward
+    from nudger.message import parse_message
+
+    raw = (
+        b"From: Sam <sam@acme.test>\nTo: handoffs@acme.test\nSubject: FW: Order status\n\n"
+        b"@dana can you check this order?\n\n-----Original Message-----\n"
+        b"From: Customer Person <cp@customer.example>\n\nDate: Mon, 23 Nov 2026 08:00:00 -0500\n"
+        b"To: sam@acme.test\n\n\nSubject: Order status\n\n\nHi Sam, where is order 4471?\nThanks, CP\n"
+    )
+    fwd = find_forward(parse_message(raw))
+    assert fwd is not None and fwd.from_addr and fwd.from_addr.email == "cp@customer.example"
+    assert (fwd.subject, fwd.note, fwd.date) == ("Order status", "@dana can you check this order?",
+                                                 "2026-11-23T08:00:00-05:00")
+    assert fwd.body == "Hi Sam, where is order 4471?\nThanks, CP"
