@@ -117,7 +117,37 @@ def _raw_header(msg: Message, name: str) -> str:
     return ""
 
 
+_SURROGATES = re.compile(r"[\udc80-\udcff]")
+
+
+def _raw_all(msg: Message, name: str) -> list[str]:
+    try:
+        return [str(v) for k, v in msg.raw_items() if k.lower() == name.lower()]
+    except Exception:  # noqa: BLE001
+        return []
+
+
+def _decode_words(raw: str) -> str:
+    """RFC 2047 words decoded; raw 8-bit bytes (no encoded-word at all) read as UTF-8, else cp1252.
+
+    Many mailers still send Latin-1 headers unencoded; the stdlib shows them as U+FFFD.
+    """
+    if _SURROGATES.search(raw):
+        data = raw.encode("ascii", "surrogateescape")
+        try:
+            raw = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raw = data.decode("cp1252", errors="replace")
+    try:
+        return str(make_header(decode_header(raw)))
+    except Exception:  # noqa: BLE001
+        return raw
+
+
 def _decoded_header(msg: Message, name: str) -> str:
+    raw = _raw_header(msg, name)
+    if raw and _SURROGATES.search(raw):
+        return _clean(_decode_words(raw))
     try:
         value = msg.get(name)
     except Exception:  # noqa: BLE001 - the stdlib parses lazily and may raise here
@@ -153,6 +183,29 @@ def parse_addresses(value: str) -> list[Address]:
 
 
 def _addresses(msg: Message, name: str) -> list[Address]:
+    """Addresses read from the raw header, names decoded after: an encoded-word that decodes to
+    CR/LF or "Bcc:" in a display name must not change which addresses there are."""
+    out: list[Address] = []
+    for raw in _raw_all(msg, name):
+        try:
+            pairs = email.utils.getaddresses([_CRLF.sub(" ", raw)])
+        except Exception:  # noqa: BLE001
+            continue
+        for display, addr in pairs:
+            display, addr = _clean(_decode_words(display or "")), _clean(addr or "")
+            if not addr and not display:
+                continue
+            if not addr and "@" in display:
+                display, addr = "", display
+            if addr and ("@" not in addr or " " in addr):
+                continue  # not an address: let the structured reading below try
+            out.append(Address(name=display, email=addr))
+    if out:
+        return out
+    return _structured_addresses(msg, name)
+
+
+def _structured_addresses(msg: Message, name: str) -> list[Address]:
     try:
         values = msg.get_all(name) or []
     except Exception:  # noqa: BLE001

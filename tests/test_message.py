@@ -150,3 +150,19 @@ def test_outlook_msonormal_paragraphs_are_single_lines() -> None:
         "Hi Dana,", "", "Can you send the W-9?", "Thanks,", "Sam", "tight", "tight too", "",
         "loose", "", "again", "",
     ]
+
+
+def test_encoded_crlf_in_a_display_name_keeps_the_address() -> None:
+    raw = (b'From: "Sam =?utf-8?Q?X=0D=0ABcc=3A_x=40evil=2Eexample?=" <sam@acme.test>\n'
+           b"To: handoffs@acme.test\nCc: =?utf-8?Q?Lee=0D=0A?= <lee@acme.test>\n\n@dana please\n")
+    mail = parse_message(raw)
+    assert mail.from_addr is not None and mail.from_addr.email == "sam@acme.test"
+    assert "\n" not in mail.from_addr.name and "\r" not in mail.from_addr.name
+    assert [a.email for a in mail.cc] == ["lee@acme.test"]
+
+
+def test_raw_latin1_headers_are_recovered() -> None:
+    raw = b"From: J\xfcrgen Wei\xdf <jw@example.de>\nTo: handoffs@acme.test\nSubject: caf\xe9 cr\xe8me\n\nhi\n"
+    mail = parse_message(raw)
+    assert mail.subject == "café crème"
+    assert mail.from_addr is not None and mail.from_addr.name == "Jürgen Weiß"
