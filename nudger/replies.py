@@ -355,6 +355,12 @@ def trim(lines: list[_Line]) -> list[_Line]:
 
     for marker in (DELIMITER, SIGNATURE):
         at = kinds.find(marker)
+        # A phone's "Sent from my iPhone" above everything the person wrote signs nothing:
+        # some clients put it first. Drop that line and read on.
+        while marker == SIGNATURE and at >= 0 and TEXT not in kinds[:at]:
+            lines = [*lines[:at], _Line("", EMPTY), *lines[at + 1:]]
+            kinds = kinds[:at] + EMPTY + kinds[at + 1:]
+            at = kinds.find(marker)
         if at >= 0:
             cut(at)
     at = _header_block_start(kinds, lines)

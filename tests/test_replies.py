@@ -298,3 +298,12 @@ def test_short_quoted_header_block_after_a_blank_line_is_cut(tail):
 def test_header_like_lines_without_address_or_date_are_kept():
     text = "agenda below\n\nTo: everyone on the team\nSubject: pricing for Globex"
     assert strip_reply(text) == text
+
+
+def test_phone_signature_above_the_reply_signs_nothing() -> None:
+    from nudger.replies import strip_reply
+
+    quote = "\n\nOn Mon, Nov 23, 2026 at 9:05 AM Nudger <handoffs@acme.test> wrote:\n> New handoff\n"
+    assert strip_reply("Sent from my iPhone\n\nack" + quote) == "ack"
+    assert strip_reply("Envoyé de mon iPhone\n\ndone\nshipped today" + quote) == "done\nshipped today"
+    assert strip_reply("Sent from my iPhone" + quote) == ""
