@@ -28,6 +28,7 @@ _OUT_OF_OFFICE = re.compile(
     re.IGNORECASE,
 )
 _BOUNCE_SENDERS = re.compile(r"^(?:mailer-daemon|postmaster|mail-daemon)@", re.IGNORECASE)
+_NO_REPLY = re.compile(r"^(?:no-?reply|do-?not-?reply|donotreply|noreply-[\w.-]+|[\w.-]+[.-]noreply)@")
 _BOUNCE_SUBJECT = re.compile(
     r"^\s*(?:undeliverable|undelivered mail|delivery status notification|"
     r"mail delivery (?:failed|failure|system)|returned mail|failure notice|"
@@ -87,8 +88,8 @@ def rule_bounce(mail: ParsedMail, config: Config) -> str | None:
         if tag.kind == "bounce":
             return f"sent to our bounce address for outgoing message {tag.value}"
     sender = mail.from_addr.email if mail.from_addr else ""
-    if _BOUNCE_SENDERS.match(sender) and _BOUNCE_SUBJECT.match(mail.subject):
-        return f"from {sender} with a delivery-failure subject"
+    if _BOUNCE_SENDERS.match(sender):
+        return f"from {sender}: the mail system itself, never answered"
     if mail.header("Return-Path").strip() == "<>" and _BOUNCE_SUBJECT.match(mail.subject):
         return "null Return-Path with a delivery-failure subject"
     return None
@@ -111,7 +112,19 @@ def rule_auto_reply(mail: ParsedMail, config: Config) -> str | None:
         return "bulk mail (List-Unsubscribe)"
     if _OUT_OF_OFFICE.match(mail.subject):
         return f"out-of-office subject: {mail.subject[:80]!r}"
+    if mail.header("Return-Path").strip() == "<>":
+        return "null Return-Path (RFC 5321: never answer a message with no return address)"
+    sender = mail.from_addr.email.lower() if mail.from_addr else ""
+    if _NO_REPLY.match(sender):
+        return f"sent from a no-reply address ({sender})"
     return None
+
+
+def not_an_email(mail: ParsedMail) -> str | None:
+    """Why these bytes are not an email at all (no header we could read), else None."""
+    if any(mail.header(h) for h in ("From", "To", "Subject", "Date", "Message-ID")):
+        return None
+    return "not an email: it has no From, To, Subject, Date or Message-ID header"
 
 
 RULES: tuple[tuple[str, Callable[[ParsedMail, Config], str | None]], ...] = (

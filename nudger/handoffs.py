@@ -104,6 +104,8 @@ def _need_open(h: dict[str, Any], what: str) -> None:
 
 def _set_due(h: dict[str, Any], out: Outcome, new_due: date, ctx: Context) -> None:
     old = h.get("due")
+    if old == new_due.isoformat():
+        return  # "ack friday" when it is already due Friday changes nothing
     _set(h, out, due=new_due.isoformat())
     out.events.append(("due_changed", {"from": old, "to": new_due.isoformat()}))
 

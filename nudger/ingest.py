@@ -16,7 +16,7 @@ from email.policy import compat32
 from typing import Any
 
 from nudger.calendars import calendar_for
-from nudger.classify import Verdict, classify, passed_authentication
+from nudger.classify import Verdict, classify, not_an_email, passed_authentication
 from nudger.commands import Command, Suggestion, parse_commands
 from nudger.config import Config
 from nudger.forwards import Forward, find_forward
@@ -58,6 +58,32 @@ def dedupe_key(raw: bytes) -> str:
     return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
+def body_hash(raw: bytes) -> str:
+    """The message after its header: what a redelivery keeps and a different message changes."""
+    for sep in (b"\r\n\r\n", b"\n\n"):
+        at = raw.find(sep)
+        if at >= 0:
+            return hashlib.sha256(raw[at + len(sep):]).hexdigest()
+    return hashlib.sha256(raw).hexdigest()
+
+
+def tell_sender_quarantined(rt: Runtime, raw: bytes, key: str, reason: str, quarantine_id: int) -> int:
+    """A person in an allowed domain hears that their email was kept, not handled, and why.
+
+    Only the header is read again (the body may be what failed); automated mail gets nothing.
+    """
+    end = raw.find(b"\n\n", 0, 262144)
+    mail = parse_message(raw[: end if end >= 0 else 65536] + b"\n\n")
+    sender = sender_of(mail)
+    if not_an_email(mail) or not sender or not in_allowed_domain(rt.config, sender):
+        return 0
+    if classify(mail, rt.config).kind not in ("handoff", "reply"):
+        return 0
+    notice = Notice("quarantined", sender, None, answer=True,
+                    context={"reason": reason, "quarantine_id": quarantine_id, "subject": mail.subject})
+    return _enqueue(rt, [notice], None, key, mail)
+
+
 def sender_of(mail: ParsedMail) -> str:
     return mail.from_addr.email.strip().lower() if mail.from_addr else ""
 
@@ -87,6 +113,8 @@ def ingest_message(rt: Runtime, raw: bytes, key: str) -> Result:
             f"{rt.config.limits.max_message_mb:g} MB ([limits] max_message_mb)"
         )
     mail = parse_message(raw)
+    if reason := not_an_email(mail):
+        raise Quarantine(reason)
     verdict = classify(mail, rt.config)
     if verdict.kind in ("loop", "bounce", "auto_reply"):
         result = Result(verdict.kind, "ignored", verdict.reasons)
@@ -106,6 +134,7 @@ def ingest_message(rt: Runtime, raw: bytes, key: str) -> Result:
             "reasons": result.reasons,
             "handoff_id": result.handoff_id,
             "outcome": result.outcome,
+            "body_hash": body_hash(raw),
         }
     )
     return result
@@ -179,12 +208,15 @@ def customer_attachments(mail: ParsedMail, fwd: Forward | None) -> list[Attachme
     return found
 
 
+MAX_ATTACHMENTS = 50
+
+
 def split_attachments(attachments: list[Attachment], limit_mb: float) -> tuple[list[Attachment], list[Attachment]]:
-    """Attach in order while the total stays within the limit; list the rest by name and size."""
+    """Attach in order while the total stays within the limit (and 50 files); list the rest."""
     budget = int(limit_mb * 1024 * 1024)
     sent, skipped = [], []
     for att in attachments:
-        if att.size <= budget:
+        if att.size <= budget and len(sent) < MAX_ATTACHMENTS:
             sent.append(att)
             budget -= att.size
         else:
@@ -310,6 +342,8 @@ def _apply_reply(
     if outcome is not None:
         reasons.append("the requester named the owner")
     else:
+        if not parsed and mail.attachments:
+            parsed = [Command("note", "")]  # files with no words: still news for the other side
         if not parsed:
             reasons.append("no text after removing quoted history: nothing to do")
             return Result("reply", "ignored", reasons, hid, True)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from nudger.classify import classify, passed_authentication
+from nudger.classify import classify, not_an_email, passed_authentication
 from nudger.commands import Suggestion
 from nudger.config import Config
 from nudger.forwards import find_forward
@@ -20,8 +20,8 @@ from nudger.tokens import token_matches
 def inspect_bytes(raw: bytes, config: Config, secrets: tuple[bytes, ...] = (), now: datetime | None = None) -> dict[str, Any]:
     """The inspect JSON object for one message (see DESIGN.md "Surfaces")."""
     mail = parse_message(raw)
-    if not any(mail.header(h) for h in ("From", "To", "Subject", "Date", "Message-ID")):
-        raise ValueError("not an email: it has no From, To, Subject, Date or Message-ID header")
+    if reason := not_an_email(mail):
+        raise ValueError(reason)
     now = now or mail.date or datetime.now(UTC)
     verdict = classify(mail, config)
     sender = sender_of(mail)
@@ -63,7 +63,7 @@ def inspect_bytes(raw: bytes, config: Config, secrets: tuple[bytes, ...] = (), n
         "kind": verdict.kind,
         "authorised": authorised,
         "reasons": reasons,
-        "from": mail.from_addr.as_json() if mail.from_addr else None,
+        "from": mail.from_addr.as_json() if mail.from_addr else {"name": None, "email": None},
         "to": [a.as_json() for a in mail.to],
         "subject": mail.subject,
         "date": mail.date.isoformat() if mail.date else None,
@@ -78,17 +78,23 @@ def inspect_bytes(raw: bytes, config: Config, secrets: tuple[bytes, ...] = (), n
     }
 
 
+def unknown(path: str, reason: str) -> dict[str, Any]:
+    """The object for a file that could not be read as an email: every field, empty."""
+    return {"file": path, "kind": "unknown", "authorised": False, "reasons": [reason],
+            "from": {"name": None, "email": None}, "to": [], "subject": "", "date": None,
+            "message_id": None, "text": "", "forwarded": None, "handoff": None, "commands": [],
+            "attachments": [], "defects": []}
+
+
 def inspect_file(path: str, config: Config, secrets: tuple[bytes, ...] = (), data: bytes | None = None) -> dict[str, Any]:
     """Never raises: an unreadable or unparseable file is ``kind: unknown`` with its reason."""
     try:
         raw = data if data is not None else Path(path).read_bytes()
     except OSError as exc:
-        return {"file": path, "kind": "unknown", "authorised": False,
-                "reasons": [f"cannot read: {exc.strerror or exc}"], "text": "", "forwarded": None,
-                "handoff": None, "commands": []}
+        return unknown(path, f"cannot read: {exc.strerror or exc}")
     try:
         return {"file": path, **inspect_bytes(raw, config, secrets)}
+    except ValueError as exc:
+        return unknown(path, str(exc))
     except Exception as exc:  # noqa: BLE001 - inspect reports, it never crashes
-        return {"file": path, "kind": "unknown", "authorised": False,
-                "reasons": [str(exc) if isinstance(exc, ValueError) else f"cannot parse: {type(exc).__name__}: {exc}"], "text": "",
-                "forwarded": None, "handoff": None, "commands": []}
+        return unknown(path, f"cannot parse: {type(exc).__name__}: {exc}")

@@ -121,3 +121,10 @@ def m002_people_and_runs(db: Database) -> None:
         {"id": int, "started": str, "finished": str, "now": str, "summary": str},
         pk="id",
     )
+
+
+@migrations()
+def m003_inbound_body_hash(db: Database) -> None:
+    """A body hash beside the Message-ID: a reused Message-ID on a different message is not a
+    redelivery, and must not be dropped as one."""
+    db["inbound"].add_column("body_hash", str)

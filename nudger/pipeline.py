@@ -91,10 +91,24 @@ def ingest_from(rt: Runtime, source: InboundSource, summary: RunSummary) -> None
 def ingest_one(rt: Runtime, source: InboundSource, raw: RawMessage, summary: RunSummary) -> str:
     """Dedupe → ingest in one transaction (or quarantine) → acknowledge at the source."""
     # Imported here: the parsing and rendering stack costs ~0.3 s, and most cron runs are idle.
-    from nudger.ingest import Quarantine, dedupe_key, ingest_message
+    from nudger.ingest import Quarantine, body_hash, dedupe_key, ingest_message
 
     key = dedupe_key(raw.data)
-    if rt.store.inbound_seen(key):
+    seen = rt.store.inbound_seen(key)
+    if seen and seen.get("body_hash") and seen["body_hash"] != body_hash(raw.data):
+        # The same Message-ID on a different message: not a redelivery. Keep it, don't drop it.
+        key = f"{key}#{body_hash(raw.data)[:16]}"
+        if not rt.store.inbound_seen(key):
+            reason = (f"its Message-ID was already used by a different message (inbound "
+                      f"#{seen['id']}); kept here rather than dropped as a duplicate")
+            quarantine_message(rt, raw, key, reason, "")
+            source.acknowledge(raw.key)
+            summary.ingested += 1
+            summary.quarantined += 1
+            log.warning("%s: quarantined: %s", raw.key, reason)
+            return "quarantined"
+        seen = rt.store.inbound_seen(key)
+    if seen:
         rt.store.record_redelivery(key)
         source.acknowledge(raw.key)
         summary.duplicates += 1
@@ -133,13 +147,22 @@ def ingest_one(rt: Runtime, source: InboundSource, raw: RawMessage, summary: Run
 
 
 def quarantine_message(rt: Runtime, raw: RawMessage, key: str, reason: str, detail: str) -> None:
-    """Keep the whole message with its reason, and record it so a redelivery is not re-tried."""
+    """Keep the whole message with its reason, record it so a redelivery is not re-tried, and
+    tell the person who sent it (when they are one of ours)."""
+    from nudger.ingest import body_hash, tell_sender_quarantined
+
     with rt.store.transaction():
-        rt.store.quarantine(raw.data, reason, detail, raw.key, rt.now)
+        qid = rt.store.quarantine(raw.data, reason, detail, raw.key, rt.now)
         rt.store.record_inbound({
             "dedupe_key": key, "received": iso(rt.now), "kind": "unknown",
             "reasons": [reason], "outcome": "quarantined", "authorised": 0,
+            "body_hash": body_hash(raw.data),
         })
+        try:
+            with rt.store.db.atomic():  # a savepoint: if telling fails, the quarantine still holds
+                tell_sender_quarantined(rt, raw.data, key, reason, qid)
+        except Exception:  # noqa: BLE001
+            log.exception("%s: could not tell the sender about quarantine #%s", raw.key, qid)
 
 
 def backoff(attempts: int) -> timedelta:

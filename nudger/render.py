@@ -33,7 +33,7 @@ from nudger.tokens import digest_address, reply_address
 
 ANSWERS = {
     "receipt", "no_owner", "refusal", "status", "help", "did_you_mean", "digest_choice",
-    "owner_assigned",
+    "owner_assigned", "quarantined",
 }
 SUBJECT_PREFIX = {
     "receipt": "Received",
@@ -56,6 +56,7 @@ SUBJECT_PREFIX = {
     "did_you_mean": "Did you mean",
     "digest_choice": "Digest",
     "owner_assigned": "Assigned",
+    "quarantined": "Not handled",
 }
 WIDTH = 72
 # Variables a kind may leave out; templates stay strict about everything else (typos fail).
@@ -64,7 +65,7 @@ OPTIONAL_CONTEXT: dict[str, Any] = {
     "actor": None, "why": None, "attachments": [], "skipped_attachments": [],
     "prompt_thanks": False, "back_to_requester": False, "lead_days": 0, "notice_days": 0,
     "open_items": [], "choice": None, "word": "", "suggestion": "", "in_reply_subject": "",
-    "in_reply_to": None,
+    "in_reply_to": None, "quarantine_id": None, "subject": "",
 }
 
 

@@ -221,6 +221,8 @@ def test_quarantine_keeps_oversized_message_and_run_goes_on(tmp_path) -> None:
     assert [i["owner"] for i in ws.items()] == ["lee@acme.test"]
     listed = ws.cli("quarantine").output
     assert "the limit is 0.01 MB" in listed
+    [told] = ws.sent_to("sam@acme.test", "quarantined")
+    assert "smaller attachments" in told.text and told.msg["Auto-Submitted"] == "auto-replied"
 
 
 def test_help_and_status_answer_anyone_in_allowed_domains(ws: Workspace) -> None:
@@ -327,3 +329,44 @@ def test_unreadable_inbox_still_delivers_then_exits_75(ws: Workspace) -> None:
     result = ws.run("2026-11-24T08:00", expect=75)
     assert "could not fetch mail" in result.stderr
     assert ws.sent_to("dana@acme.test", "new_handoff"), "delivery happened anyway"
+
+
+def test_automated_senders_never_get_an_answer(ws: Workspace) -> None:
+    ws.deliver(make_plain("MAILER-DAEMON@acme.test", "hello", "@dana x"))
+    ws.deliver(make_plain("noreply@acme.test", "Your report", "@dana x"))
+    from email import message_from_bytes
+    from email.policy import default
+
+    null_sender = message_from_bytes(make_plain("jira@acme.test", "[JIRA] ticket", "@dana x"), policy=default)
+    null_sender["Return-Path"] = "<>"
+    ws.deliver(null_sender.as_bytes())
+    ws.run("2026-11-23T09:05")
+    assert ws.items() == [] and ws.sent() == []
+
+
+def test_reused_message_id_with_another_body_is_kept_not_dropped(ws: Workspace) -> None:
+    ws.deliver(make_forward(message_id="<dup@mail.acme.test>"))
+    ws.run("2026-11-23T09:05")
+    ws.deliver(make_forward(note="@lee a different request", message_id="<dup@mail.acme.test>"))
+    out = ws.run("2026-11-23T09:10")
+    assert "1 quarantined" in out.output
+    assert "already used by a different message" in ws.cli("quarantine").output
+    [told] = ws.sent_to("sam@acme.test", "quarantined")
+    assert "Nothing was lost" in told.text
+    ws.deliver(make_forward(note="@lee a different request", message_id="<dup@mail.acme.test>"))
+    assert "1 already seen" in ws.run("2026-11-23T09:15").output
+
+
+def test_files_without_words_reach_the_other_side(ws: Workspace) -> None:
+    start(ws)
+    [notice] = ws.sent_to("dana@acme.test", "new_handoff")
+    from email import message_from_bytes
+    from email.policy import default
+
+    reply = message_from_bytes(make_reply(notice, "", sender="dana@acme.test"), policy=default)
+    reply.add_attachment(b"%PDF", maintype="application", subtype="pdf", filename="w9.pdf")
+    ws.deliver(reply.as_bytes())
+    ws.run("2026-11-23T10:00")
+    [note] = ws.sent_to("sam@acme.test", "note")
+    assert "Dana Numbers sent files for #1" in note.text
+    assert [p.get_filename() for p in note.msg.iter_attachments()] == ["w9.pdf"]

@@ -24,7 +24,7 @@ def test_database_made_by_first_schema_is_upgraded(tmp_path) -> None:
     assert {"people", "team_cursors", "runs"} <= set(store.db.table_names())
     assert [h["title"] for h in store.handoffs()] == ["Old one"]
     applied = [m.name for m in migrations.applied(store.db)]
-    assert applied == ["m001_initial", "m002_people_and_runs"]
+    assert applied == ["m001_initial", "m002_people_and_runs", "m003_inbound_body_hash"]
     assert store.db.execute("pragma journal_mode").fetchone()[0] == "wal"
     assert store.db.execute("pragma busy_timeout").fetchone()[0] >= 5000
 
