@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from nudger.business_time import BusinessCalendar
+from nudger.business_time import BusinessCalendar, check_holidays
 from nudger.config import Config
+from nudger.errors import ConfigError
 
 
 @lru_cache(maxsize=64)
@@ -13,8 +14,20 @@ def _calendar(timezone: str, days: tuple[str, ...], hours: tuple[str, str], holi
     return BusinessCalendar.build(timezone, days, hours, holidays)
 
 
+@lru_cache(maxsize=8)
+def _checked_holidays(code: str, source: str) -> None:
+    """The country code is checked when a calendar is first needed, not at start-up: the
+    holidays package costs 0.25 s to import and most cron runs are idle."""
+    try:
+        check_holidays(code)
+    except ValueError as exc:
+        raise ConfigError(f"{source}: org.holidays: {exc}") from None
+
+
 def org_calendar(config: Config) -> BusinessCalendar:
     org = config.org
+    if org.holidays:
+        _checked_holidays(org.holidays, str(config.source or "config"))
     return _calendar(org.timezone, tuple(org.business_days), tuple(org.business_hours), org.holidays)
 
 
@@ -22,5 +35,7 @@ def calendar_for(config: Config, email: str | None) -> BusinessCalendar:
     """A directory person's own timezone, else the org's (requesters need not be listed)."""
     person = config.person_by_email(email) if email else None
     org = config.org
+    if org.holidays:
+        _checked_holidays(org.holidays, str(config.source or "config"))
     tz = person.timezone if person else org.timezone
     return _calendar(tz, tuple(org.business_days), tuple(org.business_hours), org.holidays)

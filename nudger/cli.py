@@ -193,9 +193,17 @@ def run(ctx: click.Context, now_text: str | None) -> None:
 def ingest(ctx: click.Context, source: str, now_text: str | None) -> None:
     """Take one message from stdin (an MTA pipe) or a file.
 
-    Exits 75 on a temporary failure (database busy), so the MTA keeps the message and
-    retries. Answers go out now if no run is busy, else with the next run.
+    Exits 75 on a temporary failure (database busy) and on a configuration error too, so
+    the MTA keeps the message and retries instead of bouncing it while you fix the config.
+    Answers go out now if no run is busy, else with the next run.
     """
+    try:
+        _ingest(ctx, source, now_text)
+    except ConfigError as exc:
+        raise TemporaryFailure(f"{exc} (the MTA keeps the message until this is fixed)") from exc
+
+
+def _ingest(ctx: click.Context, source: str, now_text: str | None) -> None:
     from nudger.inbound import FileSource, StdinSource
     from nudger.lock import run_lock
     from nudger.pipeline import RunSummary, deliver_due, ingest_from

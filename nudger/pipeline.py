@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
 from nudger.crashpoints import crash_point
-from nudger.errors import TemporaryFailure
+from nudger.errors import ConfigError, TemporaryFailure
 from nudger.inbound import InboundSource, RawMessage
 from nudger.outbound import Outgoing, Transport
 from nudger.runtime import Runtime
@@ -128,8 +128,8 @@ def ingest_one(rt: Runtime, source: InboundSource, raw: RawMessage, summary: Run
         summary.queued += result.queued
         log.info("%s: %s %s%s: %s", raw.key, result.kind, outcome,
                  f" #{result.handoff_id}" if result.handoff_id else "", "; ".join(result.reasons))
-    except TemporaryFailure:
-        raise
+    except (TemporaryFailure, ConfigError):
+        raise  # not this message's fault: it stays at the source for the next run
     except Exception as exc:  # noqa: BLE001 - one bad message never stops the run
         reason = str(exc) if isinstance(exc, Quarantine) else f"{type(exc).__name__}: {exc}"
         detail = "" if isinstance(exc, Quarantine) else traceback.format_exc()

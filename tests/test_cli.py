@@ -181,3 +181,21 @@ def test_quiet_and_verbose_work_after_the_command(ws: Workspace) -> None:
     ws.deliver(make_forward(note="@lee second"))
     out = ws.cli("run", "-v", "--now", "2026-11-23T09:06")
     assert "ingested 1" in out.output and "handoff created" in out.stderr
+
+
+def test_unknown_holidays_country_stops_the_run_and_keeps_the_mail(tmp_path: Path) -> None:
+    from conftest import ORG_TOML
+
+    ws = Workspace(tmp_path, ORG_TOML.replace('holidays = "US"', 'holidays = "XX"'))
+    ws.deliver(make_forward())
+    result = ws.run("2026-11-23T09:05", expect=78)
+    assert "org.holidays" in result.stderr and "XX" in result.stderr
+    assert len(list((ws.inbox / "new").iterdir())) == 1, "the message waits for a fixed config"
+    assert ws.cli("quarantine").output.strip() == "quarantine is empty"
+
+
+def test_ingest_defers_on_a_config_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[org]\ndomain = "acme.test"\n[limts]\nx = 1\n')
+    result = invoke("--config", str(bad), "ingest", "-", input=make_forward())
+    assert result.exit_code == 75 and "limts" in result.stderr
