@@ -31,8 +31,13 @@ class NudgerGroup(click.Group):
             sys.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
+        except BrokenPipeError:  # `nudger items | head`: the reader has gone; so do we, quietly
+            sys.stderr.close()
+            sys.exit(0)
         except Exception as exc:  # noqa: BLE001
-            logging.getLogger("nudger").exception("unexpected error")
+            root = logging.getLogger("nudger")
+            if root.handlers:  # the traceback goes to the log file only, never to the console
+                root.exception("unexpected error", extra={"console": False})
             click.echo(f"nudger: unexpected error: {type(exc).__name__}: {exc} (details in the log)", err=True)
             sys.exit(1)
 

@@ -40,5 +40,6 @@ def configure_logging(config: Config | None, verbosity: int = 0) -> None:
     console = logging.StreamHandler(sys.stderr)
     console.setLevel(stderr_level)
     console.setFormatter(OneLine("nudger: %(message)s"))
+    console.addFilter(lambda record: getattr(record, "console", True))
     root.addHandler(console)
     root.setLevel(min(file_level, stderr_level))
