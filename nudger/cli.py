@@ -179,10 +179,7 @@ def run(ctx: click.Context, now_text: str | None) -> None:
             return
         rt = open_runtime(config, now)
         run_id = rt.store.start_run(datetime.now(UTC), now)
-        try:
-            summary = run_once(rt, open_source(config), open_transport(config))
-        finally:
-            pass
+        summary = run_once(rt, open_source(config), open_transport(config))
         rt.store.finish_run(run_id, datetime.now(UTC), summary.as_json())
     if (summary.did_something() or sys.stdout.isatty()) and ctx.obj.get("verbosity", 0) >= 0:
         click.echo(summary.line())

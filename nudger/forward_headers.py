@@ -111,11 +111,11 @@ ATTRIBUTION_STARTS: tuple[str, ...] = (
 # Subject prefixes (outer subject) that mark a reply and a forward.
 REPLY_PREFIXES: tuple[str, ...] = (
     "re", "aw", "sv", "vs", "antw", "antwort", "r", "rif", "res", "odp", "ynt", "atb", "vá", "ha",
-    "відп", "отв", "回复", "答复", "回覆", "답장",
+    "відп", "отв", "回复", "答复", "回覆", "답장", "απ",
 )
 FORWARD_PREFIXES: tuple[str, ...] = (
     "fw", "fwd", "wg", "tr", "rv", "i", "pd", "vb", "enc", "doorst", "redir", "İlt", "ilt", "fs",
-    "videresend", "vl", "tov", "továbbítás", "přeposlat", "pr", "preposl", "prosl", "przekaż",
+    "videresend", "vl", "tov", "továbbítás", "továbbítva", "přeposlat", "pr", "preposl", "prosl", "przekaż",
     "пересл", "переслать", "fwd.", "转发", "轉寄", "전달", "転送", "πρθ", "rd", "enc.",
 )
 

@@ -12,14 +12,14 @@ from datetime import date, datetime, timedelta
 from nudger.calendars import calendar_for, org_calendar
 from nudger.config import Config, Person, Team
 from nudger.dates import find_due
+from nudger.forward_headers import FORWARD_PREFIX_RE, REPLY_PREFIX_RE
 from nudger.message import ParsedMail
 from nudger.routing import Routing, choose_owner
 
-_PREFIXES = (
-    "re|fwd?|fw|wg|aw|tr|rv|sv|vs|antw|doorst|res|enc|r|i|odp|pd|ref|rif|vb|vl|"
-    "atb|tr|rif|továbbítás|továbbítva|vá|πρθ|απ|ynt|İlt|ilt|fs|yml"
+# The same reply/forward prefix vocabulary the forward parser reads subjects with.
+_PREFIX = re.compile(
+    rf"^\s*(?:{FORWARD_PREFIX_RE}|{REPLY_PREFIX_RE})\s*(?:\[\d{{1,4}}\]|\(\d{{1,4}}\))?\s*[:：]\s*", re.I
 )
-_PREFIX = re.compile(rf"^\s*(?:{_PREFIXES})\s*(?:\[\d{{1,4}}\]|\(\d{{1,4}}\))?\s*[:：]\s*", re.I)
 _GATEWAY_TAGS = {"external", "ext", "external sender", "external email", "extern", "caution"}
 _TAG = re.compile(r"^\s*\[([^\[\]]{1,40})\]\s*")
 _PRIORITY_WORDS = ("rush", "high", "normal", "low")

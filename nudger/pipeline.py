@@ -95,9 +95,9 @@ def ingest_one(rt: Runtime, source: InboundSource, raw: RawMessage, summary: Run
 
     key = dedupe_key(raw.data)
     seen = rt.store.inbound_seen(key)
-    if seen and seen.get("body_hash") and seen["body_hash"] != body_hash(raw.data):
+    if seen and seen.get("body_hash") and seen["body_hash"] != (digest := body_hash(raw.data)):
         # The same Message-ID on a different message: not a redelivery. Keep it, don't drop it.
-        key = f"{key}#{body_hash(raw.data)[:16]}"
+        key = f"{key}#{digest[:16]}"
         if not rt.store.inbound_seen(key):
             reason = (f"its Message-ID was already used by a different message (inbound "
                       f"#{seen['id']}); kept here rather than dropped as a duplicate")

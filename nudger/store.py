@@ -115,9 +115,6 @@ class Store:
             row["reasons"] = json.dumps(row["reasons"])
         return self._insert("inbound", row, or_ignore=True)
 
-    def inbound_for_handoff(self, handoff_id: int) -> list[dict[str, Any]]:
-        return self._rows("select * from inbound where handoff_id = ? order by id", [handoff_id])
-
     # --- handoffs and events -------------------------------------------------
 
     def insert_handoff(self, row: dict[str, Any]) -> int:
@@ -268,9 +265,6 @@ class Store:
             " do update set digest = excluded.digest, updated = excluded.updated",
             [email.lower(), digest, iso(at)],
         )
-
-    def round_robin_position(self, team: str) -> int:
-        return self.round_robin_positions().get(team, 0)
 
     def round_robin_positions(self) -> dict[str, int]:
         return {r["team"]: int(r["position"]) for r in self._rows("select team, position from team_cursors")}
