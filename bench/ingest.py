@@ -20,11 +20,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from conftest import ORG_TOML, make_forward, make_reply  # noqa: E402
 
 from nudger.config import load_config  # noqa: E402
-from nudger.inbound import MaildirSource, deliver_to_maildir  # noqa: E402
-from nudger.outbound import MaildirTransport  # noqa: E402
+from nudger.inbound.sources import MaildirSource
+from nudger.maildir import deliver_to_maildir  # noqa: E402
+from nudger.outbound.transports import MaildirTransport  # noqa: E402
 from nudger.pipeline import run_once  # noqa: E402
 from nudger.runtime import Runtime  # noqa: E402
-from nudger.store import Store  # noqa: E402
+from nudger.state.store import Store  # noqa: E402
 
 
 def main(n: int) -> None:

@@ -113,14 +113,14 @@ def parse_now(text: str | None, config: Config | None) -> datetime:
 
 def open_runtime(config: Config, now: datetime):  # type: ignore[no-untyped-def]
     from nudger.runtime import Runtime
-    from nudger.store import Store
+    from nudger.state.store import Store
 
     secret, previous = load_secrets(config, os.environ)
     return Runtime(config, Store.open(config.database_path), now, secret, previous)
 
 
 def open_source(config: Config):  # type: ignore[no-untyped-def]
-    from nudger.inbound import MaildirSource
+    from nudger.inbound.sources import MaildirSource
 
     if config.inbound.source == "maildir":
         assert config.inbound.path is not None
@@ -129,7 +129,7 @@ def open_source(config: Config):  # type: ignore[no-untyped-def]
 
 
 def open_transport(config: Config):  # type: ignore[no-untyped-def]
-    from nudger.outbound import MaildirTransport
+    from nudger.outbound.transports import MaildirTransport
 
     if config.outbound.transport == "maildir":
         assert config.outbound.path is not None
@@ -206,7 +206,7 @@ def ingest(ctx: click.Context, source: str, now_text: str | None) -> None:
 
 
 def _ingest(ctx: click.Context, source: str, now_text: str | None) -> None:
-    from nudger.inbound import FileSource, StdinSource
+    from nudger.inbound.sources import FileSource, StdinSource
     from nudger.lock import run_lock
     from nudger.pipeline import RunSummary, deliver_due, ingest_from
 
@@ -241,7 +241,7 @@ def inspect(ctx: click.Context, files: tuple[str, ...], as_json: bool) -> None:
     unreadable or unparseable one has kind "unknown" and its reason.
     """
     from nudger.config import default_config
-    from nudger.inspection import inspect_file
+    from nudger.ops.inspection import inspect_file
 
     config = get_config(ctx, required=False) or default_config()
     secrets: tuple[bytes, ...] = ()
@@ -293,7 +293,7 @@ def item_json(h: dict[str, Any]) -> dict[str, Any]:
 
 
 def _store(ctx: click.Context):  # type: ignore[no-untyped-def]
-    from nudger.store import Store
+    from nudger.state.store import Store
 
     config = get_config(ctx)
     assert config is not None
@@ -417,7 +417,7 @@ def quarantine(ctx: click.Context, as_json: bool) -> None:
 @click.option("--domain", default="example.com", show_default=True, help="Your email domain.")
 def init(directory: Path, domain: str) -> None:
     """Write a commented config and the Maildirs, and say what to do next."""
-    from nudger.setup import init_workspace
+    from nudger.ops.workspace import init_workspace
 
     for line in init_workspace(directory, domain):
         click.echo(line)
@@ -432,7 +432,7 @@ def demo(directory: Path) -> None:
     order, runs the loop at advancing times, and prints where the emails went.
     Safe to run again: it starts the story afresh.
     """
-    from nudger.demo import run_demo
+    from nudger.ops.demo import run_demo
 
     run_demo(directory, click.echo)
 
@@ -442,7 +442,7 @@ def demo(directory: Path) -> None:
 @click.pass_context
 def doctor(ctx: click.Context) -> None:
     """Check the config, the database, the mailboxes and the templates; say how to fix each."""
-    from nudger.setup import checkup
+    from nudger.ops.doctor import checkup
 
     config = get_config(ctx)
     assert config is not None

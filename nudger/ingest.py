@@ -15,12 +15,11 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 from typing import Any
 
-from nudger.calendars import calendar_for
-from nudger.classify import Verdict, classify, not_an_email, passed_authentication
-from nudger.commands import Command, Suggestion, parse_commands
 from nudger.config import Config
-from nudger.forwards import Forward, find_forward
-from nudger.handoffs import (
+from nudger.core.calendars import calendar_for
+from nudger.core.classify import Verdict, classify, not_an_email, passed_authentication
+from nudger.core.commands import Command, Suggestion, parse_commands
+from nudger.core.handoffs import (
     DIGEST_CHOICES,
     Context,
     Notice,
@@ -30,13 +29,14 @@ from nudger.handoffs import (
     owner_from_answer,
     roles_of,
 )
-from nudger.intake import HandoffPlan, plan_handoff, sent_time
-from nudger.message import Attachment, ParsedMail, parse_message
-from nudger.render import ANSWERS, root_message_id
-from nudger.replies import reply_text
+from nudger.core.intake import HandoffPlan, plan_handoff, sent_time
+from nudger.core.tokens import token_matches
+from nudger.mail.forwards import Forward, find_forward
+from nudger.mail.message import Attachment, ParsedMail, parse_message
+from nudger.mail.replies import reply_text
+from nudger.outbound.render import ANSWERS, root_message_id
 from nudger.runtime import Runtime
-from nudger.store import Store, iso
-from nudger.tokens import token_matches
+from nudger.state.store import Store, iso
 
 log = logging.getLogger("nudger.ingest")
 

@@ -11,13 +11,13 @@ import traceback
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
+from nudger.core.tokens import bounce_address
 from nudger.crashpoints import crash_point
 from nudger.errors import ConfigError, TemporaryFailure
-from nudger.inbound import InboundSource, RawMessage
-from nudger.outbound import Outgoing, Transport
+from nudger.inbound.sources import InboundSource, RawMessage
+from nudger.outbound.transports import Outgoing, Transport
 from nudger.runtime import Runtime
-from nudger.store import iso
-from nudger.tokens import bounce_address
+from nudger.state.store import iso
 
 log = logging.getLogger("nudger.run")
 

@@ -11,10 +11,10 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from nudger.config import Config
-from nudger.store import Store
+from nudger.state.store import Store
 
 if TYPE_CHECKING:
-    from nudger.render import Renderer
+    from nudger.outbound.render import Renderer
 
 
 @dataclass
@@ -31,6 +31,6 @@ class Runtime:
 
     @cached_property
     def renderer(self) -> Renderer:
-        from nudger.render import Renderer
+        from nudger.outbound.render import Renderer
 
         return Renderer(self.config, self.secret)

@@ -131,7 +131,7 @@ class Workspace:
         return result
 
     def deliver(self, raw: bytes, name: str | None = None) -> Path:
-        from nudger.inbound import deliver_to_maildir
+        from nudger.maildir import deliver_to_maildir
 
         self._n += 1
         return deliver_to_maildir(self.inbox, raw, name or f"1700000000.test{self._n:04d}.host")

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from nudger.business_time import BusinessCalendar, check_holidays
+from nudger.core.business_time import BusinessCalendar, check_holidays
 
 NY = ZoneInfo("America/New_York")
 CHI = ZoneInfo("America/Chicago")
@@ -72,7 +72,7 @@ def test_unknown_holiday_country_is_an_error_on_use():
 
 def test_holidays_are_not_imported_until_needed():
     code = (
-        "import sys; from datetime import date; from nudger.business_time import BusinessCalendar;"
+        "import sys; from datetime import date; from nudger.core.business_time import BusinessCalendar;"
         "c = BusinessCalendar.build('UTC'); c.add_business_days(date(2026, 1, 1), 30);"
         "print('holidays' in sys.modules)"
     )

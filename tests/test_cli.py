@@ -103,7 +103,7 @@ def test_ingest_stdin_and_busy_database(ws: Workspace) -> None:
     db = sqlite3.connect(ws.root / "state" / "nudger.db", timeout=0.1)
     db.execute("BEGIN EXCLUSIVE")
     try:
-        import nudger.store as store_module
+        import nudger.state.store as store_module
 
         old = store_module.BUSY_TIMEOUT_MS
         store_module.BUSY_TIMEOUT_MS = 100

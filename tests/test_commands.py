@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nudger.business_time import BusinessCalendar
-from nudger.commands import COMMAND_NAMES, NOT_TYPOS, Command, Suggestion, parse_commands
+from nudger.core.business_time import BusinessCalendar
+from nudger.core.commands import COMMAND_NAMES, NOT_TYPOS, Command, Suggestion, parse_commands
 
 MONDAY = date(2026, 11, 23)
 FRIDAY = date(2026, 11, 27)

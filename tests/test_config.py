@@ -13,6 +13,7 @@ import pytest
 from nudger.config import (
     SCHEMA,
     Config,
+    ServerConfig,
     config_from_dict,
     default_config,
     find_config_path,
@@ -145,10 +146,11 @@ def test_only_the_domain_is_required(tmp_path):
     assert org.business_hours == ("08:00", "18:00")
     assert config.database_path == tmp_path / "nudger.db"
     assert config.inbound == dataclasses.replace(
-        config.inbound, source="maildir", path=tmp_path / "mail" / "inbox", host=None,
-        port=None, folder="INBOX", processed_folder="Processed", tls="ssl")
+        config.inbound, source="maildir", path=tmp_path / "mail" / "inbox",
+        server=ServerConfig(host=None, port=None, username=None, password_env=None, tls="ssl"),
+        folder="INBOX", processed_folder="Processed")
     out = config.outbound
-    assert (out.transport, out.path, out.tls, out.concurrency, out.from_name) == (
+    assert (out.transport, out.path, out.server.tls, out.concurrency, out.from_name) == (
         "maildir", tmp_path / "mail" / "outbox", "ssl", 4, "Nudger")
     sec = config.security
     assert (sec.secret_env, sec.previous_secret_env) == ("NUDGER_SECRET", "NUDGER_SECRET_OLD")
@@ -217,8 +219,8 @@ transport = "smtp"
 host = "smtp.acme.test"
 tls = "starttls"
 """)
-    assert (config.inbound.port, config.inbound.path) == (993, None)
-    assert (config.outbound.port, config.outbound.path, config.outbound.username) == (
+    assert (config.inbound.server.port, config.inbound.path) == (993, None)
+    assert (config.outbound.server.port, config.outbound.path, config.outbound.server.username) == (
         587, None, None)
 
 

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nudger.business_time import BusinessCalendar
-from nudger.dates import find_due, parse_date, parse_date_prefix, snooze_span, snooze_until
+from nudger.core.business_time import BusinessCalendar
+from nudger.core.dates import find_due, parse_date, parse_date_prefix, snooze_span, snooze_until
 
 MONDAY = date(2026, 11, 23)  # the day DESIGN.md's table is written for
 

@@ -5,14 +5,14 @@ from pathlib import Path
 
 import pytest
 
-from nudger.forward_dates import parse_forward_date
-from nudger.forwards import (
+from nudger.mail.forward_dates import parse_forward_date
+from nudger.mail.forwards import (
     find_forward,
     parse_address_list,
     strip_subject_prefixes,
     subject_prefixes,
 )
-from nudger.message import Address, parse_message
+from nudger.mail.message import Address, parse_message
 
 FIXTURES = Path(__file__).parent / "fixtures" / "parsing" / "forwards"
 
@@ -347,8 +347,8 @@ def test_romanian_apple_mail_forward_header():
 
 def test_blank_lines_between_headers_under_a_separator() -> None:
     """BlackBerry and older Outlook leave blank lines between the forwarded header lines."""
-    from nudger.forwards import find_forward
-    from nudger.message import parse_message
+    from nudger.mail.forwards import find_forward
+    from nudger.mail.message import parse_message
 
     raw = (
         b"From: Sam <sam@acme.test>\nTo: handoffs@acme.test\nSubject: FW: Order status\n\n"

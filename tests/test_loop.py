@@ -300,7 +300,7 @@ def test_held_mail_is_dated_when_it_goes_out(ws: Workspace) -> None:
 
 
 def test_same_message_raced_by_two_readers_is_one_handoff(ws: Workspace, monkeypatch) -> None:
-    from nudger.store import Store
+    from nudger.state.store import Store
 
     raw = make_forward(message_id="<race@mail.acme.test>")
     ws.cli("ingest", "-", "--now", "2026-11-23T09:05", input=raw)

@@ -5,10 +5,10 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nudger.forwards import find_forward
-from nudger.html_text import html_to_text
-from nudger.message import Address, parse_message
-from nudger.replies import reply_text
+from nudger.mail.forwards import find_forward
+from nudger.mail.html_text import html_to_text
+from nudger.mail.message import Address, parse_message
+from nudger.mail.replies import reply_text
 
 FIXTURES = Path(__file__).parent / "fixtures" / "parsing"
 
@@ -138,7 +138,7 @@ def test_parsing_never_raises(raw):
 
 
 def test_outlook_msonormal_paragraphs_are_single_lines() -> None:
-    from nudger.html_text import html_to_text
+    from nudger.mail.html_text import html_to_text
 
     html = (
         "<p class=MsoNormal>Hi Dana,<o:p></o:p></p><p class=MsoNormal><o:p>&nbsp;</o:p></p>"

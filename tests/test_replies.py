@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from nudger.message import parse_message
-from nudger.replies import is_mobile_signature, reply_text, strip_name_signature, strip_reply
+from nudger.mail.message import parse_message
+from nudger.mail.replies import is_mobile_signature, reply_text, strip_name_signature, strip_reply
 
 FIXTURES = Path(__file__).parent / "fixtures" / "parsing" / "replies"
 
@@ -301,7 +301,7 @@ def test_header_like_lines_without_address_or_date_are_kept():
 
 
 def test_phone_signature_above_the_reply_signs_nothing() -> None:
-    from nudger.replies import strip_reply
+    from nudger.mail.replies import strip_reply
 
     quote = "\n\nOn Mon, Nov 23, 2026 at 9:05 AM Nudger <handoffs@acme.test> wrote:\n> New handoff\n"
     assert strip_reply("Sent from my iPhone\n\nack" + quote) == "ack"

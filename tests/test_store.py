@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
-from nudger.migrations import migrations
-from nudger.store import Store
+from nudger.state.migrations import migrations
+from nudger.state.store import Store
 
 
 def test_database_made_by_first_schema_is_upgraded(tmp_path) -> None:

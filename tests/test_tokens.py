@@ -1,6 +1,6 @@
 """Reply tokens: bound to handoff and recipient, constant-time, case-insensitive, rotatable."""
 
-from nudger.tokens import (
+from nudger.core.tokens import (
     bounce_address,
     digest_address,
     make_token,

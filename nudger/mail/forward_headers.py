@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from nudger.forward_dates import parse_forward_date
+from nudger.mail.forward_dates import parse_forward_date
 
 # Header names in a quoted header block ("From: …", "Von: …"), by role. Matched case-insensitively.
 HEADER_NAMES: dict[str, tuple[str, ...]] = {

@@ -52,10 +52,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from nudger.dates import find_due, parse_date, parse_date_prefix, snooze_span
+from nudger.core.dates import find_due, parse_date, parse_date_prefix, snooze_span
 
 if TYPE_CHECKING:
-    from nudger.business_time import BusinessCalendar
+    from nudger.core.business_time import BusinessCalendar
 
 __all__ = ["COMMAND_NAMES", "NOT_TYPOS", "Command", "Suggestion", "parse_commands"]
 

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from nudger.business_time import BusinessCalendar
-from nudger.commands import Command
 from nudger.config import Config
-from nudger.dates import find_due, snooze_until
-from nudger.intake import find_priority
-from nudger.routing import find_mentions, resolve, route_team
+from nudger.core.business_time import BusinessCalendar
+from nudger.core.commands import Command
+from nudger.core.dates import find_due, snooze_until
+from nudger.core.intake import find_priority
+from nudger.core.routing import find_mentions, resolve, route_team
 
 OPEN_STATES = ("open", "acknowledged", "blocked")
 CLOSED_STATES = ("done", "cancelled")

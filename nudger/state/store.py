@@ -13,7 +13,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from nudger.errors import TemporaryFailure
-from nudger.migrations import migrations
+from nudger.state.migrations import migrations
 
 BUSY_TIMEOUT_MS = 10_000
 HANDOFF_STATES = ("open", "acknowledged", "blocked", "done", "cancelled")

@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from nudger.forward_headers import ATTRIBUTION_STARTS, WROTE_VERBS, header_line, is_separator
-from nudger.message import to_lf
+from nudger.mail.forward_headers import ATTRIBUTION_STARTS, WROTE_VERBS, header_line, is_separator
+from nudger.mail.message import to_lf
 
 TEXT, EMPTY, QUOTE, ATTRIBUTION, HEADER, DELIMITER, SIGNATURE = "t", "e", "q", "b", "h", "d", "s"
 
@@ -443,7 +443,7 @@ def reply_text(mail) -> str:  # noqa: ANN001 - ParsedMail, imported lazily to ke
     try:
         name = getattr(getattr(mail, "from_addr", None), "name", "") or ""
         if getattr(mail, "text_from_html", False) and mail.html:
-            from nudger.html_text import html_to_text
+            from nudger.mail.html_text import html_to_text
 
             own = strip_reply(html_to_text(mail.html, drop_quotes=True))
             if own:

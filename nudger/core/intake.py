@@ -9,12 +9,12 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from nudger.calendars import calendar_for, org_calendar
 from nudger.config import Config, Person, Team
-from nudger.dates import find_due
-from nudger.forward_headers import FORWARD_PREFIX_RE, REPLY_PREFIX_RE
-from nudger.message import ParsedMail
-from nudger.routing import Routing, choose_owner
+from nudger.core.calendars import calendar_for, org_calendar
+from nudger.core.dates import find_due
+from nudger.core.routing import Routing, choose_owner
+from nudger.mail.forward_headers import FORWARD_PREFIX_RE, REPLY_PREFIX_RE
+from nudger.mail.message import ParsedMail
 
 # The same reply/forward prefix vocabulary the forward parser reads subjects with.
 _PREFIX = re.compile(

@@ -1,54 +1,42 @@
-"""Configuration: one TOML file, read once into frozen dataclasses.
+"""Reading the TOML file: every mistake an admin can make becomes one line naming the key.
 
-Every mistake an admin can make becomes a `ConfigError` of one line that names the file and
-the key, so `nudger` exits 78 saying exactly what to fix. Nothing outside this module reads
-raw TOML. `SCHEMA` is the single list of keys: the reader refuses anything not in it, and a
-test checks that `config/nudger.example.toml` documents every key in it.
+`SCHEMA` (in ``model``) is the single list of keys: the reader refuses anything not in it.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import secrets as _secrets
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
-from functools import cached_property
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from nudger.config.model import (
+    DIGESTS,
+    LOG_LEVELS,
+    ROUTINGS,
+    SCHEMA,
+    TLS_MODES,
+    WEEKDAYS,
+    Config,
+    InboundConfig,
+    LimitsConfig,
+    LoggingConfig,
+    NudgesConfig,
+    OrgConfig,
+    OutboundConfig,
+    Person,
+    SecurityConfig,
+    ServerConfig,
+    Team,
+)
 from nudger.errors import ConfigError
 
-# Section -> keys. `people` is an array of tables, `teams` a table of tables keyed by name.
-SCHEMA: Mapping[str, tuple[str, ...]] = MappingProxyType({
-    "org": ("domain", "handoff_address", "timezone", "business_days", "business_hours",
-            "holidays", "date_order", "admin"),
-    "database": ("path",),
-    "inbound": ("source", "path", "host", "port", "username", "password_env", "folder",
-                "processed_folder", "tls"),
-    "outbound": ("transport", "path", "host", "port", "username", "password_env", "tls",
-                 "concurrency", "from_name"),
-    "security": ("secret_env", "previous_secret_env", "allowed_domains", "trusted_authserv_ids"),
-    "limits": ("max_message_mb", "attach_max_mb"),
-    "logging": ("path", "level"),
-    "people": ("email", "name", "handle", "team", "manager", "digest", "timezone"),
-    "teams": ("aliases", "lead", "members", "routing", "min_lead_days", "turnaround_days"),
-    "nudges": ("ack_reminder_hours", "overdue_repeat_days", "escalate_after_days",
-               "digest_time", "weekly_day", "appreciation_day"),
-    "templates": ("path",),
-})
-
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _FULL_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-DIGESTS = ("daily", "weekly", "none")
-ROUTINGS = ("lead", "round_robin")
-TLS_MODES = ("ssl", "starttls", "none")
-LOG_LEVELS = ("debug", "info", "warning", "error")
-KEY_FILE_NAME = "nudger.key"
-
 # Handles and team names follow "@" in free text, so they must not end in punctuation.
 _NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9._-]*[a-z0-9])?$")
 _DOMAIN_RE = re.compile(r"^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
@@ -59,163 +47,6 @@ _HOLIDAYS_RE = re.compile(r"^[A-Z]{2,3}(?:-[A-Z0-9]{1,5})?$")
 # Reply-To is <local>+<id>.<16-char token>; RFC 5321 caps a local part at 64 octets.
 _MAX_HANDOFF_LOCAL = 36
 
-
-@dataclass(frozen=True)
-class Person:
-    email: str
-    name: str
-    handle: str
-    team: str | None
-    manager: str | None
-    digest: str
-    timezone: str
-
-
-@dataclass(frozen=True)
-class Team:
-    name: str
-    aliases: tuple[str, ...]
-    lead: str | None
-    members: tuple[str, ...]
-    routing: str
-    min_lead_days: int
-    turnaround_days: int
-
-
-@dataclass(frozen=True)
-class OrgConfig:
-    domain: str
-    handoff_address: str
-    timezone: str
-    business_days: tuple[str, ...]
-    business_hours: tuple[str, str]
-    holidays: str | None
-    date_order: str
-    admin: str | None
-
-    @property
-    def holiday_country(self) -> str | None:
-        """`holidays = "US-CA"` → "US", so callers need not split the code themselves."""
-        return self.holidays.split("-")[0] if self.holidays else None
-
-    @property
-    def holiday_subdivision(self) -> str | None:
-        return self.holidays.split("-", 1)[1] if self.holidays and "-" in self.holidays else None
-
-
-@dataclass(frozen=True)
-class InboundConfig:
-    source: str
-    path: Path | None
-    host: str | None
-    port: int | None
-    username: str | None
-    password_env: str | None
-    folder: str
-    processed_folder: str
-    tls: str
-
-
-@dataclass(frozen=True)
-class OutboundConfig:
-    transport: str
-    path: Path | None
-    host: str | None
-    port: int | None
-    username: str | None
-    password_env: str | None
-    tls: str
-    concurrency: int
-    from_name: str
-
-
-@dataclass(frozen=True)
-class SecurityConfig:
-    secret_env: str
-    previous_secret_env: str | None
-    allowed_domains: tuple[str, ...]
-    trusted_authserv_ids: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class LimitsConfig:
-    max_message_mb: float
-    attach_max_mb: float
-
-
-@dataclass(frozen=True)
-class LoggingConfig:
-    path: Path | None
-    level: str
-
-
-@dataclass(frozen=True)
-class NudgesConfig:
-    ack_reminder_hours: float
-    overdue_repeat_days: int
-    escalate_after_days: int
-    digest_time: str
-    weekly_day: str
-    appreciation_day: str
-
-
-@dataclass(frozen=True)
-class Config:
-    org: OrgConfig
-    database_path: Path
-    inbound: InboundConfig
-    outbound: OutboundConfig
-    security: SecurityConfig
-    limits: LimitsConfig
-    logging: LoggingConfig
-    nudges: NudgesConfig
-    templates_path: Path | None
-    people: tuple[Person, ...]
-    teams: Mapping[str, Team] = field(hash=False)
-    source: Path | None = None
-
-    @cached_property
-    def _by_email(self) -> dict[str, Person]:
-        return {p.email: p for p in self.people}
-
-    @cached_property
-    def _by_handle(self) -> dict[str, Person]:
-        return {p.handle: p for p in self.people}
-
-    @cached_property
-    def _team_index(self) -> dict[str, Team]:
-        index = {}
-        for team in self.teams.values():
-            index[team.name] = team
-            index.update(dict.fromkeys(team.aliases, team))
-        return index
-
-    def person_by_email(self, email: str) -> Person | None:
-        return self._by_email.get(email.strip().lower())
-
-    def person_by_handle(self, handle: str) -> Person | None:
-        """Accepts "sam", "Sam" or "@sam": notes are typed by people."""
-        return self._by_handle.get(handle.strip().lstrip("@").lower())
-
-    def team_named(self, name_or_alias: str) -> Team | None:
-        return self._team_index.get(name_or_alias.strip().lstrip("@").lower())
-
-    def team_of(self, person: Person) -> Team | None:
-        """The person's own `team`, else the first team that lists them as a member."""
-        if person.team:
-            return self.teams.get(person.team)
-        return next((t for t in self.teams.values() if person.handle in t.members), None)
-
-    @property
-    def handoff_local(self) -> str:
-        return self.org.handoff_address.rsplit("@", 1)[0]
-
-    @property
-    def handoff_domain(self) -> str:
-        return self.org.handoff_address.rsplit("@", 1)[1]
-
-
-# --- reading -------------------------------------------------------------------------------
 
 def _kind(value: Any) -> str:
     if isinstance(value, bool):
@@ -456,6 +287,11 @@ def _read_mailbox(t: _Table, kind_key: str, kinds: tuple[str, str], default_path
     return {kind_key: kind, **values}
 
 
+def _server(values: dict[str, Any]) -> ServerConfig:
+    return ServerConfig(host=values["host"], port=values["port"], username=values["username"],
+                        password_env=values["password_env"], tls=values["tls"])
+
+
 def _read_people(file: str, data: dict, org: OrgConfig) -> list[tuple[_Table, dict[str, Any]]]:
     raw = data.get("people", [])
     if not isinstance(raw, list):
@@ -543,7 +379,8 @@ def config_from_dict(data: dict, source: Path | None = None, base_dir: Path | No
         if inbound["username"] is None:
             raise inbound_t.fail("username", 'required when source = "imap"')
         inbound["port"] = inbound["port"] or (993 if inbound["tls"] == "ssl" else 143)
-    inbound = InboundConfig(**inbound, folder=inbound_t.text("folder", "INBOX"),
+    inbound = InboundConfig(source=inbound["source"], path=inbound["path"],
+                            server=_server(inbound), folder=inbound_t.text("folder", "INBOX"),
                             processed_folder=inbound_t.text("processed_folder", "Processed"))
 
     outbound_t = _section(file, data, "outbound")
@@ -552,7 +389,9 @@ def config_from_dict(data: dict, source: Path | None = None, base_dir: Path | No
     if outbound["transport"] == "smtp":
         outbound["port"] = outbound["port"] or {"ssl": 465, "starttls": 587}.get(
             outbound["tls"], 25)
-    outbound = OutboundConfig(**outbound, concurrency=outbound_t.integer("concurrency", 4, 1),
+    outbound = OutboundConfig(transport=outbound["transport"], path=outbound["path"],
+                              server=_server(outbound),
+                              concurrency=outbound_t.integer("concurrency", 4, 1),
                               from_name=outbound_t.text("from_name", "Nudger"))
 
     sec = _section(file, data, "security")
@@ -657,136 +496,3 @@ def find_config_path(explicit: str | Path | None, env: Mapping[str, str]) -> Pat
 def default_config(domain: str = "example.com") -> Config:
     """Built-in defaults, for commands (`inspect`) that must work with no config at all."""
     return config_from_dict({"org": {"domain": domain}}, env={})
-
-
-# --- secrets -------------------------------------------------------------------------------
-
-def key_file_path(config: Config) -> Path:
-    return config.database_path.parent / KEY_FILE_NAME
-
-
-def load_secrets(config: Config, env: Mapping[str, str]) -> tuple[bytes, tuple[bytes, ...]]:
-    """The HMAC key for reply tokens, and older keys still accepted (rotation).
-
-    The current key is $<secret_env> when set, else a key file next to the database that is
-    made once. When the env key is set and a key file also exists, the file's key is kept
-    as a previous one, so moving from the file to the env does not break outstanding tokens.
-    """
-    file = str(config.source) if config.source else "config"
-    previous: list[bytes] = []
-    current_text = env.get(config.security.secret_env, "")
-    if current_text:
-        if len(current_text) < 16:
-            raise ConfigError(f"{file}: security.secret_env: ${config.security.secret_env} is "
-                              f"{len(current_text)} characters; use at least 16")
-        current = current_text.encode()
-        if key_file_path(config).exists():
-            previous.append(_read_key_file(key_file_path(config)))
-    else:
-        current = _key_file(key_file_path(config))
-    old_name = config.security.previous_secret_env
-    if old_name and env.get(old_name):
-        previous.insert(0, env[old_name].encode())
-    return current, tuple(dict.fromkeys(k for k in previous if k != current))
-
-
-def _key_file(path: Path) -> bytes:
-    """Create the key once, atomically: write a private temp file, then link it in place."""
-    if path.exists():
-        return _read_key_file(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{_secrets.token_hex(4)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, (_secrets.token_hex(32) + "\n").encode())
-        os.fsync(fd)
-        os.close(fd)
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass  # another run made it first; use theirs
-    finally:
-        tmp.unlink(missing_ok=True)
-    return _read_key_file(path)
-
-
-def _read_key_file(path: Path) -> bytes:
-    try:
-        mode = path.stat().st_mode & 0o777
-        text = path.read_text(encoding="ascii").strip()
-        key = bytes.fromhex(text)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the key file: {exc.strerror}") from None
-    except ValueError:
-        raise ConfigError(f"{path}: not a nudger key file (64 hex digits); delete it to make a "
-                          "new one (reply links in mail already sent stop working)") from None
-    if len(key) < 16:
-        raise ConfigError(f"{path}: key too short ({len(key)} bytes); delete it to make a new one")
-    if mode & 0o077:
-        raise ConfigError(f"{path}: the key file is readable by others (mode {mode:04o}); "
-                          f"run chmod 600 {path}")
-    return key
-
-
-# --- documentation -------------------------------------------------------------------------
-
-def known_keys() -> list[str]:
-    """Every key the loader accepts, dotted: "org.domain", "people.email", "teams.*.lead"."""
-    return [f"{section}.*.{key}" if section == "teams" else f"{section}.{key}"
-            for section, keys in SCHEMA.items() for key in keys]
-
-
-_STARTER = '''\
-# nudger configuration, written by `nudger init`.
-# Every key is documented, with its default, in nudger.example.toml (shipped with nudger).
-# Relative paths are relative to this file's folder.
-
-[org]
-domain = "{domain}"                      # the only required key
-# handoff_address = "handoffs@{domain}"  # where people forward work
-# timezone = "UTC"                       # e.g. "America/Chicago"
-# business_days = ["mon", "tue", "wed", "thu", "fri"]
-# business_hours = ["08:00", "18:00"]
-# holidays = "US"                        # country code; default: none
-# admin = "maria"                        # a handle: escalations of last resort, team digests
-
-[database]
-path = "nudger.db"
-
-[inbound]
-source = "maildir"                       # or "imap" (host, username, password_env, ...)
-path = "mail/inbox"
-
-[outbound]
-transport = "maildir"                    # or "smtp" (host, port, username, password_env, ...)
-path = "mail/outbox"
-
-# [security]
-# allowed_domains = ["{domain}"]         # who may send handoffs; default: [domain]
-# The reply-token key comes from $NUDGER_SECRET, else nudger.key next to the database.
-
-# [[people]]
-# email = "sam@{domain}"
-# name = "Sam Seller"
-# team = "sales"
-# manager = "maria"
-# digest = "daily"                       # "daily" | "weekly" | "none"
-#
-# [[people]]
-# email = "maria@{domain}"
-# name = "Maria Boss"
-# team = "sales"
-#
-# [teams.sales]
-# lead = "maria"
-#
-# [teams.accounting]
-# aliases = ["finance"]
-# min_lead_days = 7                      # business days of notice; less is a rush
-'''
-
-
-def starter_config_text(domain: str = "example.com") -> str:
-    """The commented config `nudger init` writes: working maildirs, example people commented."""
-    return _STARTER.format(domain=domain)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from nudger.maildir import ensure_maildir
+
 
 @dataclass(frozen=True)
 class RawMessage:
@@ -24,12 +26,6 @@ class InboundSource(Protocol):
     def fetch(self) -> Iterator[RawMessage]: ...
 
     def acknowledge(self, key: str) -> None: ...
-
-
-def ensure_maildir(path: Path) -> Path:
-    for sub in ("tmp", "new", "cur"):
-        (path / sub).mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def _flags(name: str) -> str:
@@ -100,16 +96,3 @@ class FileSource(StdinSource):
 
     def fetch(self) -> Iterator[RawMessage]:
         yield RawMessage(self.key, self._data or b"")
-
-
-def deliver_to_maildir(path: Path, data: bytes, name: str) -> Path:
-    """Write through ``tmp/`` and rename into ``new/``; the same name replaces, never doubles."""
-    ensure_maildir(path)
-    tmp = path / "tmp" / name
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    dst = path / "new" / name
-    os.replace(tmp, dst)
-    return dst

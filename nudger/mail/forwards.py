@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from nudger.forward_dates import parse_forward_date, to_datetime
-from nudger.forward_headers import (
+from nudger.mail.forward_dates import parse_forward_date, to_datetime
+from nudger.mail.forward_headers import (
     FORWARD_PREFIX_RE,
     HEADER_NAME_RE,
     REPLY_PREFIX_RE,
@@ -25,8 +25,8 @@ from nudger.forward_headers import (
     iso_date,
     unknown_header_line,
 )
-from nudger.message import Address, Attachment, ParsedMail, parse_message, to_lf
-from nudger.replies import attribution_span, strip_name_signature, strip_reply
+from nudger.mail.message import Address, Attachment, ParsedMail, parse_message, to_lf
+from nudger.mail.replies import attribution_span, strip_name_signature, strip_reply
 
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060"), None)
 _QUOTE_PREFIX = re.compile(r"^(?:[ \t]?>){1,64}[ \t]?")

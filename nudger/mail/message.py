@@ -19,7 +19,7 @@ from email import policy
 from email.header import decode_header, make_header
 from email.message import Message
 
-from nudger.html_text import html_to_text
+from nudger.mail.html_text import html_to_text
 
 _CRLF = re.compile(r"[\r\n]+")
 _WS = re.compile(r"\s+")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from nudger.business_time import BusinessCalendar, check_holidays
 from nudger.config import Config
+from nudger.core.business_time import BusinessCalendar, check_holidays
 from nudger.errors import ConfigError
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from nudger.inbound import deliver_to_maildir, ensure_maildir
+from nudger.maildir import deliver_to_maildir, ensure_maildir
 
 
 @dataclass(frozen=True)

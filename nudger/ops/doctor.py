@@ -1,51 +1,17 @@
-"""Getting started and staying healthy: ``nudger init`` and ``nudger doctor``."""
+"""``nudger doctor``: check each part a run needs, and say how to fix what fails."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 
-from nudger.config import Config, starter_config_text
-from nudger.inbound import ensure_maildir
-
-
-def example_config() -> Path:
-    """The documented example: inside the installed package, or the source tree's config/."""
-    here = Path(__file__).parent
-    packaged = here / "data" / "nudger.example.toml"
-    return packaged if packaged.exists() else here.parent / "config" / "nudger.example.toml"
-
-
-def init_workspace(directory: Path, domain: str) -> Iterator[str]:
-    """Write config/nudger.toml and the Maildirs; never overwrite an existing config."""
-    directory = directory.resolve()
-    config_path = directory / "config" / "nudger.toml"
-    if config_path.exists():
-        yield f"{config_path} already exists; left as it is."
-    else:
-        config_path.parent.mkdir(parents=True, exist_ok=True)
-        config_path.write_text(starter_config_text(domain), encoding="utf-8")
-        yield f"wrote {config_path}"
-    example = config_path.parent / "nudger.example.toml"
-    if not example.exists() and example_config().exists():
-        example.write_text(example_config().read_text(encoding="utf-8"), encoding="utf-8")
-        yield f"wrote {example} (every key, with its default)"
-    for sub in ("mail/inbox", "mail/outbox"):
-        ensure_maildir(config_path.parent / sub)
-        yield f"made Maildir {config_path.parent / sub}"
-    yield ""
-    yield "Next:"
-    yield f"  1. Edit {config_path}: add your [[people]] and [teams] (see {example.name} beside it)."
-    yield f"  2. Check it:          nudger --config {config_path} doctor"
-    yield f"  3. Add to crontab:    */5 * * * * NUDGER_CONFIG={config_path} nudger run"
-    yield f"  4. Deliver mail for handoffs@{domain} into {config_path.parent / 'mail/inbox'}"
-    yield "     (or pipe it to `nudger ingest -`)."
+from nudger.config import Config
+from nudger.maildir import ensure_maildir
 
 
 def checkup(config: Config, env: Mapping[str, str]) -> Iterator[tuple[bool, str, str]]:
     """(ok, what was checked, how to fix it) for each part nudger needs."""
     from nudger.config import load_secrets
-    from nudger.store import Store
+    from nudger.state.store import Store
 
     yield True, f"config {config.source or '(defaults)'} loads", ""
     try:
@@ -73,7 +39,7 @@ def checkup(config: Config, env: Mapping[str, str]) -> Iterator[tuple[bool, str,
             yield False, f"{label} {kind}: not available in this version", f"set {label} to maildir"
     yield from _check_templates(config)
     if config.org.holidays:
-        from nudger.business_time import check_holidays
+        from nudger.core.business_time import check_holidays
 
         try:
             check_holidays(config.org.holidays)
@@ -85,8 +51,8 @@ def checkup(config: Config, env: Mapping[str, str]) -> Iterator[tuple[bool, str,
 def _check_templates(config: Config) -> Iterator[tuple[bool, str, str]]:
     from datetime import UTC, datetime
 
-    from nudger.handoffs import Notice
-    from nudger.render import SUBJECT_PREFIX, Renderer
+    from nudger.core.handoffs import Notice
+    from nudger.outbound.render import SUBJECT_PREFIX, Renderer
 
     renderer = Renderer(config, b"doctor-check-key-0123456789")
     sample = {

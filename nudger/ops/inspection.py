@@ -6,15 +6,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from nudger.classify import classify, not_an_email, passed_authentication
-from nudger.commands import Suggestion
 from nudger.config import Config
-from nudger.forwards import find_forward
+from nudger.core.classify import classify, not_an_email, passed_authentication
+from nudger.core.commands import Suggestion
+from nudger.core.intake import plan_handoff
+from nudger.core.tokens import token_matches
 from nudger.ingest import in_allowed_domain, read_commands, sender_of
-from nudger.intake import plan_handoff
-from nudger.message import parse_message
-from nudger.replies import reply_text
-from nudger.tokens import token_matches
+from nudger.mail.forwards import find_forward
+from nudger.mail.message import parse_message
+from nudger.mail.replies import reply_text
 
 
 def inspect_bytes(raw: bytes, config: Config, secrets: tuple[bytes, ...] = (), now: datetime | None = None) -> dict[str, Any]:

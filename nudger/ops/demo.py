@@ -19,11 +19,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from nudger.config import load_config, load_secrets
-from nudger.inbound import MaildirSource, deliver_to_maildir
-from nudger.outbound import MaildirTransport
+from nudger.inbound.sources import MaildirSource
+from nudger.maildir import deliver_to_maildir
+from nudger.outbound.transports import MaildirTransport
 from nudger.pipeline import RunSummary, run_once
 from nudger.runtime import Runtime
-from nudger.store import Store
+from nudger.state.store import Store
 
 MARKER = ".nudger-demo"
 TZ = ZoneInfo("America/Chicago")

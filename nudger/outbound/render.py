@@ -26,10 +26,10 @@ from typing import Any
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from nudger.classify import LOOP_HEADER, MESSAGE_ID_PREFIX
 from nudger.config import Config
-from nudger.handoffs import Notice
-from nudger.tokens import digest_address, reply_address
+from nudger.core.classify import LOOP_HEADER, MESSAGE_ID_PREFIX
+from nudger.core.handoffs import Notice
+from nudger.core.tokens import digest_address, reply_address
 
 ANSWERS = {
     "receipt", "no_owner", "refusal", "status", "help", "did_you_mean", "digest_choice",
@@ -71,7 +71,7 @@ OPTIONAL_CONTEXT: dict[str, Any] = {
 
 def builtin_templates() -> Path:
     """Inside the installed package, or the source tree's top-level templates/."""
-    here = Path(__file__).parent
+    here = Path(__file__).parent.parent
     packaged = here / "templates"
     return packaged if packaged.is_dir() else here.parent / "templates"
 

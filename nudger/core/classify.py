@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from nudger.config import Config
-from nudger.message import ParsedMail
-from nudger.tokens import AddressTag, read_tag
+from nudger.core.tokens import AddressTag, read_tag
+from nudger.mail.message import ParsedMail
 
 LOOP_HEADER = "X-Nudger-Loop"
 MESSAGE_ID_PREFIX = "nudger-"

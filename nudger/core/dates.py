@@ -56,7 +56,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from nudger.business_time import BusinessCalendar
+    from nudger.core.business_time import BusinessCalendar
 
 __all__ = ["find_due", "parse_date", "parse_date_prefix", "snooze_span", "snooze_until"]
 

@@ -1,0 +1,196 @@
+"""The configuration as the rest of nudger sees it: frozen, typed, validated records.
+
+Built once by ``nudger.config.reader``; nothing outside this package reads raw TOML.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from types import MappingProxyType
+
+# Section -> keys. `people` is an array of tables, `teams` a table of tables keyed by name.
+SCHEMA: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    "org": ("domain", "handoff_address", "timezone", "business_days", "business_hours",
+            "holidays", "date_order", "admin"),
+    "database": ("path",),
+    "inbound": ("source", "path", "host", "port", "username", "password_env", "folder",
+                "processed_folder", "tls"),
+    "outbound": ("transport", "path", "host", "port", "username", "password_env", "tls",
+                 "concurrency", "from_name"),
+    "security": ("secret_env", "previous_secret_env", "allowed_domains", "trusted_authserv_ids"),
+    "limits": ("max_message_mb", "attach_max_mb"),
+    "logging": ("path", "level"),
+    "people": ("email", "name", "handle", "team", "manager", "digest", "timezone"),
+    "teams": ("aliases", "lead", "members", "routing", "min_lead_days", "turnaround_days"),
+    "nudges": ("ack_reminder_hours", "overdue_repeat_days", "escalate_after_days",
+               "digest_time", "weekly_day", "appreciation_day"),
+    "templates": ("path",),
+})
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DIGESTS = ("daily", "weekly", "none")
+ROUTINGS = ("lead", "round_robin")
+TLS_MODES = ("ssl", "starttls", "none")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+KEY_FILE_NAME = "nudger.key"
+
+
+@dataclass(frozen=True)
+class Person:
+    email: str
+    name: str
+    handle: str
+    team: str | None
+    manager: str | None
+    digest: str
+    timezone: str
+
+
+@dataclass(frozen=True)
+class Team:
+    name: str
+    aliases: tuple[str, ...]
+    lead: str | None
+    members: tuple[str, ...]
+    routing: str
+    min_lead_days: int
+    turnaround_days: int
+
+
+@dataclass(frozen=True)
+class OrgConfig:
+    domain: str
+    handoff_address: str
+    timezone: str
+    business_days: tuple[str, ...]
+    business_hours: tuple[str, str]
+    holidays: str | None
+    date_order: str
+    admin: str | None
+
+    @property
+    def holiday_country(self) -> str | None:
+        """`holidays = "US-CA"` → "US", so callers need not split the code themselves."""
+        return self.holidays.split("-")[0] if self.holidays else None
+
+    @property
+    def holiday_subdivision(self) -> str | None:
+        return self.holidays.split("-", 1)[1] if self.holidays and "-" in self.holidays else None
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """How to reach a mail server: shared by [inbound] (IMAP) and [outbound] (SMTP)."""
+
+    host: str | None
+    port: int | None
+    username: str | None
+    password_env: str | None
+    tls: str
+
+
+@dataclass(frozen=True)
+class InboundConfig:
+    source: str
+    path: Path | None
+    server: ServerConfig
+    folder: str
+    processed_folder: str
+
+
+@dataclass(frozen=True)
+class OutboundConfig:
+    transport: str
+    path: Path | None
+    server: ServerConfig
+    concurrency: int
+    from_name: str
+
+
+@dataclass(frozen=True)
+class SecurityConfig:
+    secret_env: str
+    previous_secret_env: str | None
+    allowed_domains: tuple[str, ...]
+    trusted_authserv_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LimitsConfig:
+    max_message_mb: float
+    attach_max_mb: float
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    path: Path | None
+    level: str
+
+
+@dataclass(frozen=True)
+class NudgesConfig:
+    ack_reminder_hours: float
+    overdue_repeat_days: int
+    escalate_after_days: int
+    digest_time: str
+    weekly_day: str
+    appreciation_day: str
+
+
+@dataclass(frozen=True)
+class Config:
+    org: OrgConfig
+    database_path: Path
+    inbound: InboundConfig
+    outbound: OutboundConfig
+    security: SecurityConfig
+    limits: LimitsConfig
+    logging: LoggingConfig
+    nudges: NudgesConfig
+    templates_path: Path | None
+    people: tuple[Person, ...]
+    teams: Mapping[str, Team] = field(hash=False)
+    source: Path | None = None
+
+    @cached_property
+    def _by_email(self) -> dict[str, Person]:
+        return {p.email: p for p in self.people}
+
+    @cached_property
+    def _by_handle(self) -> dict[str, Person]:
+        return {p.handle: p for p in self.people}
+
+    @cached_property
+    def _team_index(self) -> dict[str, Team]:
+        index = {}
+        for team in self.teams.values():
+            index[team.name] = team
+            index.update(dict.fromkeys(team.aliases, team))
+        return index
+
+    def person_by_email(self, email: str) -> Person | None:
+        return self._by_email.get(email.strip().lower())
+
+    def person_by_handle(self, handle: str) -> Person | None:
+        """Accepts "sam", "Sam" or "@sam": notes are typed by people."""
+        return self._by_handle.get(handle.strip().lstrip("@").lower())
+
+    def team_named(self, name_or_alias: str) -> Team | None:
+        return self._team_index.get(name_or_alias.strip().lstrip("@").lower())
+
+    def team_of(self, person: Person) -> Team | None:
+        """The person's own `team`, else the first team that lists them as a member."""
+        if person.team:
+            return self.teams.get(person.team)
+        return next((t for t in self.teams.values() if person.handle in t.members), None)
+
+    @property
+    def handoff_local(self) -> str:
+        return self.org.handoff_address.rsplit("@", 1)[0]
+
+    @property
+    def handoff_domain(self) -> str:
+        return self.org.handoff_address.rsplit("@", 1)[1]

@@ -1,0 +1,1 @@
+"""Where inbound mail comes from: Maildir, stdin, a file (and IMAP)."""

@@ -1,0 +1,1 @@
+"""Reading email: pure functions over bytes and text. Knows nothing of handoffs or state."""

@@ -1,0 +1,1 @@
+"""What admins run besides the cron entry: inspect, init, doctor, the demo."""

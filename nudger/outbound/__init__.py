@@ -1,0 +1,1 @@
+"""Outgoing mail: the email kinds, rendering, MIME, the outbox path and the transports."""

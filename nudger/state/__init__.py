@@ -1,0 +1,1 @@
+"""State: the SQLite store, its migrations and the history queries over the event log."""
