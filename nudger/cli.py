@@ -15,6 +15,7 @@ import click
 
 from nudger import __version__
 from nudger.config import Config, find_config_path, load_config, load_secrets
+from nudger.core.records import Handoff
 from nudger.errors import ConfigError, NudgerError, TemporaryFailure
 
 log = logging.getLogger("nudger.cli")
@@ -284,12 +285,14 @@ def _print_inspection(r: dict[str, Any]) -> None:
         click.echo("  text: " + r["text"][:300].replace("\n", "\n        "))
 
 
-ITEM_FIELDS = ("id", "title", "status", "owner", "requester", "team", "due", "rush", "priority",
-               "created", "updated", "watchers", "blocked_reason")
-
-
-def item_json(h: dict[str, Any]) -> dict[str, Any]:
-    return {k: h.get(k) for k in ITEM_FIELDS}
+def item_json(h: Handoff) -> dict[str, Any]:
+    """A handoff as `items --json` and `show --json` print it (DESIGN.md "Surfaces")."""
+    return {
+        "id": h.id, "title": h.title, "status": h.status, "owner": h.owner, "requester": h.requester,
+        "team": h.team, "due": h.due.isoformat() if h.due else None, "rush": h.rush,
+        "priority": h.priority, "created": h.created.isoformat(), "updated": h.updated.isoformat(),
+        "watchers": list(h.watchers), "blocked_reason": h.blocked_reason,
+    }
 
 
 def _store(ctx: click.Context):  # type: ignore[no-untyped-def]
@@ -314,7 +317,7 @@ def items(ctx: click.Context, status: str | None, as_json: bool) -> None:
         return
     if not rows:
         click.echo("no handoffs" + (f" with status {status}" if status else ""))
-    for h in rows:
+    for h in rows:  # type: dict[str, Any]
         click.echo(f"#{h['id']:<4} {h['status']:<12} due {h['due'] or '-':<10} {h['owner'] or '(no owner)':<24} "
                    f"{h['title']}" + ("  [rush]" if h["rush"] else ""))
 
@@ -333,25 +336,26 @@ def show(ctx: click.Context, handoff_id: int, as_json: bool) -> None:
     events = store.events(handoff_id)
     mails = store.outbox_for_handoff(handoff_id)
     if as_json:
-        emit_json({**item_json(h), "note": h["note"], "forwarded": h["forwarded"],
-                   "timeline": [{k: e[k] for k in ("at", "kind", "actor", "data")} for e in events],
-                   "emails": mails})
+        emit_json({**item_json(h), "note": h.note, "forwarded": h.forwarded,
+                   "timeline": [e.as_json() for e in events], "emails": mails})
         return
-    click.echo(f"#{h['id']} {h['title']}")
-    for label, key in (("status", "status"), ("owner", "owner"), ("requester", "requester"), ("team", "team"),
-                       ("due", "due"), ("priority", "priority")):
-        click.echo(f"  {label:<10} {h[key] if h[key] is not None else '-'}")
-    if h["rush"]:
+    click.echo(f"#{h.id} {h.title}")
+    for label, value in (("status", h.status), ("owner", h.owner), ("requester", h.requester),
+                         ("team", h.team), ("due", h.due), ("priority", h.priority)):
+        click.echo(f"  {label:<10} {value if value is not None else '-'}")
+    if h.rush:
         click.echo("  rush       yes (less notice than the team asks for)")
-    if h["watchers"]:
-        click.echo(f"  watchers   {', '.join(h['watchers'])}")
-    if h["forwarded"]:
-        f = h["forwarded"]
+    if h.watchers:
+        click.echo(f"  watchers   {', '.join(h.watchers)}")
+    if h.forwarded:
+        f = h.forwarded
         click.echo(f"  customer   {(f.get('from') or {}).get('email')} — {f.get('subject')}")
     click.echo("timeline:")
     for e in events:
-        detail = ", ".join(f"{k}={v}" for k, v in e["data"].items() if v and k != "reasons")
-        click.echo(f"  {e['at']}  {e['kind']:<15} {e['actor'] or ''}  {detail}")
+        detail = ", ".join(f"{k}={v}" for k, v in e.data.items() if v and k not in ("reasons", "watchers"))
+        words = f"  “{e.words}”" if e.words else ""
+        when = e.at.isoformat() if e.at else ""
+        click.echo(f"  {when}  {e.kind:<15} {e.actor or ''}  {detail}{words}")
     click.echo("emails:")
     for m in mails:
         click.echo(f"  {m['status']:<7} {m['kind']:<14} to {m['recipient']:<24} {m['subject']}")

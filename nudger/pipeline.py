@@ -17,7 +17,6 @@ from nudger.errors import ConfigError, TemporaryFailure
 from nudger.inbound.sources import InboundSource, RawMessage
 from nudger.outbound.transports import Outgoing, Transport
 from nudger.runtime import Runtime
-from nudger.state.store import iso
 
 log = logging.getLogger("nudger.run")
 
@@ -88,27 +87,33 @@ def ingest_from(rt: Runtime, source: InboundSource, summary: RunSummary) -> None
         log.error("fetch failed: %s", summary.fetch_error)
 
 
-def ingest_one(rt: Runtime, source: InboundSource, raw: RawMessage, summary: RunSummary) -> str:
-    """Dedupe → ingest in one transaction (or quarantine) → acknowledge at the source."""
-    # Imported here: the parsing and rendering stack costs ~0.3 s, and most cron runs are idle.
-    from nudger.ingest import Quarantine, body_hash, dedupe_key, ingest_message
+def ingest_one(rt: Runtime, source: InboundSource, raw: RawMessage, summary: RunSummary,
+               key: str | None = None) -> str:
+    """Dedupe → ingest in one transaction (or quarantine) → acknowledge at the source.
 
-    key = dedupe_key(raw.data)
-    seen = rt.store.inbound_seen(key)
-    if seen and seen.get("body_hash") and seen["body_hash"] != (digest := body_hash(raw.data)):
+    ``key``: the dedupe key the message is already known by (one released from quarantine).
+    """
+    # Imported here: the parsing and rendering stack costs ~0.3 s, and most cron runs are idle.
+    from nudger.inbound.identity import body_hash, dedupe_key
+    from nudger.ingest import Quarantine, ingest_message
+    from nudger.state.store import InboundCheck
+
+    if key is not None:
+        check = InboundCheck("redelivery" if rt.store.inbound_seen(key) else "new", key)
+    else:
+        check = rt.store.inbound_check(dedupe_key(raw.data), body_hash(raw.data))
+    key = check.key
+    if check.verdict == "reused_id":
         # The same Message-ID on a different message: not a redelivery. Keep it, don't drop it.
-        key = f"{key}#{digest[:16]}"
-        if not rt.store.inbound_seen(key):
-            reason = (f"its Message-ID was already used by a different message (inbound "
-                      f"#{seen['id']}); kept here rather than dropped as a duplicate")
-            quarantine_message(rt, raw, key, reason, "")
-            source.acknowledge(raw.key)
-            summary.ingested += 1
-            summary.quarantined += 1
-            log.warning("%s: quarantined: %s", raw.key, reason)
-            return "quarantined"
-        seen = rt.store.inbound_seen(key)
-    if seen:
+        reason = (f"its Message-ID was already used by a different message (inbound "
+                  f"#{check.seen_id}); kept here rather than dropped as a duplicate")
+        quarantine_message(rt, raw, key, reason, "")
+        source.acknowledge(raw.key)
+        summary.ingested += 1
+        summary.quarantined += 1
+        log.warning("%s: quarantined: %s", raw.key, reason)
+        return "quarantined"
+    if check.verdict == "redelivery":
         rt.store.record_redelivery(key)
         source.acknowledge(raw.key)
         summary.duplicates += 1
@@ -118,7 +123,8 @@ def ingest_one(rt: Runtime, source: InboundSource, raw: RawMessage, summary: Run
     try:
         with rt.store.transaction():
             # Checked again under the write lock: `ingest -` and a run may race for one message.
-            result = None if rt.store.inbound_seen(key) else ingest_message(rt, raw.data, key)
+            seen = rt.store.inbound_seen(key)
+            result = None if seen else ingest_message(rt, raw.data, key, raw_arrival(raw))
             crash_point("inside_commit")
         if result is None:
             source.acknowledge(raw.key)
@@ -146,23 +152,54 @@ def ingest_one(rt: Runtime, source: InboundSource, raw: RawMessage, summary: Run
     return outcome
 
 
+def raw_arrival(raw: RawMessage) -> datetime | None:
+    """When the source says the message arrived (Maildir delivery time, IMAP INTERNALDATE)."""
+    return getattr(raw, "arrived", None)
+
+
 def quarantine_message(rt: Runtime, raw: RawMessage, key: str, reason: str, detail: str) -> None:
     """Keep the whole message with its reason, record it so a redelivery is not re-tried, and
     tell the person who sent it (when they are one of ours)."""
-    from nudger.ingest import body_hash, tell_sender_quarantined
+    from nudger.inbound.identity import body_hash
+    from nudger.ingest import tell_sender_quarantined
+    from nudger.state.store import InboundRecord
 
     with rt.store.transaction():
-        qid = rt.store.quarantine(raw.data, reason, detail, raw.key, rt.now)
-        rt.store.record_inbound({
-            "dedupe_key": key, "received": iso(rt.now), "kind": "unknown",
-            "reasons": [reason], "outcome": "quarantined", "authorised": 0,
-            "body_hash": body_hash(raw.data),
-        })
+        record = InboundRecord(key=key, received=rt.now, kind="unknown", outcome="quarantined",
+                               reasons=[reason], body_hash=body_hash(raw.data))
+        qid = rt.store.quarantine(raw.data, reason, detail, raw.key, rt.now, record)
         try:
             with rt.store.db.atomic():  # a savepoint: if telling fails, the quarantine still holds
                 tell_sender_quarantined(rt, raw.data, key, reason, qid)
         except Exception:  # noqa: BLE001
             log.exception("%s: could not tell the sender about quarantine #%s", raw.key, qid)
+
+
+def retry_quarantined(rt: Runtime, quarantine_id: int, summary: RunSummary) -> str | None:
+    """Release a held message and read it again as new (after its cause was fixed).
+
+    Returns what became of it, or None when there is no such held message.
+    """
+    from nudger.inbound.identity import dedupe_key
+
+    released = rt.store.release_quarantined(quarantine_id, dedupe_key)
+    if released is None:
+        return None
+    source = _Released(released.source_key or f"quarantine/{quarantine_id}", released.raw)
+    return ingest_one(rt, source, RawMessage(source.key, released.raw), summary, released.dedupe_key)
+
+
+class _Released:
+    """A message out of quarantine, as a source of one: acknowledging it is a no-op."""
+
+    def __init__(self, key: str, data: bytes):
+        self.key, self.data = key, data
+
+    def fetch(self):  # type: ignore[no-untyped-def]
+        yield RawMessage(self.key, self.data)
+
+    def acknowledge(self, key: str) -> None:
+        return None
 
 
 def backoff(attempts: int) -> timedelta:

@@ -300,20 +300,20 @@ def test_held_mail_is_dated_when_it_goes_out(ws: Workspace) -> None:
 
 
 def test_same_message_raced_by_two_readers_is_one_handoff(ws: Workspace, monkeypatch) -> None:
-    from nudger.state.store import Store
+    from nudger.state.store import InboundCheck, Store
 
     raw = make_forward(message_id="<race@mail.acme.test>")
     ws.cli("ingest", "-", "--now", "2026-11-23T09:05", input=raw)
-    seen = Store.inbound_seen
     calls = {"n": 0}
 
-    def first_look_misses(self, key):  # the other reader committed between our look and our lock
+    def first_look_misses(self, key, body_hash):  # the other reader committed between our look and our lock
         calls["n"] += 1
-        return None if calls["n"] == 1 else seen(self, key)
+        return InboundCheck("new", key)
 
-    monkeypatch.setattr(Store, "inbound_seen", first_look_misses)
+    monkeypatch.setattr(Store, "inbound_check", first_look_misses)
     ws.deliver(raw)
     out = ws.run("2026-11-23T09:06")
+    assert calls["n"] == 1
     assert "already seen" in out.output
     assert len(ws.items()) == 1
 

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
+from nudger.core.handoffs import Outcome
+from nudger.core.records import Handoff
 from nudger.state.migrations import migrations
 from nudger.state.store import Store
 
@@ -22,9 +24,10 @@ def test_database_made_by_first_schema_is_upgraded(tmp_path) -> None:
 
     store = Store.open(path)
     assert {"people", "team_cursors", "runs"} <= set(store.db.table_names())
-    assert [h["title"] for h in store.handoffs()] == ["Old one"]
+    assert [h.title for h in store.handoffs()] == ["Old one"]
     applied = [m.name for m in migrations.applied(store.db)]
-    assert applied == ["m001_initial", "m002_people_and_runs", "m003_inbound_body_hash"]
+    assert applied == ["m001_initial", "m002_people_and_runs", "m003_inbound_body_hash",
+                       "m004_events_are_history", "m005_quarantine_release_and_people_indexes"]
     assert store.db.execute("pragma journal_mode").fetchone()[0] == "wal"
     assert store.db.execute("pragma busy_timeout").fetchone()[0] >= 5000
 
@@ -48,7 +51,10 @@ def test_transaction_rolls_back_everything(tmp_path) -> None:
     store = Store.open(tmp_path / "n.db")
     try:
         with store.transaction():
-            store.insert_handoff({"title": "t", "status": "open", "requester": "a@b.c", "created": "x"})
+            now = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+            new = Handoff(id=0, title="t", status="open", requester="a@b.c", created=now, updated=now)
+            store.apply(Outcome(None, new), actor="a@b.c", at=now, recorded=now, domain="acme.test")
+            assert len(store.handoffs()) == 1
             raise RuntimeError("boom")
     except RuntimeError:
         pass

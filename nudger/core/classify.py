@@ -11,11 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from nudger.config import Config
+from nudger.core.message_ids import is_ours
 from nudger.core.tokens import AddressTag, read_tag
 from nudger.mail.message import ParsedMail
 
 LOOP_HEADER = "X-Nudger-Loop"
-MESSAGE_ID_PREFIX = "nudger-"
 
 _SUBJECT_ID = re.compile(r"\[#(\d{1,12})\]")
 _OUT_OF_OFFICE = re.compile(
@@ -64,8 +64,7 @@ def our_addresses(mail: ParsedMail, config: Config) -> list[tuple[str, AddressTa
 
 
 def is_our_message_id(message_id: str, config: Config) -> bool:
-    mid = message_id.lower()
-    return mid.startswith(MESSAGE_ID_PREFIX) and mid.endswith("@" + config.handoff_domain.lower())
+    return is_ours(message_id, config.handoff_domain)
 
 
 def rule_loop(mail: ParsedMail, config: Config) -> str | None:

@@ -1,12 +1,14 @@
-"""The handoff state machine: (handoff, commands, actor, now) → changes, events and notices.
+"""The handoff state machine: (handoff, commands, actor, now) → the handoff after, events, notices.
 
-Pure. A message's commands apply all together or not at all: the first one that is not
-allowed refuses the whole message, with a reason the person can act on.
+Pure. Creation is an operation like every command. A message's commands apply all together
+or not at all: the first one that is not allowed refuses the whole message, with a reason
+the person can act on. Every event carries the state it leaves the handoff in, so the
+event log alone answers "what was it at time T".
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -15,47 +17,29 @@ from nudger.config import Config
 from nudger.core.business_time import BusinessCalendar
 from nudger.core.commands import Command
 from nudger.core.dates import find_due, snooze_until
-from nudger.core.intake import find_priority
-from nudger.core.routing import find_mentions, resolve, route_team
-
-OPEN_STATES = ("open", "acknowledged", "blocked")
-CLOSED_STATES = ("done", "cancelled")
-
-
-@dataclass
-class Notice:
-    """One email to one person, before rendering."""
-
-    kind: str
-    to: str
-    handoff_id: int | None = None
-    answer: bool = False  # the answer to a person's own message: sent at once, any hour
-    context: dict[str, Any] = field(default_factory=dict)
+from nudger.core.intake import HandoffPlan, find_priority
+from nudger.core.records import CLOSED_STATES, Event, Handoff, Notice
+from nudger.core.routing import Routing, find_mentions, resolve, route_team
 
 
 @dataclass
 class Outcome:
-    changes: dict[str, Any] = field(default_factory=dict)
-    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    """What applying a message (or creating a handoff) does; the store commits it whole."""
+
+    before: Handoff | None  # None: a new handoff
+    after: Handoff
+    events: list[Event] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
     digest_choice: str | None = None
-    cursor: tuple[str, int] | None = None
+    cursor: tuple[str, int] | None = None  # (team, new round-robin position)
+
+    @property
+    def changes(self) -> dict[str, Any]:
+        return self.before.differences(self.after) if self.before else {}
 
 
 class Refused(Exception):
     """A command that this person may not give now; the message says why and how."""
-
-
-def roles_of(handoff: dict[str, Any], email: str) -> set[str]:
-    email = email.lower()
-    roles = set()
-    if email == (handoff.get("requester") or "").lower():
-        roles.add("requester")
-    if email == (handoff.get("owner") or "").lower():
-        roles.add("owner")
-    if email in [w.lower() for w in handoff.get("watchers") or []]:
-        roles.add("watcher")
-    return roles
 
 
 @dataclass
@@ -63,80 +47,130 @@ class Context:
     """What a command handler may read: the config, the clock, the actor and the calendar."""
 
     config: Config
-    now: datetime
-    today: date
+    now: datetime  # when the message arrived
+    today: date  # the actor's own date when they wrote
     actor: str
-    roles: set[str]
+    roles: frozenset[str]
     calendar: BusinessCalendar
-    cursor_of: dict[str, int]
+    cursor_of: Mapping[str, int]
+
+    def route(self, routing: Routing, out: Outcome) -> None:
+        """Remember where a team's round robin moved to, for the store to keep."""
+        if routing.cursor is not None and routing.team:
+            out.cursor = (routing.team.name, routing.cursor)
+
+    def cursor(self, team_name: str | None) -> int:
+        return self.cursor_of.get(team_name, 0) if team_name else 0
 
 
-Handler = Callable[[dict[str, Any], Command, Context, Outcome], None]
+Handler = Callable[[Outcome, Command, Context], None]
 
 
-def _others(h: dict[str, Any], ctx: Context) -> list[str]:
+# --- building blocks -------------------------------------------------------------------
+
+
+def _set(out: Outcome, **changes: Any) -> Handoff:
+    out.after = out.after.changed(**changes)
+    return out.after
+
+
+def _event(out: Outcome, kind: str, words: str = "", **data: Any) -> None:
+    """Record ``kind`` with the state the handoff is in now (call after its changes)."""
+    out.events.append(Event(kind, out.after.state, data, words or ""))
+
+
+def _tell(out: Outcome, kind: str, recipients: list[str | None], **context: Any) -> None:
+    people = [r for r in dict.fromkeys(recipients) if r]
+    for to in people:
+        also = [r for r in people if r != to]
+        out.notices.append(Notice(kind, to, out.after.id, context={**context, "also_told": also}))
+
+
+def _others(h: Handoff, ctx: Context) -> list[str | None]:
     """'The other side': requester for the owner, owner for the requester, both for a watcher."""
     if "owner" in ctx.roles:
-        out = [h["requester"]]
+        out = [h.requester]
     elif "requester" in ctx.roles:
-        out = [h.get("owner")]
+        out = [h.owner]
     else:
-        out = [h.get("owner"), h["requester"]]
-    return [e for e in dict.fromkeys(out) if e and e != ctx.actor]
+        out = [h.owner, h.requester]
+    return [e for e in out if e != ctx.actor]
 
 
-def _tell(out: Outcome, kind: str, recipients: list[str], h: dict[str, Any], **context: Any) -> None:
-    recipients = [r for r in dict.fromkeys(recipients) if r]
-    for to in recipients:
-        also = [r for r in recipients if r != to]
-        out.notices.append(Notice(kind, to, h["id"], context={**context, "also_told": also}))
+def _need_open(h: Handoff, what: str) -> None:
+    if not h.is_open:
+        raise Refused(f"#{h.id} is {h.status}, so it can't be {what}. Reply `reopen` first if it needs more work.")
 
 
-def _set(h: dict[str, Any], out: Outcome, **changes: Any) -> None:
-    h.update(changes)
-    out.changes.update(changes)
-
-
-def _need_open(h: dict[str, Any], what: str) -> None:
-    if h["status"] not in OPEN_STATES:
-        raise Refused(f"#{h['id']} is {h['status']}, so it can't be {what}. Reply `reopen` first if it needs more work.")
-
-
-def _set_due(h: dict[str, Any], out: Outcome, new_due: date, ctx: Context) -> None:
-    old = h.get("due")
-    if old == new_due.isoformat():
+def _set_due(out: Outcome, new_due: date, words: str = "") -> None:
+    old = out.after.due
+    if old == new_due:
         return  # "ack friday" when it is already due Friday changes nothing
-    _set(h, out, due=new_due.isoformat())
-    out.events.append(("due_changed", {"from": old, "to": new_due.isoformat()}))
+    _set(out, due=new_due)
+    _event(out, "due_changed", words, **{"from": old.isoformat() if old else None, "to": new_due.isoformat()})
 
 
-def do_ack(h: dict, cmd: Command, ctx: Context, out: Outcome) -> None:
-    if h["status"] == "blocked":
-        raise Refused(f"#{h['id']} is blocked. Reply `unblock` when you can go ahead.")
+# --- creation --------------------------------------------------------------------------
+
+
+def create(plan: HandoffPlan, ctx: Context, *, forwarded: Mapping[str, Any] | None,
+           has_source: bool, notice_days: int) -> Outcome:
+    """A new handoff from its plan: the `created` event holds the initial values."""
+    owner = plan.owner.email if plan.owner else None
+    h = Handoff(
+        id=0, title=plan.title, status="open", requester=plan.requester, created=ctx.now,
+        updated=ctx.now, owner=owner, team=plan.team.name if plan.team else None, due=plan.due,
+        priority=plan.priority, rush=plan.rush, watchers=tuple(plan.watchers), note=plan.note,
+        forwarded=forwarded, has_source=has_source,
+    )
+    out = Outcome(None, h, cursor=plan.cursor)
+    _event(out, "created", plan.note, reasons=plan.reasons, watchers=list(plan.watchers),
+           title=plan.title)
+    if owner is not None:  # the timeline shows who the requester handed it to
+        _event(out, "owner_assigned", **{"by": plan.requester, "from": None, "to": owner})
+    if owner is None:
+        out.notices.append(Notice("no_owner", plan.requester, 0))
+        return out
+    out.notices.append(Notice("receipt", plan.requester, 0, context={
+        "lead_days": plan.lead_days, "notice_days": notice_days,
+        "also_told": [owner, *plan.watchers]}))
+    out.notices.append(Notice("new_handoff", owner, 0, context={"also_told": list(plan.watchers)}))
+    for watcher in plan.watchers:
+        out.notices.append(Notice("new_handoff", watcher, 0, context={"also_told": [owner]}))
+    return out
+
+
+# --- commands --------------------------------------------------------------------------
+
+
+def do_ack(out: Outcome, cmd: Command, ctx: Context) -> None:
+    h = out.after
+    if h.status == "blocked":
+        raise Refused(f"#{h.id} is blocked. Reply `unblock` when you can go ahead.")
     _need_open(h, "acknowledged")
-    _set(h, out, status="acknowledged")
-    out.events.append(("acknowledged", {"args": cmd.args}))
+    _set(out, status="acknowledged")
+    _event(out, "acknowledged", cmd.args, due=cmd.due.isoformat() if cmd.due else None)
     if cmd.due:
-        _set_due(h, out, cmd.due, ctx)
-    _tell(out, "acknowledged", [h["requester"]], h, words=cmd.args, new_due=cmd.due)
+        _set_due(out, cmd.due)
+    _tell(out, "acknowledged", [h.requester], words=cmd.args, new_due=cmd.due)
 
 
-def do_done(h: dict, cmd: Command, ctx: Context, out: Outcome) -> None:
+def do_done(out: Outcome, cmd: Command, ctx: Context) -> None:
+    h = out.after
     _need_open(h, "marked done")
-    _set(h, out, status="done", blocked_reason=None)
-    out.events.append(("done", {"note": cmd.args}))
-    told = [h["requester"], *[w for w in h["watchers"] if w != ctx.actor]]
-    _tell(out, "done", told, h, words=cmd.args)
+    _set(out, status="done", blocked_reason=None, prev_status=None)
+    _event(out, "done", cmd.args)
+    _tell(out, "done", [h.requester, *[w for w in h.watchers if w != ctx.actor]], words=cmd.args)
     for notice in out.notices:
-        if notice.kind == "done" and notice.to == h["requester"]:
+        if notice.kind == "done" and notice.to == h.requester:
             notice.context["prompt_thanks"] = True
 
 
-def do_due(h: dict, cmd: Command, ctx: Context, out: Outcome) -> None:
+def do_due(out: Outcome, cmd: Command, ctx: Context) -> None:
+    h = out.after
     _need_open(h, "given a new date")
     if cmd.name == "snooze":
-        current = date.fromisoformat(h["due"]) if h.get("due") else None
-        new_due = snooze_until(cmd.args, current, ctx.today, ctx.calendar)
+        new_due = snooze_until(cmd.args, h.due, ctx.today, ctx.calendar)
         if new_due is None:
             raise Refused(cmd.error or f"I could not read {cmd.args!r} as a snooze. Try `snooze 3d` or `snooze 1w`.")
     else:
@@ -145,28 +179,32 @@ def do_due(h: dict, cmd: Command, ctx: Context, out: Outcome) -> None:
             raise Refused(
                 cmd.error or f"I could not read {cmd.args!r} as a date. Try `due friday`, `due 12/4` or `due 2026-12-04`."
             )
-    _set_due(h, out, new_due, ctx)
-    _tell(out, "due_changed", _others(h, ctx), h, new_due=new_due, words=cmd.args)
+    _set_due(out, new_due, cmd.args)
+    _tell(out, "due_changed", _others(h, ctx), new_due=new_due, words=cmd.args)
 
 
-def do_blocked(h: dict, cmd: Command, ctx: Context, out: Outcome) -> None:
-    if h["status"] == "blocked":
-        raise Refused(f"#{h['id']} is already blocked ({h.get('blocked_reason') or 'no reason given'}).")
+def do_blocked(out: Outcome, cmd: Command, ctx: Context) -> None:
+    h = out.after
+    if h.status == "blocked":
+        raise Refused(f"#{h.id} is already blocked ({h.blocked_reason or 'no reason given'}).")
     _need_open(h, "blocked")
-    _set(h, out, prev_status=h["status"], status="blocked", blocked_reason=cmd.args or None)
-    out.events.append(("blocked", {"reason": cmd.args}))
-    _tell(out, "blocked", [h["requester"], *h["watchers"]], h, reason=cmd.args)
+    _set(out, prev_status=h.status, status="blocked", blocked_reason=cmd.args or None)
+    _event(out, "blocked", cmd.args, was=h.status)
+    _tell(out, "blocked", [h.requester, *h.watchers], reason=cmd.args)
 
 
-def do_unblock(h: dict, cmd: Command, ctx: Context, out: Outcome) -> None:
-    if h["status"] != "blocked":
-        raise Refused(f"#{h['id']} is not blocked; it is {h['status']}.")
-    _set(h, out, status=h.get("prev_status") or "open", prev_status=None, blocked_reason=None)
-    out.events.append(("unblocked", {"note": cmd.args}))
-    _tell(out, "unblocked", [h["requester"]], h, words=cmd.args)
+def do_unblock(out: Outcome, cmd: Command, ctx: Context) -> None:
+    h = out.after
+    if h.status != "blocked":
+        raise Refused(f"#{h.id} is not blocked; it is {h.status}.")
+    back_to = h.prev_status or "open"
+    _set(out, status=back_to, prev_status=None, blocked_reason=None)
+    _event(out, "unblocked", cmd.args, to=back_to)
+    _tell(out, "unblocked", [h.requester], words=cmd.args)
 
 
-def do_reassign(h: dict, cmd: Command, ctx: Context, out: Outcome) -> None:
+def do_reassign(out: Outcome, cmd: Command, ctx: Context) -> None:
+    h = out.after
     _need_open(h, "reassigned")
     mentions = find_mentions(cmd.args, ctx.config)
     if not mentions and cmd.target:
@@ -177,105 +215,106 @@ def do_reassign(h: dict, cmd: Command, ctx: Context, out: Outcome) -> None:
             if cmd.target else "Say who should take it: `reassign @handle` or `reassign @team`."
         )
     first = mentions[0]
-    cursor = ctx.cursor_of.get(first.team.name, 0) if first.team else 0
-    routing = resolve(first, ctx.config, cursor, frozenset({h.get("owner") or ""}))
+    routing = resolve(first, ctx.config, ctx.cursor(first.team.name if first.team else None),
+                      frozenset({h.owner or ""}))
     if routing.owner is None:
         raise Refused(f"{first.text} has no one to route to.")
-    if routing.cursor is not None and routing.team:
-        out.cursor = (routing.team.name, routing.cursor)
-    _hand_over(h, out, ctx, routing.owner.email, routing.team.name if routing.team else h.get("team"), "reassigned", cmd.args)
+    ctx.route(routing, out)
+    _hand_over(out, ctx, routing.owner.email, routing.team.name if routing.team else h.team, "reassigned", cmd.args)
 
 
-def do_decline(h: dict, cmd: Command, ctx: Context, out: Outcome) -> None:
+def do_decline(out: Outcome, cmd: Command, ctx: Context) -> None:
+    h = out.after
     _need_open(h, "declined")
-    team = ctx.config.team_named(h["team"]) if h.get("team") else None
-    routing = None
+    team = ctx.config.team_named(h.team) if h.team else None
     if team:
-        cursor = ctx.cursor_of.get(team.name, 0)
-        exclude = frozenset({h.get("owner") or "", ctx.actor})
-        routing = route_team(team, ctx.config, cursor, exclude)
-        if routing.cursor is not None:
-            out.cursor = (team.name, routing.cursor)
-    if routing and routing.owner:
-        _hand_over(h, out, ctx, routing.owner.email, team.name if team else None, "declined", cmd.args)
-        return
-    old_owner = h.get("owner")
-    _set(h, out, owner=None, status="open", prev_status=None, blocked_reason=None)
-    out.events.append(("declined", {"by": ctx.actor, "reason": cmd.args, "to": None}))
-    _tell(out, "declined", [e for e in (h["requester"], old_owner) if e != ctx.actor], h, reason=cmd.args, back_to_requester=True)
+        routing = route_team(team, ctx.config, ctx.cursor(team.name), frozenset({h.owner or "", ctx.actor}))
+        ctx.route(routing, out)
+        if routing.owner:
+            _hand_over(out, ctx, routing.owner.email, team.name, "declined", cmd.args)
+            return
+    _set(out, owner=None, status="open", prev_status=None, blocked_reason=None)
+    _event(out, "declined", cmd.args, **{"by": ctx.actor, "from": h.owner, "to": None, "was": h.status})
+    _tell(out, "declined", [e for e in (h.requester, h.owner) if e != ctx.actor], reason=cmd.args,
+          back_to_requester=True)
 
 
-def _hand_over(h: dict, out: Outcome, ctx: Context, new_owner: str, team: str | None, why: str, words: str) -> None:
-    old_owner = h.get("owner")
-    watchers = [w for w in h["watchers"] if w != new_owner]
-    _set(h, out, owner=new_owner, team=team, status="open", prev_status=None, blocked_reason=None,
+def _hand_over(out: Outcome, ctx: Context, new_owner: str, team: str | None, why: str, words: str) -> None:
+    h = out.after
+    watchers = tuple(w for w in h.watchers if w != new_owner)
+    _set(out, owner=new_owner, team=team, status="open", prev_status=None, blocked_reason=None,
          watchers=watchers)
-    out.events.append((why, {"by": ctx.actor, "from": old_owner, "to": new_owner, "words": words}))
-    out.notices.append(Notice("new_handoff", new_owner, h["id"], context={"why": why, "by": ctx.actor, "words": words, "also_told": []}))
-    told = [e for e in (h["requester"], old_owner) if e and e not in (ctx.actor, new_owner)]
-    _tell(out, why, told, h, words=words, new_owner=new_owner)
+    _event(out, why, words, **{"by": ctx.actor, "from": h.owner, "to": new_owner, "was": h.status,
+                               "team_from": h.team})
+    out.notices.append(Notice("new_handoff", new_owner, h.id,
+                              context={"why": why, "by": ctx.actor, "words": words, "also_told": []}))
+    _tell(out, why, [e for e in (h.requester, h.owner) if e not in (ctx.actor, new_owner)],
+          words=words, new_owner=new_owner)
 
 
-def do_cancel(h: dict, cmd: Command, ctx: Context, out: Outcome) -> None:
+def do_cancel(out: Outcome, cmd: Command, ctx: Context) -> None:
+    h = out.after
     _need_open(h, "cancelled")
-    _set(h, out, status="cancelled", prev_status=None, blocked_reason=None)
-    out.events.append(("cancelled", {"reason": cmd.args}))
-    _tell(out, "cancelled", [h.get("owner"), *h["watchers"]], h, reason=cmd.args)
+    _set(out, status="cancelled", prev_status=None, blocked_reason=None)
+    _event(out, "cancelled", cmd.args, was=h.status)
+    _tell(out, "cancelled", [h.owner, *h.watchers], reason=cmd.args)
 
 
-def do_reopen(h: dict, cmd: Command, ctx: Context, out: Outcome) -> None:
-    if h["status"] not in CLOSED_STATES:
-        raise Refused(f"#{h['id']} is still {h['status']}; only a done or cancelled handoff can be reopened.")
-    _set(h, out, status="open", prev_status=None)
-    out.events.append(("reopened", {"reason": cmd.args}))
-    _tell(out, "reopened", [h.get("owner")], h, reason=cmd.args)
+def do_reopen(out: Outcome, cmd: Command, ctx: Context) -> None:
+    h = out.after
+    if h.status not in CLOSED_STATES:
+        raise Refused(f"#{h.id} is still {h.status}; only a done or cancelled handoff can be reopened.")
+    _set(out, status="open", prev_status=None)
+    _event(out, "reopened", cmd.args, was=h.status)
+    _tell(out, "reopened", [h.owner], reason=cmd.args)
 
 
-def do_thanks(h: dict, cmd: Command, ctx: Context, out: Outcome) -> None:
-    if not h.get("owner"):
-        raise Refused(f"#{h['id']} has no owner yet, so there is no one to thank.")
+def do_thanks(out: Outcome, cmd: Command, ctx: Context) -> None:
+    h = out.after
+    if not h.owner:
+        raise Refused(f"#{h.id} has no owner yet, so there is no one to thank.")
     words = cmd.raw or cmd.args  # relayed as written: "Thanks Dana, you saved the deal!"
-    out.events.append(("thanked", {"words": words}))
-    _tell(out, "thanks", [h["owner"]], h, words=words)
+    _event(out, "thanked", words, to=h.owner)
+    _tell(out, "thanks", [h.owner], words=words)
 
 
-def do_note(h: dict, cmd: Command, ctx: Context, out: Outcome) -> None:
-    out.events.append(("note", {"text": cmd.args}))
-    _tell(out, "note", _others(h, ctx), h, words=cmd.args)
+def do_note(out: Outcome, cmd: Command, ctx: Context) -> None:
+    _event(out, "note", cmd.args)
+    _tell(out, "note", _others(out.after, ctx), words=cmd.args)
 
 
-def do_status(h: dict, cmd: Command, ctx: Context, out: Outcome) -> None:
-    out.notices.append(Notice("status", ctx.actor, h.get("id"), answer=True))
+def do_status(out: Outcome, cmd: Command, ctx: Context) -> None:
+    out.notices.append(Notice("status", ctx.actor, out.after.id))
 
 
-def do_help(h: dict, cmd: Command, ctx: Context, out: Outcome) -> None:
-    out.notices.append(Notice("help", ctx.actor, h.get("id"), answer=True))
+def do_help(out: Outcome, cmd: Command, ctx: Context) -> None:
+    out.notices.append(Notice("help", ctx.actor, out.after.id))
 
 
 DIGEST_CHOICES = {"daily": "daily", "weekly": "weekly", "no_digest": "none"}
 
 
-def do_digest(h: dict, cmd: Command, ctx: Context, out: Outcome) -> None:
+def do_digest(out: Outcome, cmd: Command, ctx: Context) -> None:
     choice = DIGEST_CHOICES[cmd.name]
     out.digest_choice = choice
-    out.notices.append(Notice("digest_choice", ctx.actor, h.get("id"), answer=True, context={"choice": choice}))
+    out.notices.append(Notice("digest_choice", ctx.actor, out.after.id, context={"choice": choice}))
 
 
-ANYONE = {"requester", "owner", "watcher"}
+ANYONE = frozenset({"requester", "owner", "watcher"})
 # name: (who may, handler). "anyone" commands still need the sender to be on the handoff,
 # except status/help/digest choices, which only need an allowed domain (checked earlier).
-COMMANDS: dict[str, tuple[set[str] | None, Handler]] = {
-    "ack": ({"owner"}, do_ack),
-    "done": ({"owner"}, do_done),
-    "due": ({"owner", "requester"}, do_due),
-    "snooze": ({"owner", "requester"}, do_due),
-    "blocked": ({"owner"}, do_blocked),
-    "unblock": ({"owner"}, do_unblock),
-    "reassign": ({"owner", "requester"}, do_reassign),
-    "decline": ({"owner", "requester"}, do_decline),
-    "cancel": ({"requester"}, do_cancel),
-    "reopen": ({"requester"}, do_reopen),
-    "thanks": ({"requester", "watcher"}, do_thanks),
+COMMANDS: dict[str, tuple[frozenset[str] | None, Handler]] = {
+    "ack": (frozenset({"owner"}), do_ack),
+    "done": (frozenset({"owner"}), do_done),
+    "due": (frozenset({"owner", "requester"}), do_due),
+    "snooze": (frozenset({"owner", "requester"}), do_due),
+    "blocked": (frozenset({"owner"}), do_blocked),
+    "unblock": (frozenset({"owner"}), do_unblock),
+    "reassign": (frozenset({"owner", "requester"}), do_reassign),
+    "decline": (frozenset({"owner", "requester"}), do_decline),
+    "cancel": (frozenset({"requester"}), do_cancel),
+    "reopen": (frozenset({"requester"}), do_reopen),
+    "thanks": (frozenset({"requester", "watcher"}), do_thanks),
     "note": (ANYONE, do_note),
     "status": (None, do_status),
     "help": (None, do_help),
@@ -287,51 +326,58 @@ COMMANDS: dict[str, tuple[set[str] | None, Handler]] = {
 _ROLE_WORDS = {"owner": "the owner", "requester": "the requester", "watcher": "a watcher"}
 
 
-def apply_commands(handoff: dict[str, Any], commands: list[Command], ctx: Context) -> Outcome:
-    """Apply every command to a copy of the handoff; raise Refused if any is not allowed."""
-    h = dict(handoff)
-    h["watchers"] = list(h.get("watchers") or [])
-    out = Outcome()
+def apply_commands(handoff: Handoff, commands: list[Command], ctx: Context) -> Outcome:
+    """Apply every command in order; raise Refused if any is not allowed (nothing applies)."""
+    out = Outcome(handoff, handoff)
     for cmd in commands:
         allowed, handler = COMMANDS[cmd.name]
         if allowed is not None and not (allowed & ctx.roles):
             who = " or ".join(_ROLE_WORDS[r] for r in sorted(allowed))
             you = ", ".join(_ROLE_WORDS[r] for r in sorted(ctx.roles)) or "not on this handoff"
-            raise Refused(f"`{cmd.name}` is for {who} of #{h['id']}; you are {you}.")
-        handler(h, cmd, ctx, out)
+            raise Refused(f"`{cmd.name}` is for {who} of #{handoff.id}; you are {you}.")
+        handler(out, cmd, ctx)
+    if out.after != handoff:
+        _set(out, updated=ctx.now)
     return out
 
 
-def owner_from_answer(handoff: dict[str, Any], text: str, ctx: Context) -> Outcome | None:
-    """The requester answers 'who should take this?' with an @mention: the handoff is complete."""
-    if handoff.get("owner") or "requester" not in ctx.roles or handoff["status"] not in OPEN_STATES:
+def owner_from_answer(handoff: Handoff, text: str, ctx: Context) -> Outcome | None:
+    """The requester answers 'who should take this?' with an @mention: the handoff is complete.
+
+    The answer reads like a first note ("@dana due 12/10, priority: high"): a date, rush
+    and priority given in it change the handoff too, each as an event of its own.
+    """
+    if handoff.owner or "requester" not in ctx.roles or not handoff.is_open:
         return None
     mentions = find_mentions(text, ctx.config)
     if not mentions:
         return None
     first = mentions[0]
-    cursor = ctx.cursor_of.get(first.team.name, 0) if first.team else 0
-    routing = resolve(first, ctx.config, cursor)
+    routing = resolve(first, ctx.config, ctx.cursor(first.team.name if first.team else None))
     if routing.owner is None:
         return None
-    h = dict(handoff)
-    h["watchers"] = list(h.get("watchers") or [])
-    out = Outcome()
-    if routing.cursor is not None and routing.team:
-        out.cursor = (routing.team.name, routing.cursor)
-    team = routing.team.name if routing.team else None
-    watchers = [w for w in h["watchers"] if w != routing.owner.email]
-    _set(h, out, owner=routing.owner.email, team=team, watchers=watchers)
-    out.events.append(("owner_assigned", {"by": ctx.actor, "to": routing.owner.email}))
-    # The answer is a note like the first one: "@dana due 12/10, priority: high".
+    out = Outcome(handoff, handoff)
+    ctx.route(routing, out)
+    owner = routing.owner.email
+    _set(out, owner=owner, team=routing.team.name if routing.team else None,
+         watchers=tuple(w for w in handoff.watchers if w != owner))
+    _event(out, "owner_assigned", text, **{"by": ctx.actor, "from": None, "to": owner})
     due = find_due(text, ctx.today, ctx.calendar, ctx.config.org.date_order)
     if due:
-        _set_due(h, out, due, ctx)
+        _set_due(out, due)
         lead = routing.team.min_lead_days if routing.team else 0
-        received = ctx.calendar.local(datetime.fromisoformat(h["created"])).date()
-        _set(h, out, rush=bool(lead) and ctx.calendar.business_days_between(received, due) < lead)
-    if priority := find_priority(text, ""):
-        _set(h, out, priority=priority)
-    out.notices.append(Notice("new_handoff", routing.owner.email, h["id"], context={"also_told": [h["requester"]]}))
-    out.notices.append(Notice("owner_assigned", h["requester"], h["id"], answer=True, context={"new_owner": routing.owner.email}))
+        received = ctx.calendar.local(handoff.created).date()
+        rush = bool(lead) and ctx.calendar.business_days_between(received, due) < lead
+        if rush != out.after.rush:
+            _set(out, rush=rush)
+            _event(out, "rush_changed", **{"from": handoff.rush, "to": rush, "lead_days": lead})
+    if (priority := find_priority(text, "")) and priority != out.after.priority:
+        old = out.after.priority
+        _set(out, priority=priority)
+        _event(out, "priority_changed", **{"from": old, "to": priority})
+    _set(out, updated=ctx.now)
+    out.notices.append(Notice("new_handoff", owner, handoff.id, context={"also_told": [handoff.requester]}))
+    out.notices.append(Notice("owner_assigned", handoff.requester, handoff.id, context={"new_owner": owner}))
     return out
+
+

@@ -13,14 +13,10 @@ from nudger.config import Config, Person, Team
 from nudger.core.calendars import calendar_for, org_calendar
 from nudger.core.dates import find_due
 from nudger.core.routing import Routing, choose_owner
-from nudger.mail.forward_headers import FORWARD_PREFIX_RE, REPLY_PREFIX_RE
+from nudger.mail.forward_headers import GATEWAY_TAGS
+from nudger.mail.forwards import strip_subject_prefix
 from nudger.mail.message import ParsedMail
 
-# The same reply/forward prefix vocabulary the forward parser reads subjects with.
-_PREFIX = re.compile(
-    rf"^\s*(?:{FORWARD_PREFIX_RE}|{REPLY_PREFIX_RE})\s*(?:\[\d{{1,4}}\]|\(\d{{1,4}}\))?\s*[:：]\s*", re.I
-)
-_GATEWAY_TAGS = {"external", "ext", "external sender", "external email", "extern", "caution"}
 _TAG = re.compile(r"^\s*\[([^\[\]]{1,40})\]\s*")
 _PRIORITY_WORDS = ("rush", "high", "normal", "low")
 _PRIORITY = re.compile(r"\bpriority\s*[:=]?\s*(rush|high|normal|low)\b", re.IGNORECASE)
@@ -30,7 +26,7 @@ _BANG = re.compile(r"(?<![\w!])!(rush|high|normal|low|urgent)\b", re.IGNORECASE)
 def acted_on_tag(tag: str, config: Config) -> bool:
     t = tag.strip().lower()
     return (
-        t in _GATEWAY_TAGS
+        t in GATEWAY_TAGS
         or t in _PRIORITY_WORDS
         or t.startswith("#")
         or config.team_named(t) is not None
@@ -42,8 +38,8 @@ def clean_title(subject: str, config: Config) -> str:
     """The subject without its run of Re:/Fwd:… prefixes and the bracket tags we act on."""
     title = " ".join(subject.split())
     while True:
-        if m := _PREFIX.match(title):
-            title = title[m.end() :]
+        if (rest := strip_subject_prefix(title)) is not None:
+            title = rest
             continue
         if (m := _TAG.match(title)) and acted_on_tag(m.group(1), config):
             title = title[m.end() :].lstrip(":： ")

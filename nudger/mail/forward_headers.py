@@ -132,6 +132,8 @@ SEPARATOR_RE = _alternation(SEPARATOR_PHRASES)
 _VERB_ALTS = "|".join(sorted(set(WROTE_VERBS), key=len, reverse=True))
 WROTE_RE = _VERB_ALTS
 REPLY_PREFIX_RE = _alternation(REPLY_PREFIXES)
+# Tags mail gateways put in front of a subject ("[EXTERNAL] Re: ..."): never part of a title.
+GATEWAY_TAGS = ("external", "ext", "extern", "external sender", "external email", "caution")
 FORWARD_PREFIX_RE = _alternation(FORWARD_PREFIXES)
 
 _HEADER_LINE = re.compile(

@@ -17,6 +17,7 @@ from datetime import datetime
 from nudger.mail.forward_dates import parse_forward_date, to_datetime
 from nudger.mail.forward_headers import (
     FORWARD_PREFIX_RE,
+    GATEWAY_TAGS,
     HEADER_NAME_RE,
     REPLY_PREFIX_RE,
     ROLE_OF,
@@ -32,7 +33,7 @@ _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060"), No
 _QUOTE_PREFIX = re.compile(r"^(?:[ \t]?>){1,64}[ \t]?")
 _PREFIX_RUN = re.compile(
     r"^[ \t]*(?:(?P<word>" + FORWARD_PREFIX_RE + "|" + REPLY_PREFIX_RE + r")[ \t]*(?:\[\d{1,4}\]|\(\d{1,4}\))?[ \t]*[:：][ \t]*"
-    r"|\[(?:ext|external|extern)\][ \t]*)",
+    r"|\[(?:" + "|".join(re.escape(t) for t in GATEWAY_TAGS) + r")\][ \t]*)",
     re.I,
 )
 _FORWARD_WORD = re.compile(r"^(?:" + FORWARD_PREFIX_RE + r")$", re.I)
@@ -92,13 +93,19 @@ def subject_prefixes(subject: str) -> tuple[bool, bool]:
     return fwd, rep
 
 
+def strip_subject_prefix(subject: str) -> str | None:
+    """The subject without its first Re:/Fwd:/[EXT] prefix, or None when it has none."""
+    m = _PREFIX_RUN.match(subject)
+    return subject[m.end():] if m else None
+
+
 def strip_subject_prefixes(subject: str) -> str:
     s = subject or ""
     for _ in range(10):
-        m = _PREFIX_RUN.match(s)
-        if not m:
+        rest = strip_subject_prefix(s)
+        if rest is None:
             break
-        s = s[m.end():]
+        s = rest
     return s.strip()
 
 

@@ -49,26 +49,27 @@ def checkup(config: Config, env: Mapping[str, str]) -> Iterator[tuple[bool, str,
 
 
 def _check_templates(config: Config) -> Iterator[tuple[bool, str, str]]:
+    """Every kind in the registry renders with the configured templates (and their overrides)."""
     from datetime import UTC, datetime
 
-    from nudger.core.handoffs import Notice
-    from nudger.outbound.render import SUBJECT_PREFIX, Renderer
+    from nudger.core.records import Handoff, Notice
+    from nudger.outbound.kinds import KINDS
+    from nudger.outbound.render import Renderer
 
     renderer = Renderer(config, b"doctor-check-key-0123456789")
-    sample = {
-        "id": 1, "title": "Sample", "status": "open", "owner": None, "requester": "someone@example.com",
-        "team": None, "due": "2026-12-04", "priority": "normal", "rush": False, "watchers": [],
-        "note": "", "forwarded": None, "root_message_id": None, "blocked_reason": None,
-    }
+    now = datetime.now(UTC)
+    sample = Handoff(id=1, title="Sample", status="open", requester="someone@example.com",
+                     created=now, updated=now, due=now.date())
     context = {"actor": "someone@example.com", "choice": "daily", "word": "dne", "suggestion": "done"}
+    directory = {"teams": [], "people": [], "open_items": []}
     broken = []
-    for kind in SUBJECT_PREFIX:
+    for kind in KINDS.values():
         try:
-            renderer.render(Notice(kind, "someone@example.com", 1, context=dict(context)), sample,
-                            f"doctor:{kind}", datetime.now(UTC))
+            renderer.render(Notice(kind.name, "someone@example.com", 1, context=dict(context)), sample,
+                            f"doctor:{kind.name}", now, extra=dict(directory) if kind.context else None)
         except Exception as exc:  # noqa: BLE001
-            broken.append(f"{kind}: {exc}")
+            broken.append(f"{kind.name}: {exc}")
     if broken:
         yield False, "templates: " + "; ".join(broken), "fix or remove the override in [templates] path"
     else:
-        yield True, f"all {len(SUBJECT_PREFIX)} email templates render", ""
+        yield True, f"all {len(KINDS)} email templates render", ""

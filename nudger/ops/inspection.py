@@ -7,58 +7,51 @@ from pathlib import Path
 from typing import Any
 
 from nudger.config import Config
-from nudger.core.classify import classify, not_an_email, passed_authentication
+from nudger.core.classify import not_an_email
 from nudger.core.commands import Suggestion
 from nudger.core.intake import plan_handoff
-from nudger.core.tokens import token_matches
-from nudger.ingest import in_allowed_domain, read_commands, sender_of
-from nudger.mail.forwards import find_forward
+from nudger.core.reading import read_message
 from nudger.mail.message import parse_message
-from nudger.mail.replies import reply_text
 
 
 def inspect_bytes(raw: bytes, config: Config, secrets: tuple[bytes, ...] = (), now: datetime | None = None) -> dict[str, Any]:
-    """The inspect JSON object for one message (see DESIGN.md "Surfaces")."""
+    """The inspect JSON object for one message (see DESIGN.md "Surfaces"): the same reading
+    ``ingest`` acts on, without the state it would consult."""
     mail = parse_message(raw)
     if reason := not_an_email(mail):
         raise ValueError(reason)
-    now = now or mail.date or datetime.now(UTC)
-    verdict = classify(mail, config)
-    sender = sender_of(mail)
+    reading = read_message(mail, config, now or mail.date or datetime.now(UTC))
+    verdict = reading.verdict
     reasons = list(verdict.reasons)
-    forwarded = None
     handoff = None
     commands: list[dict[str, Any]] = []
     authorised = False
     if verdict.kind == "reply":
-        text = reply_text(mail)
-        if verdict.token and secrets:
-            subject = "d" if verdict.digest_reply else str(verdict.handoff_id)
-            authorised = token_matches(secrets, subject, sender, verdict.token)
-            reasons.append("token made for the sender" if authorised else "token not made for the sender")
-        elif dk := passed_authentication(mail, config):
-            authorised = True
-            reasons.append(dk)
+        subject = "d" if verdict.digest_reply else str(verdict.handoff_id)
+        proof = reading.proof(secrets, subject if verdict.token else None, None)
+        authorised = proof is not None
+        if proof:
+            reasons.append(proof)
+        elif verdict.token and secrets:
+            reasons.append("token not made for the sender")
         else:
             reasons.append("no state consulted: authorisation needs the handoff's participants")
-        parsed = read_commands(config, mail, sender, text, now)
+        parsed = reading.commands
         if isinstance(parsed, Suggestion):
             reasons.append(f"{parsed.word!r} looks like a typo of {parsed.suggestion!r}")
         else:
             commands = [c.as_json() for c in parsed]
-    else:
-        fwd = find_forward(mail) if verdict.kind == "handoff" else None
-        text = fwd.note if fwd else reply_text(mail)
-        forwarded = fwd.as_json() if fwd else None
-        if verdict.kind == "handoff":
-            authorised = bool(sender) and in_allowed_domain(config, sender)
-            reasons.append(
-                f"sender {sender} is in allowed_domains" if authorised
-                else f"sender {sender or '(none)'} is not in allowed_domains"
-            )
-            plan = plan_handoff(mail, text, fwd.subject if fwd else None, verdict.plus_tags, config, now)
-            handoff = plan.as_json()
-            reasons += plan.reasons
+    elif verdict.kind == "handoff":
+        authorised = reading.allowed
+        reasons.append(
+            f"sender {reading.sender} is in allowed_domains" if authorised
+            else f"sender {reading.sender or '(none)'} is not in allowed_domains"
+        )
+        fwd = reading.forward
+        plan = plan_handoff(mail, reading.text, fwd.subject if fwd else None, verdict.plus_tags, config,
+                            reading.now)
+        handoff = plan.as_json()
+        reasons += plan.reasons
     return {
         "kind": verdict.kind,
         "authorised": authorised,
@@ -68,8 +61,8 @@ def inspect_bytes(raw: bytes, config: Config, secrets: tuple[bytes, ...] = (), n
         "subject": mail.subject,
         "date": mail.date.isoformat() if mail.date else None,
         "message_id": mail.message_id,
-        "text": text,
-        "forwarded": forwarded,
+        "text": reading.text,
+        "forwarded": reading.forward.as_json() if reading.forward else None,
         "handoff": handoff,
         "commands": commands,
         "attachments": [{"filename": a.filename, "content_type": a.content_type, "size": a.size}

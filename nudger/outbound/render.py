@@ -7,7 +7,6 @@ id, RFC 3834 Auto-Submitted, Exchange's suppression header and our loop header.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import textwrap
 from dataclasses import dataclass
@@ -27,46 +26,13 @@ from typing import Any
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from nudger.config import Config
-from nudger.core.classify import LOOP_HEADER, MESSAGE_ID_PREFIX
-from nudger.core.handoffs import Notice
+from nudger.core.classify import LOOP_HEADER
+from nudger.core.message_ids import message_id_for
+from nudger.core.records import Handoff, Notice
 from nudger.core.tokens import digest_address, reply_address
+from nudger.outbound.kinds import LAYOUT_FIELDS, Kind, kind_of
 
-ANSWERS = {
-    "receipt", "no_owner", "refusal", "status", "help", "did_you_mean", "digest_choice",
-    "owner_assigned", "quarantined",
-}
-SUBJECT_PREFIX = {
-    "receipt": "Received",
-    "no_owner": "Who should take this?",
-    "new_handoff": "New handoff",
-    "acknowledged": "Confirmed",
-    "done": "Done",
-    "blocked": "Blocked",
-    "unblocked": "Unblocked",
-    "due_changed": "New date",
-    "reassigned": "Reassigned",
-    "declined": "Declined",
-    "cancelled": "Cancelled",
-    "reopened": "Reopened",
-    "thanks": "Thanks",
-    "note": "Note",
-    "refusal": "Not changed",
-    "status": "Status",
-    "help": "How to reply",
-    "did_you_mean": "Did you mean",
-    "digest_choice": "Digest",
-    "owner_assigned": "Assigned",
-    "quarantined": "Not handled",
-}
 WIDTH = 72
-# Variables a kind may leave out; templates stay strict about everything else (typos fail).
-OPTIONAL_CONTEXT: dict[str, Any] = {
-    "words": "", "reason": "", "how": "", "new_due": None, "new_owner": None, "by": None,
-    "actor": None, "why": None, "attachments": [], "skipped_attachments": [],
-    "prompt_thanks": False, "back_to_requester": False, "lead_days": 0, "notice_days": 0,
-    "open_items": [], "choice": None, "word": "", "suggestion": "", "in_reply_subject": "",
-    "in_reply_to": None, "quarantine_id": None, "subject": "",
-}
 
 
 def builtin_templates() -> Path:
@@ -94,7 +60,8 @@ def wrap_text(text: str, width: int = WIDTH) -> str:
     out = []
     verbatim = False
     for line in text.splitlines():
-        if line.strip() == VERBATIM:
+        # Only spaces and tabs around the marker: str.strip() treats \x1f itself as whitespace.
+        if line.strip(" \t\r") == VERBATIM:
             verbatim = not verbatim
             continue
         if verbatim or len(line) <= width or "://" in line and len(line.split()) == 1:
@@ -110,15 +77,6 @@ def wrap_text(text: str, width: int = WIDTH) -> str:
             )
         )
     return "\n".join(out)
-
-
-def message_id_for(key: str, domain: str) -> str:
-    digest = hashlib.sha256(key.encode()).hexdigest()[:24]
-    return f"{MESSAGE_ID_PREFIX}{digest}@{domain}"
-
-
-def root_message_id(handoff_id: int, created: str, domain: str) -> str:
-    return message_id_for(f"root:{handoff_id}:{created}", domain)
 
 
 def human_date(value: str | date | None) -> str:
@@ -189,61 +147,53 @@ class Renderer:
             return digest_address(self.secret, c.handoff_local, c.handoff_domain, notice.to)
         return reply_address(self.secret, c.handoff_local, c.handoff_domain, notice.handoff_id, notice.to)
 
-    def context(self, notice: Notice, handoff: dict[str, Any] | None) -> dict[str, Any]:
+    def context(self, notice: Notice, handoff: Handoff | None, kind: Kind,
+                extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The layout's variables, the kind's own (defaults, then its context function's), then
+        the notice's facts. Anything else a template names is an error (StrictUndefined)."""
         c = self.config
-        role = "someone"
-        if handoff:
-            if notice.to == handoff.get("owner"):
-                role = "owner"
-            elif notice.to == handoff.get("requester"):
-                role = "requester"
-            elif notice.to in (handoff.get("watchers") or []):
-                role = "watcher"
         ctx: dict[str, Any] = {
-            **OPTIONAL_CONTEXT,
+            **LAYOUT_FIELDS,
+            **kind.fields,
             "kind": notice.kind,
             "handoff": handoff,
             "recipient": {"email": notice.to, "name": self.person_name(notice.to)},
-            "role": role,
+            "role": handoff.role_of(notice.to) if handoff else "someone",
             "reply_address": self.reply_to(notice),
             "handoff_address": c.org.handoff_address,
             "from_name": c.outbound.from_name,
-            "also_told": [],
-            "teams": [
-                {"name": t.name, "aliases": list(t.aliases), "lead": t.lead}
-                for t in c.teams.values()
-            ],
-            "people": [{"handle": p.handle, "name": p.name, "team": p.team} for p in c.people],
         }
+        ctx.update(extra or {})
         ctx.update(notice.context)
         ctx["also_told"] = [self.person_name(e) for e in ctx.get("also_told") or []]
         return ctx
 
-    def subject(self, notice: Notice, handoff: dict[str, Any] | None, ctx: dict[str, Any]) -> str:
-        prefix = SUBJECT_PREFIX.get(notice.kind, notice.kind.replace("_", " ").title())
-        if notice.kind == "did_you_mean" and ctx.get("suggestion"):
-            prefix = f"Did you mean “{ctx['suggestion']}”?"
+    def subject(self, kind: Kind, handoff: Handoff | None, ctx: dict[str, Any], about: str) -> str:
+        prefix = kind.subject_prefix(ctx)
         if handoff:
-            return safe_header(f"[#{handoff['id']}] {prefix}: {handoff['title']}")
-        about = ctx.get("in_reply_subject") or ""
+            return safe_header(f"[#{handoff.id}] {prefix}: {handoff.title}")
         return safe_header(f"{prefix}: {about}" if about else prefix)
 
     def render(
-        self, notice: Notice, handoff: dict[str, Any] | None, dedupe_key: str, now: datetime
+        self, notice: Notice, handoff: Handoff | None, dedupe_key: str, now: datetime, *,
+        extra: dict[str, Any] | None = None, in_reply_to: str | None = None, about: str = "",
     ) -> Rendered:
+        """One email. An answer threads to the person's own message (``in_reply_to``) and,
+        without a handoff, is titled after the subject it answers (``about``)."""
         c = self.config
-        ctx = self.context(notice, handoff)
-        text = wrap_text(self.env.get_template(f"{notice.kind}.txt").render(ctx)).strip() + "\n"
-        html = self.env.get_template(f"{notice.kind}.html").render(ctx)
-        subject = self.subject(notice, handoff, ctx)
+        kind = kind_of(notice)
+        ctx = self.context(notice, handoff, kind, extra)
+        text_name, html_name = kind.templates
+        text = wrap_text(self.env.get_template(text_name).render(ctx)).strip() + "\n"
+        html = self.env.get_template(html_name).render(ctx)
+        subject = self.subject(kind, handoff, ctx, about if kind.answer else "")
         message_id = message_id_for(dedupe_key, c.handoff_domain)
 
-        answer = notice.answer or notice.kind in ANSWERS
         refs = []
-        if handoff and handoff.get("root_message_id"):
-            refs.append(handoff["root_message_id"])
-        if ctx.get("in_reply_to"):
-            refs.append(ctx["in_reply_to"])
+        if handoff and handoff.root_message_id:
+            refs.append(handoff.root_message_id)
+        if in_reply_to and kind.answer:
+            refs.append(in_reply_to)
         msg = build_mime(text, html, ctx.get("attachments") or [])
         to_name = self.person_name(notice.to)
         headers = [
@@ -257,7 +207,7 @@ class Renderer:
         if refs:
             headers += [("In-Reply-To", f"<{refs[-1]}>"), ("References", " ".join(f"<{r}>" for r in refs))]
         headers += [
-            ("Auto-Submitted", "auto-replied" if answer else "auto-generated"),
+            ("Auto-Submitted", "auto-replied" if kind.answer else "auto-generated"),
             ("X-Auto-Response-Suppress", "All"),
             (LOOP_HEADER, c.org.handoff_address),
             ("X-Nudger-Kind", notice.kind),

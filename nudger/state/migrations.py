@@ -128,3 +128,64 @@ def m003_inbound_body_hash(db: Database) -> None:
     """A body hash beside the Message-ID: a reused Message-ID on a different message is not a
     redelivery, and must not be dropped as one."""
     db["inbound"].add_column("body_hash", str)
+
+
+# Events whose state a backfill can read from their own data.
+_STATUS_AFTER = {"created": "open", "acknowledged": "acknowledged", "done": "done", "blocked": "blocked",
+                 "reassigned": "open", "declined": "open", "cancelled": "cancelled", "reopened": "open"}
+_WORDS_KEYS = ("args", "note", "reason", "words", "text")
+
+
+@migrations()
+def m004_events_are_history(db: Database) -> None:
+    """Every event records the state after it (status, owner, team, due, priority, rush), the
+    person's own words in one field, and when a run wrote it beside when it happened.
+
+    Older events are backfilled by replaying each handoff's log: the first value of a field
+    is read back from the first change to it ("from"), the rest follows event by event.
+    Priority, team and rush changes were not logged before, so old events carry today's.
+    """
+    import json
+
+    for column, kind in (("words", str), ("recorded", str), ("status", str), ("owner", str),
+                         ("team", str), ("due", str), ("priority", str), ("rush", int)):
+        db["events"].add_column(column, kind)
+    conn = db.conn
+    handoffs = conn.execute(
+        "select id, owner, team, due, priority, rush from handoffs").fetchall()
+    for hid, owner, team, due, priority, rush in handoffs:
+        events = conn.execute(
+            "select id, at, kind, data from events where handoff_id = ? order by id", [hid]).fetchall()
+        decoded = [(eid, at, kind, json.loads(data or "{}")) for eid, at, kind, data in events]
+        first_due = next((d.get("from") for _, _, k, d in decoded if k == "due_changed"), due)
+        first_owner = next((d.get("from") for _, _, k, d in decoded
+                            if k in ("owner_assigned", "reassigned", "declined")), owner)
+        state = {"status": "open", "owner": first_owner, "due": first_due}
+        before_block = "open"
+        for eid, at, kind, data in decoded:
+            if kind == "blocked":
+                before_block = state["status"]
+            if kind == "unblocked":
+                state["status"] = before_block
+            elif kind in _STATUS_AFTER:
+                state["status"] = _STATUS_AFTER[kind]
+            if kind in ("owner_assigned", "reassigned", "declined"):
+                state["owner"] = data.get("to")
+            if kind == "due_changed":
+                state["due"] = data.get("to")
+            words = next((str(data[k]) for k in _WORDS_KEYS if data.get(k)), "")
+            conn.execute(
+                "update events set words = ?, recorded = ?, status = ?, owner = ?, team = ?,"
+                " due = ?, priority = ?, rush = ? where id = ?",
+                [words, at, state["status"], state["owner"], team, state["due"], priority,
+                 int(bool(rush)), eid])
+    db["events"].create_index(["handoff_id", "at"])
+
+
+@migrations()
+def m005_quarantine_release_and_people_indexes(db: Database) -> None:
+    """A quarantined message keeps the dedupe key it was held under, so releasing it lets it
+    be read again; handoffs are found by owner and requester without a scan."""
+    db["quarantine"].add_column("dedupe_key", str)  # older rows: derived again from the message
+    db["handoffs"].create_index(["owner", "status"])
+    db["handoffs"].create_index(["requester", "status"])

@@ -4,26 +4,60 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
 
+from nudger.core.handoffs import Outcome
+from nudger.core.message_ids import root_message_id
+from nudger.core.records import HANDOFF_STATES, Event, Handoff, HandoffState
 from nudger.errors import TemporaryFailure
 from nudger.state.migrations import migrations
 
 BUSY_TIMEOUT_MS = 10_000
-HANDOFF_STATES = ("open", "acknowledged", "blocked", "done", "cancelled")
 
 
 def iso(dt: datetime) -> str:
     """Timestamps are stored as ISO 8601 in UTC so that text order is time order."""
-    from datetime import UTC
-
     return dt.astimezone(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class InboundCheck:
+    """What the store knows of a message: ``new``, a ``redelivery``, or a ``reused_id``
+    (its Message-ID was used by a different message). ``key`` is the one to record it under."""
+
+    verdict: str
+    key: str
+    seen_id: int | None = None
+
+
+@dataclass(frozen=True)
+class InboundRecord:
+    key: str
+    received: datetime
+    kind: str
+    outcome: str
+    reasons: tuple[str, ...] | list[str]
+    body_hash: str
+    authorised: bool = False
+    message_id: str | None = None
+    sender: str = ""
+    subject: str = ""
+    handoff_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    id: int
+    raw: bytes
+    source_key: str
+    dedupe_key: str
 
 
 class Store:
@@ -99,9 +133,21 @@ class Store:
         self.db.conn.execute(f"update {table} set {sets} where id = ?", [*(changes[c] for c in cols), row_id])
 
     # --- inbound -----------------------------------------------------------
+    #
+    # Dedupe, the reused-Message-ID check and quarantine live here, so that a quarantined
+    # message can be released and read again instead of being skipped as "already seen".
 
-    def inbound_seen(self, dedupe_key: str) -> dict[str, Any] | None:
-        return self._one("select * from inbound where dedupe_key = ?", [dedupe_key])
+    def inbound_check(self, key: str, body_hash: str) -> InboundCheck:
+        """Is this message new, a redelivery, or a different message reusing a Message-ID?"""
+        seen = self._one("select id, body_hash from inbound where dedupe_key = ?", [key])
+        if seen and seen["body_hash"] and seen["body_hash"] != body_hash:
+            own_key = f"{key}#{body_hash[:16]}"
+            again = self._one("select id from inbound where dedupe_key = ?", [own_key])
+            return InboundCheck("redelivery" if again else "reused_id", own_key, int(seen["id"]))
+        return InboundCheck("redelivery" if seen else "new", key, int(seen["id"]) if seen else None)
+
+    def inbound_seen(self, dedupe_key: str) -> bool:
+        return self._one("select 1 as x from inbound where dedupe_key = ?", [dedupe_key]) is not None
 
     def record_redelivery(self, dedupe_key: str) -> None:
         with self.transaction():
@@ -109,56 +155,134 @@ class Store:
                 "update inbound set deliveries = deliveries + 1 where dedupe_key = ?", [dedupe_key]
             )
 
-    def record_inbound(self, row: dict[str, Any]) -> int:
-        row = dict(row)
-        if isinstance(row.get("reasons"), list):
-            row["reasons"] = json.dumps(row["reasons"])
-        return self._insert("inbound", row, or_ignore=True)
+    def record_inbound(self, row: InboundRecord) -> int:
+        return self._insert("inbound", {
+            "dedupe_key": row.key, "message_id": row.message_id, "received": iso(row.received),
+            "sender": row.sender, "subject": row.subject[:500], "kind": row.kind,
+            "authorised": int(row.authorised), "reasons": json.dumps(list(row.reasons)),
+            "handoff_id": row.handoff_id, "outcome": row.outcome, "body_hash": row.body_hash,
+        }, or_ignore=True)
+
+    def quarantine(self, raw: bytes, reason: str, detail: str, source_key: str, at: datetime,
+                   record: InboundRecord) -> int:
+        """Keep the message whole with its reason; its inbound record makes a redelivery of
+        it a duplicate until someone releases it. In the caller's transaction."""
+        qid = self._insert(
+            "quarantine",
+            {"at": iso(at), "reason": reason, "detail": detail, "source_key": source_key,
+             "raw": raw, "status": "held", "dedupe_key": record.key},
+        )
+        self.record_inbound(record)
+        return qid
+
+    def quarantined(self) -> list[dict[str, Any]]:
+        return self._rows(
+            "select id, at, reason, source_key, status, length(raw) as size from quarantine order by id"
+        )
+
+    def release_quarantined(self, quarantine_id: int, key_of: Callable[[bytes], str]) -> Quarantined | None:
+        """Take a held message out of quarantine so the next read handles it as new.
+
+        Its inbound record is removed (it was only there to hold redeliveries back); the
+        quarantine row stays, marked released, as the record of what happened.
+        """
+        with self.transaction():
+            row = self._one("select id, raw, source_key, dedupe_key, status from quarantine where id = ?",
+                            [quarantine_id])
+            if row is None or row["status"] != "held":
+                return None
+            raw = bytes(row["raw"])
+            key = row["dedupe_key"] or key_of(raw)  # rows from before m005 kept no key
+            self.db.conn.execute("update quarantine set status = 'released' where id = ?", [quarantine_id])
+            self.db.conn.execute("delete from inbound where dedupe_key = ? and outcome = 'quarantined'", [key])
+        return Quarantined(int(row["id"]), raw, row["source_key"] or "", key)
 
     # --- handoffs and events -------------------------------------------------
 
-    def insert_handoff(self, row: dict[str, Any]) -> int:
-        return self._insert("handoffs", _encode(row))
+    def apply(self, outcome: Outcome, *, actor: str | None, at: datetime, recorded: datetime,
+              domain: str, source_raw: bytes | None = None) -> Handoff:
+        """Write what one message did to one handoff: the new row or its changes, its events,
+        the round-robin cursor and a digest choice. In the caller's transaction; returns the
+        handoff as saved (with its number, for a new one)."""
+        after = outcome.after
+        if outcome.before is None:
+            row = _handoff_row(after)
+            row.pop("id")
+            row["source_raw"] = source_raw
+            hid = self._insert("handoffs", row)
+            root = root_message_id(hid, iso(after.created), domain)
+            self.db.conn.execute("update handoffs set root_message_id = ? where id = ?", [root, hid])
+            after = after.changed(id=hid, root_message_id=root)
+        elif changes := outcome.changes:
+            self._update("handoffs", after.id, _handoff_row(after, only=changes))
+        # A history never runs backwards: an event is not dated before the one it follows.
+        last = self._one("select max(at) as at from events where handoff_id = ?", [after.id])
+        floor = datetime.fromisoformat(last["at"]) if last and last["at"] else at
+        when = max(at, floor)
+        for event in outcome.events:
+            s = event.state
+            self._insert("events", {
+                "handoff_id": after.id, "at": iso(when), "recorded": iso(recorded), "kind": event.kind,
+                "actor": event.actor or actor, "data": json.dumps(dict(event.data), default=str),
+                "words": event.words or None, "status": s.status, "owner": s.owner, "team": s.team,
+                "due": s.due.isoformat() if s.due else None, "priority": s.priority, "rush": int(s.rush),
+            })
+        if outcome.cursor:
+            self.set_round_robin_position(*outcome.cursor)
+        if outcome.digest_choice and actor:
+            self.set_digest_choice(actor, outcome.digest_choice, at)
+        return after
 
-    def update_handoff(self, handoff_id: int, changes: dict[str, Any]) -> None:
-        if changes:
-            self._update("handoffs", handoff_id, _encode(changes))
+    def handoff(self, handoff_id: int) -> Handoff | None:
+        row = self._one(f"select {_HANDOFF_COLUMNS} from handoffs where id = ?", [handoff_id])
+        return _decode_handoff(row) if row else None
 
-    def handoff(self, handoff_id: int) -> dict[str, Any] | None:
-        row = self._one("select * from handoffs where id = ?", [handoff_id])
-        return _decode(row) if row else None
+    def handoff_source(self, handoff_id: int) -> bytes | None:
+        """The forward as received, kept only when it carried attachments."""
+        row = self._one("select source_raw from handoffs where id = ?", [handoff_id])
+        return bytes(row["source_raw"]) if row and row["source_raw"] is not None else None
 
-    def handoff_by_root(self, message_ids: list[str]) -> dict[str, Any] | None:
+    def handoff_by_root(self, message_ids: list[str]) -> Handoff | None:
         if not message_ids:
             return None
         marks = ",".join("?" * len(message_ids))
         row = self._one(
-            f"select h.* from handoffs h where h.root_message_id in ({marks}) "
-            f"union select h.* from handoffs h join outbox o on o.handoff_id = h.id "
-            f"where o.message_id in ({marks}) limit 1",
+            f"select id from handoffs where root_message_id in ({marks}) "
+            f"union select handoff_id from outbox where message_id in ({marks}) and handoff_id is not null"
+            f" limit 1",
             [*message_ids, *message_ids],
         )
-        return _decode(row) if row else None
+        return self.handoff(int(row["id"])) if row else None
 
-    def handoffs(self, status: str | None = None) -> list[dict[str, Any]]:
-        if status:
-            rows = self._rows("select * from handoffs where status = ? order by id", [status])
-        else:
-            rows = self._rows("select * from handoffs order by id")
-        return [_decode(r) for r in rows]
+    def handoffs(self, status: str | None = None) -> list[Handoff]:
+        where, params = ("where status = ?", [status]) if status else ("", [])
+        rows = self._rows(f"select {_HANDOFF_COLUMNS} from handoffs {where} order by id", params)
+        return [_decode_handoff(r) for r in rows]
 
-    def add_event(
-        self, handoff_id: int, at: datetime, kind: str, actor: str | None, data: dict | None = None
-    ) -> int:
-        return self._insert(
-            "events",
-            {"handoff_id": handoff_id, "at": iso(at), "kind": kind, "actor": actor,
-             "data": json.dumps(data or {})},
+    def open_handoffs_for(self, email: str) -> list[Handoff]:
+        """Open handoffs the person owns or asked for (an index on each, not a scan)."""
+        email = email.lower()
+        rows = self._rows(
+            f"select {_HANDOFF_COLUMNS} from handoffs where status in ('open', 'acknowledged', 'blocked')"
+            f" and (owner = ? or requester = ?) order by id",
+            [email, email],
         )
+        return [_decode_handoff(r) for r in rows]
 
-    def events(self, handoff_id: int) -> list[dict[str, Any]]:
-        rows = self._rows("select * from events where handoff_id = ? order by id", [handoff_id])
-        return [{**r, "data": json.loads(r["data"] or "{}")} for r in rows]
+    def events(self, handoff_id: int) -> list[Event]:
+        rows = self._rows(f"select {_EVENT_COLUMNS} from events where handoff_id = ? order by at, id",
+                          [handoff_id])
+        return [_decode_event(r) for r in rows]
+
+    def state_at(self, handoff_id: int, at: datetime) -> HandoffState | None:
+        """The handoff as it stood at instant ``at``: the state its last event up to then left.
+        None before it existed."""
+        row = self._one(
+            f"select {_EVENT_COLUMNS} from events where handoff_id = ? and at <= ?"
+            " order by at desc, id desc limit 1",
+            [handoff_id, iso(at)],
+        )
+        return _decode_event(row).state if row else None
 
     # --- outbox --------------------------------------------------------------
 
@@ -238,21 +362,6 @@ class Store:
             [handoff_id],
         )
 
-    # --- quarantine ------------------------------------------------------------
-
-    def quarantine(self, raw: bytes, reason: str, detail: str, source_key: str, at: datetime) -> int:
-        with self.transaction():
-            return self._insert(
-                "quarantine",
-                {"at": iso(at), "reason": reason, "detail": detail, "source_key": source_key,
-                 "raw": raw, "status": "held"},
-            )
-
-    def quarantined(self) -> list[dict[str, Any]]:
-        return self._rows(
-            "select id, at, reason, source_key, status, length(raw) as size from quarantine order by id"
-        )
-
     # --- people and teams --------------------------------------------------------
 
     def digest_choice(self, email: str) -> str | None:
@@ -307,22 +416,53 @@ class Store:
         }
 
 
-_JSON_FIELDS = ("watchers", "forwarded")
+_HANDOFF_COLUMNS = ("id, title, status, prev_status, owner, requester, team, due, priority, rush,"
+                    " created, updated, watchers, note, forwarded, root_message_id, blocked_reason,"
+                    " source_raw is not null as has_source")
+_EVENT_COLUMNS = ("id, handoff_id, at, recorded, kind, actor, data, words, status, owner, team, due,"
+                  " priority, rush")
 
 
-def _encode(row: dict[str, Any]) -> dict[str, Any]:
-    out = dict(row)
-    for key in _JSON_FIELDS:
-        if key in out and not isinstance(out[key], str) and out[key] is not None:
-            out[key] = json.dumps(out[key])
-    if "rush" in out and out["rush"] is not None:
-        out["rush"] = int(bool(out["rush"]))
-    return out
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value).astimezone(UTC) if value else None
 
 
-def _decode(row: dict[str, Any]) -> dict[str, Any]:
-    out = dict(row)
-    out["watchers"] = json.loads(out.get("watchers") or "[]")
-    out["forwarded"] = json.loads(out["forwarded"]) if out.get("forwarded") else None
-    out["rush"] = bool(out.get("rush"))
-    return out
+def _decode_handoff(row: dict[str, Any]) -> Handoff:
+    created = _time(row["created"]) or datetime.fromtimestamp(0, UTC)
+    return Handoff(
+        id=int(row["id"]), title=row["title"], status=row["status"], requester=row["requester"],
+        created=created, updated=_time(row["updated"]) or created, owner=row["owner"], team=row["team"],
+        due=date.fromisoformat(row["due"]) if row["due"] else None, priority=row["priority"] or "normal",
+        rush=bool(row["rush"]), watchers=tuple(json.loads(row["watchers"] or "[]")),
+        note=row["note"] or "", forwarded=json.loads(row["forwarded"]) if row["forwarded"] else None,
+        root_message_id=row["root_message_id"], blocked_reason=row["blocked_reason"],
+        prev_status=row["prev_status"], has_source=bool(row["has_source"]),
+    )
+
+
+def _handoff_row(h: Handoff, only: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The columns of a handoff (or just the changed ones), encoded for SQLite."""
+    values: dict[str, Any] = {
+        "id": h.id, "title": h.title, "status": h.status, "prev_status": h.prev_status,
+        "owner": h.owner, "requester": h.requester, "team": h.team,
+        "due": h.due.isoformat() if h.due else None, "priority": h.priority, "rush": int(h.rush),
+        "created": iso(h.created), "updated": iso(h.updated), "watchers": json.dumps(list(h.watchers)),
+        "note": h.note, "forwarded": json.dumps(h.forwarded) if h.forwarded is not None else None,
+        "root_message_id": h.root_message_id, "blocked_reason": h.blocked_reason,
+    }
+    if only is not None:
+        return {k: v for k, v in values.items() if k in only}
+    return values
+
+
+def _decode_event(row: dict[str, Any]) -> Event:
+    state = HandoffState(
+        status=row["status"] or "open", owner=row["owner"], team=row["team"],
+        due=date.fromisoformat(row["due"]) if row["due"] else None,
+        priority=row["priority"] or "normal", rush=bool(row["rush"]),
+    )
+    return Event(
+        kind=row["kind"], state=state, data=json.loads(row["data"] or "{}"), words=row["words"] or "",
+        actor=row["actor"], at=_time(row["at"]), recorded=_time(row["recorded"]),
+        handoff_id=int(row["handoff_id"]), id=int(row["id"]),
+    )

@@ -1,0 +1,128 @@
+"""Every kind of email nudger sends, in one table.
+
+A kind says whether it is an *answer* (to a person's own message: sent at once, at any hour,
+threaded to their message, ``Auto-Submitted: auto-replied``) or waits for the recipient's
+business hours; its subject prefix; the shape of its dedupe key; the variables its templates
+may use beyond the layout's (with their defaults, so a typo in a template still fails); and
+one context function for what it must look up. Its templates are ``<name>.txt`` and
+``<name>.html``. Adding a kind is one entry here plus its two templates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Protocol
+
+from nudger.core.records import OPEN_STATES, Handoff, Notice
+
+if TYPE_CHECKING:
+    from nudger.config import Config
+
+# Every template may use these (the layout's own); a kind's fields come on top.
+LAYOUT_FIELDS: Mapping[str, Any] = MappingProxyType({
+    "actor": None, "also_told": [], "attachments": [], "skipped_attachments": [],
+})
+
+
+class Lookup(Protocol):
+    """What a context function may read from state (the store implements it)."""
+
+    def open_handoffs_for(self, email: str) -> list[Handoff]: ...
+
+
+@dataclass(frozen=True)
+class KindInput:
+    """What a kind's context function is given."""
+
+    notice: Notice
+    handoff: Handoff | None
+    config: Config
+    lookup: Lookup
+
+
+def per_cause(notice: Notice, cause: str) -> str:
+    """Mail caused by one inbound message: one per (kind, handoff, recipient, message)."""
+    return f"{notice.kind}:{notice.handoff_id or '-'}:{notice.to}:{cause}"
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    subject: str  # prefix, formatted with the context: "Did you mean “{suggestion}”?"
+    answer: bool = False
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    key: Callable[[Notice, str], str] = per_cause
+    context: Callable[[KindInput], dict[str, Any]] | None = None
+
+    @property
+    def hold(self) -> str:
+        """'none': at once, any hour; 'business_hours': the recipient's next business hours."""
+        return "none" if self.answer else "business_hours"
+
+    @property
+    def templates(self) -> tuple[str, str]:
+        return f"{self.name}.txt", f"{self.name}.html"
+
+    def subject_prefix(self, context: Mapping[str, Any]) -> str:
+        try:
+            return self.subject.format_map(context) if "{" in self.subject else self.subject
+        except (KeyError, IndexError, ValueError):
+            return self.subject.split("{", 1)[0].strip()
+
+
+def _directory(inp: KindInput) -> dict[str, Any]:
+    """Teams and handles, for the email that asks who should take a handoff."""
+    c = inp.config
+    return {
+        "teams": [{"name": t.name, "aliases": list(t.aliases), "lead": t.lead} for t in c.teams.values()],
+        "people": [{"handle": p.handle, "name": p.name, "team": p.team} for p in c.people],
+    }
+
+
+def _open_items(inp: KindInput) -> dict[str, Any]:
+    """`status` sent to the handoff address: every open handoff the person owns or asked for."""
+    if inp.handoff is not None:
+        return {"open_items": []}
+    items = [h for h in inp.lookup.open_handoffs_for(inp.notice.to) if h.status in OPEN_STATES]
+    return {"open_items": items}
+
+
+_KINDS = (
+    # answers
+    Kind("receipt", "Received", answer=True, fields={"lead_days": 0, "notice_days": 0}),
+    Kind("no_owner", "Who should take this?", answer=True, context=_directory),
+    Kind("refusal", "Not changed", answer=True, fields={"reason": "", "how": ""}),
+    Kind("status", "Status", answer=True, context=_open_items),
+    Kind("help", "How to reply", answer=True),
+    Kind("did_you_mean", "Did you mean “{suggestion}”?", answer=True,
+         fields={"word": "", "suggestion": ""}),
+    Kind("digest_choice", "Digest", answer=True, fields={"choice": None}),
+    Kind("owner_assigned", "Assigned", answer=True, fields={"new_owner": None}),
+    Kind("quarantined", "Not handled", answer=True,
+         fields={"reason": "", "quarantine_id": None, "subject": ""}),
+    # news for other people: inside their business hours
+    Kind("new_handoff", "New handoff", fields={"why": None, "by": None, "words": ""}),
+    Kind("acknowledged", "Confirmed", fields={"words": "", "new_due": None}),
+    Kind("done", "Done", fields={"words": "", "prompt_thanks": False}),
+    Kind("blocked", "Blocked", fields={"reason": ""}),
+    Kind("unblocked", "Unblocked", fields={"words": ""}),
+    Kind("due_changed", "New date", fields={"new_due": None, "words": ""}),
+    Kind("reassigned", "Reassigned", fields={"words": "", "new_owner": None}),
+    Kind("declined", "Declined",
+         fields={"reason": "", "words": "", "new_owner": None, "back_to_requester": False}),
+    Kind("cancelled", "Cancelled", fields={"reason": ""}),
+    Kind("reopened", "Reopened", fields={"reason": ""}),
+    Kind("thanks", "Thanks", fields={"words": ""}),
+    Kind("note", "Note", fields={"words": ""}),
+)
+
+KINDS: Mapping[str, Kind] = MappingProxyType({k.name: k for k in _KINDS})
+
+
+def kind_of(notice: Notice) -> Kind:
+    try:
+        return KINDS[notice.kind]
+    except KeyError:
+        raise ValueError(f"unknown email kind {notice.kind!r}; known: {', '.join(KINDS)}") from None

@@ -1,0 +1,63 @@
+"""The one way into the outbox: a notice becomes a rendered email in an outbox row.
+
+Inbound messages, the scheduler, the quarantine and bounce handling all queue mail here.
+Each notice gets its dedupe key (the kind's shape, filled from its cause: a message's key, a
+scheduled slot) and its send time: an answer at once, other mail at the start of the
+recipient's next business hours. The outbox's unique dedupe key is the ledger of what was
+sent: queuing the same notice twice is a no-op.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from nudger.core.calendars import calendar_for
+from nudger.core.records import Handoff, Notice
+from nudger.outbound.kinds import KindInput, kind_of
+from nudger.runtime import Runtime
+from nudger.state.store import iso
+
+
+@dataclass(frozen=True)
+class Cause:
+    """Why mail is queued. ``key`` fills the kinds' dedupe keys; an answer threads to the
+    person's own message (``message_id``) and, without a handoff, is titled after its subject."""
+
+    key: str
+    message_id: str | None = None
+    subject: str = ""
+
+
+def send_time(rt: Runtime, notice: Notice) -> datetime:
+    earliest = notice.not_before or rt.now
+    if kind_of(notice).hold == "none":
+        return earliest
+    return calendar_for(rt.config, notice.to).next_business_start(earliest)
+
+
+def queue(rt: Runtime, notices: list[Notice], cause: Cause, handoff: Handoff | None = None) -> int:
+    """Render and queue each notice in the caller's transaction; returns how many are new."""
+    queued = 0
+    for notice in notices:
+        kind = kind_of(notice)
+        if notice.handoff_id is not None and (handoff is None or handoff.id != notice.handoff_id):
+            handoff = rt.store.handoff(notice.handoff_id)
+        about = handoff if notice.handoff_id is not None else None
+        key = notice.key or kind.key(notice, cause.key)
+        send_after = send_time(rt, notice)
+        extra = kind.context(KindInput(notice, about, rt.config, rt.store)) if kind.context else None
+        rendered = rt.renderer.render(notice, about, key, send_after, extra=extra,
+                                      in_reply_to=cause.message_id, about=cause.subject)
+        queued += int(rt.store.enqueue({
+            "dedupe_key": key,
+            "kind": notice.kind,
+            "handoff_id": notice.handoff_id,
+            "recipient": notice.to,
+            "message_id": rendered.message_id,
+            "subject": rendered.subject,
+            "raw": rendered.raw,
+            "send_after": iso(send_after),
+            "created": iso(rt.now),
+        }))
+    return queued
