@@ -1,4 +1,8 @@
-"""The ``nudger`` command: parses options, calls the library, prints. No SQL, no MIME here."""
+"""The ``nudger`` command: parses options, calls the library, prints. No SQL, no MIME here.
+
+What a command opens (runtime, source, transport) comes from ``nudger.app`` and is used in a
+``with``, so it is closed when the command ends, even on error.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from nudger import __version__
+from nudger.app import open_runtime, open_source, open_transport
 from nudger.config import Config, find_config_path, load_config, load_secrets
 from nudger.core.records import Handoff
 from nudger.errors import ConfigError, NudgerError, TemporaryFailure
@@ -112,32 +117,6 @@ def parse_now(text: str | None, config: Config | None) -> datetime:
     return value
 
 
-def open_runtime(config: Config, now: datetime):  # type: ignore[no-untyped-def]
-    from nudger.runtime import Runtime
-    from nudger.state.store import Store
-
-    secret, previous = load_secrets(config, os.environ)
-    return Runtime(config, Store.open(config.database_path), now, secret, previous)
-
-
-def open_source(config: Config):  # type: ignore[no-untyped-def]
-    from nudger.inbound.sources import MaildirSource
-
-    if config.inbound.source == "maildir":
-        assert config.inbound.path is not None
-        return MaildirSource(config.inbound.path)
-    raise ConfigError(f"{config.source}: inbound.source: \"{config.inbound.source}\" intake is not built yet; use \"maildir\" (or `nudger ingest -` from your MTA)")
-
-
-def open_transport(config: Config):  # type: ignore[no-untyped-def]
-    from nudger.outbound.transports import MaildirTransport
-
-    if config.outbound.transport == "maildir":
-        assert config.outbound.path is not None
-        return MaildirTransport(config.outbound.path)
-    raise ConfigError(f"{config.source}: outbound.transport: \"{config.outbound.transport}\" delivery is not built yet; use \"maildir\"")
-
-
 def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
@@ -178,10 +157,12 @@ def run(ctx: click.Context, now_text: str | None) -> None:
             if sys.stdout.isatty() or ctx.obj.get("verbosity", 0) > 0:
                 click.echo("another nudger run is in progress; nothing to do")
             return
-        rt = open_runtime(config, now)
-        run_id = rt.store.start_run(datetime.now(UTC), now)
-        summary = run_once(rt, open_source(config), open_transport(config))
-        rt.store.finish_run(run_id, datetime.now(UTC), summary.as_json())
+        # Source and transport first: a kind not built yet stops the run before it is recorded.
+        with (open_source(config) as source, open_transport(config) as transport,
+              open_runtime(config, now, os.environ) as rt):
+            run_id = rt.store.start_run(datetime.now(UTC), now)
+            summary = run_once(rt, source, transport)
+            rt.store.finish_run(run_id, datetime.now(UTC), summary.as_json())
     if (summary.did_something() or sys.stdout.isatty()) and ctx.obj.get("verbosity", 0) >= 0:
         click.echo(summary.line())
     if summary.fetch_error:
@@ -218,14 +199,15 @@ def _ingest(ctx: click.Context, source: str, now_text: str | None) -> None:
         src = StdinSource() if source == "-" else FileSource(Path(source))
     except OSError as exc:
         raise click.ClickException(f"cannot read {source}: {exc.strerror or exc}") from exc
-    rt = open_runtime(config, now)
-    summary = RunSummary()
-    ingest_from(rt, src, summary)
-    if summary.fetch_error:
-        raise TemporaryFailure(summary.fetch_error)
-    with run_lock(config.database_path) as held:
-        if held:
-            deliver_due(rt, open_transport(config), summary)
+    with src, open_runtime(config, now, os.environ) as rt:
+        summary = RunSummary()
+        ingest_from(rt, src, summary)
+        if summary.fetch_error:
+            raise TemporaryFailure(summary.fetch_error)
+        with run_lock(config.database_path) as held:
+            if held:
+                with open_transport(config) as transport:
+                    deliver_due(rt, transport, summary)
     if ctx.obj.get("verbosity", 0) > 0 or sys.stdout.isatty():
         click.echo(summary.line())
 

@@ -224,6 +224,28 @@ tls = "starttls"
         587, None, None)
 
 
+@pytest.mark.parametrize(("protocol", "tls", "port"), [
+    ("imap", "ssl", 993), ("imap", "starttls", 143), ("imap", "none", 143),
+    ("smtp", "ssl", 465), ("smtp", "starttls", 587), ("smtp", "none", 25),
+])
+def test_default_port_by_protocol_and_tls(tmp_path, protocol, tls, port):
+    assert ServerConfig.default_port(protocol, tls) == port
+    section = ('[inbound]\nsource = "imap"\nhost = "h"\nusername = "u"\npassword_env = "P"\n'
+               if protocol == "imap" else '[outbound]\ntransport = "smtp"\nhost = "h"\n')
+
+    def server(text: str) -> ServerConfig:
+        config = load(tmp_path, ORG + section + text)
+        return config.inbound.server if protocol == "imap" else config.outbound.server
+
+    assert server(f'tls = "{tls}"\n').port == port
+    assert server(f'tls = "{tls}"\nport = 2525\n').port == 2525  # a port written down wins
+
+
+def test_a_maildir_has_no_port(tmp_path):
+    config = load(tmp_path, ORG)
+    assert (config.inbound.server.port, config.outbound.server.port) == (None, None)
+
+
 def test_previous_secret_env_can_be_turned_off(tmp_path):
     config = load(tmp_path, ORG + '[security]\nprevious_secret_env = ""\n')
     assert config.security.previous_secret_env is None

@@ -34,6 +34,11 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DIGESTS = ("daily", "weekly", "none")
 ROUTINGS = ("lead", "round_robin")
 TLS_MODES = ("ssl", "starttls", "none")
+# (protocol, tls) -> the port a server listens on when the config names none.
+DEFAULT_PORTS: Mapping[tuple[str, str], int] = MappingProxyType({
+    ("imap", "ssl"): 993, ("imap", "starttls"): 143, ("imap", "none"): 143,
+    ("smtp", "ssl"): 465, ("smtp", "starttls"): 587, ("smtp", "none"): 25,
+})
 LOG_LEVELS = ("debug", "info", "warning", "error")
 KEY_FILE_NAME = "nudger.key"
 
@@ -83,13 +88,22 @@ class OrgConfig:
 
 @dataclass(frozen=True)
 class ServerConfig:
-    """How to reach a mail server: shared by [inbound] (IMAP) and [outbound] (SMTP)."""
+    """How to reach a mail server: shared by [inbound] (IMAP) and [outbound] (SMTP).
+
+    The reader fills in ``port`` from ``default_port`` when the mailbox is remote, so
+    whatever connects later reads ``port`` and decides nothing itself.
+    """
 
     host: str | None
     port: int | None
     username: str | None
     password_env: str | None
     tls: str
+
+    @staticmethod
+    def default_port(protocol: str, tls: str) -> int:
+        """IMAP: 993 with ``tls = "ssl"``, else 143. SMTP: 465 ssl, 587 starttls, 25 none."""
+        return DEFAULT_PORTS[(protocol, tls)]
 
 
 @dataclass(frozen=True)

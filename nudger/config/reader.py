@@ -284,6 +284,7 @@ def _read_mailbox(t: _Table, kind_key: str, kinds: tuple[str, str], default_path
         if values["username"] and not values["password_env"]:
             raise t.fail("password_env", "required with username: the name of the "
                          "environment variable that holds the password")
+        values["port"] = values["port"] or ServerConfig.default_port(kind, tls)
     return {kind_key: kind, **values}
 
 
@@ -378,7 +379,6 @@ def config_from_dict(data: dict, source: Path | None = None, base_dir: Path | No
     if inbound["source"] == "imap":
         if inbound["username"] is None:
             raise inbound_t.fail("username", 'required when source = "imap"')
-        inbound["port"] = inbound["port"] or (993 if inbound["tls"] == "ssl" else 143)
     inbound = InboundConfig(source=inbound["source"], path=inbound["path"],
                             server=_server(inbound), folder=inbound_t.text("folder", "INBOX"),
                             processed_folder=inbound_t.text("processed_folder", "Processed"))
@@ -386,9 +386,6 @@ def config_from_dict(data: dict, source: Path | None = None, base_dir: Path | No
     outbound_t = _section(file, data, "outbound")
     outbound = _read_mailbox(outbound_t, "transport", ("maildir", "smtp"), "mail/outbox",
                              base_dir, env)
-    if outbound["transport"] == "smtp":
-        outbound["port"] = outbound["port"] or {"ssl": 465, "starttls": 587}.get(
-            outbound["tls"], 25)
     outbound = OutboundConfig(transport=outbound["transport"], path=outbound["path"],
                               server=_server(outbound),
                               concurrency=outbound_t.integer("concurrency", 4, 1),

@@ -2,6 +2,12 @@
 
 A source yields ``RawMessage``s in a stable order and is told ``acknowledge(key)`` only after
 the message's database commit, so a crash in between re-reads it and dedupe skips it.
+
+Lifecycle: a command opens a source with ``with`` and it is closed when the command ends,
+even on error. Making one connects to nothing: a remote source (IMAP) should connect on the
+first ``fetch`` so that a server that is down fails the fetch stage, which the run reports
+while it still delivers, and let ``close()`` end the session. The local sources here hold
+nothing between calls, so their ``close()`` has nothing to do.
 """
 
 from __future__ import annotations
@@ -10,9 +16,11 @@ import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, Self
 
+from nudger.lifecycle import Closing
 from nudger.maildir import ensure_maildir
 
 
@@ -20,9 +28,18 @@ from nudger.maildir import ensure_maildir
 class RawMessage:
     key: str  # stable within its source: a Maildir file name, "stdin", an IMAP UID
     data: bytes
+    # When the message reached us (aware, UTC): a Maildir file's delivery time, later IMAP's
+    # INTERNALDATE. None when the source can't tell (stdin, a file): the run's clock stands in.
+    arrived: datetime | None = None
 
 
 class InboundSource(Protocol):
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, *exc_info: object) -> None: ...
+
+    def close(self) -> None: ...
+
     def fetch(self) -> Iterator[RawMessage]: ...
 
     def acknowledge(self, key: str) -> None: ...
@@ -32,8 +49,12 @@ def _flags(name: str) -> str:
     return name.rpartition(":2,")[2] if ":2," in name else ""
 
 
-class MaildirSource:
-    """Reads ``new/`` and unseen ``cur/``; a processed message moves to ``cur/`` flagged S."""
+class MaildirSource(Closing):
+    """Reads ``new/`` and unseen ``cur/``; a processed message moves to ``cur/`` flagged S.
+
+    ``arrived`` is the file's mtime: a delivery writes the file in ``tmp/`` and renames it into
+    ``new/`` (a rename keeps the mtime, also on the move to ``cur/``), so it is the delivery time.
+    """
 
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -56,10 +77,12 @@ class MaildirSource:
     def fetch(self) -> Iterator[RawMessage]:
         for key, path in self.pending():
             try:
-                data = path.read_bytes()
+                with open(path, "rb") as fh:  # stat what was opened: a rename can't race us
+                    mtime = os.fstat(fh.fileno()).st_mtime
+                    data = fh.read()
             except FileNotFoundError:  # taken by a concurrent reader; it is theirs now
                 continue
-            yield RawMessage(key, data)
+            yield RawMessage(key, data, datetime.fromtimestamp(mtime, UTC))
 
     def acknowledge(self, key: str) -> None:
         sub, _, name = key.partition("/")
@@ -73,8 +96,11 @@ class MaildirSource:
             pass
 
 
-class StdinSource:
-    """One message from an MTA pipe; acknowledging is the exit status, so nothing to do."""
+class StdinSource(Closing):
+    """One message from an MTA pipe; acknowledging is the exit status, so nothing to do.
+
+    ``arrived`` is None: the MTA runs us as it delivers, so the run's clock is the arrival.
+    """
 
     def __init__(self, data: bytes | None = None):
         self._data = data
@@ -88,7 +114,10 @@ class StdinSource:
 
 
 class FileSource(StdinSource):
-    """One message from a file (``nudger ingest FILE``); the file is left where it is."""
+    """One message from a file (``nudger ingest FILE``); the file is left where it is.
+
+    ``arrived`` is None too: a saved file's mtime says when it was saved, not when it arrived.
+    """
 
     def __init__(self, path: Path):
         super().__init__(Path(path).read_bytes())

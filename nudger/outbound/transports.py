@@ -1,15 +1,25 @@
 """Where outgoing mail goes: the ``Transport`` protocol and the Maildir transport.
 
 A transport answers each message with a ``DeliveryResult`` (sent, retry later, or dead with
-the server's words); the pipeline records it at once.
+the server's words). ``deliver`` is a generator that yields each answer as soon as that
+message is handed over, and the pipeline records it before the next one goes: a run killed
+mid-batch leaves every message before it recorded and at most the one in flight unknown
+(it is still "sending", is queued again by the next run, and keeps its Message-ID).
+
+Lifecycle: a command opens a transport with ``with`` and it is closed when the command ends,
+even on error. Making one connects to nothing; a remote transport (SMTP) should connect on
+the first ``deliver`` and let ``close()`` end the session. The Maildir transport holds
+nothing between calls, so its ``close()`` has nothing to do.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, Self
 
+from nudger.lifecycle import Closing
 from nudger.maildir import deliver_to_maildir, ensure_maildir
 
 
@@ -29,10 +39,16 @@ class DeliveryResult:
 
 
 class Transport(Protocol):
-    def deliver(self, messages: list[Outgoing]) -> list[DeliveryResult]: ...
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, *exc_info: object) -> None: ...
+
+    def close(self) -> None: ...
+
+    def deliver(self, messages: Sequence[Outgoing]) -> Iterator[DeliveryResult]: ...
 
 
-class MaildirTransport:
+class MaildirTransport(Closing):
     """One file per outbox row in ``new/``, named after the row so a resend replaces it."""
 
     def __init__(self, path: Path):
@@ -41,8 +57,7 @@ class MaildirTransport:
     def file_for(self, outbox_id: int) -> Path:
         return self.path / "new" / f"nudger-outbox-{outbox_id:08d}.eml"
 
-    def deliver(self, messages: list[Outgoing]) -> list[DeliveryResult]:
-        results = []
+    def deliver(self, messages: Sequence[Outgoing]) -> Iterator[DeliveryResult]:
         for msg in messages:
             envelope = (
                 f"Return-Path: <{msg.envelope_from}>\r\nDelivered-To: {msg.recipient}\r\n"
@@ -50,7 +65,6 @@ class MaildirTransport:
             try:
                 deliver_to_maildir(self.path, envelope + msg.raw, self.file_for(msg.outbox_id).name)
             except OSError as exc:
-                results.append(DeliveryResult(msg.outbox_id, "retry", f"maildir: {exc}"))
+                yield DeliveryResult(msg.outbox_id, "retry", f"maildir: {exc}")
             else:
-                results.append(DeliveryResult(msg.outbox_id, "sent", "written to maildir"))
-        return results
+                yield DeliveryResult(msg.outbox_id, "sent", "written to maildir")
