@@ -124,7 +124,7 @@ def ingest_one(rt: Runtime, source: InboundSource, raw: RawMessage, summary: Run
         with rt.store.transaction():
             # Checked again under the write lock: `ingest -` and a run may race for one message.
             seen = rt.store.inbound_seen(key)
-            result = None if seen else ingest_message(rt, raw.data, key, raw_arrival(raw))
+            result = None if seen else ingest_message(rt, raw.data, key, raw.arrived)
             crash_point("inside_commit")
         if result is None:
             source.acknowledge(raw.key)
@@ -150,11 +150,6 @@ def ingest_one(rt: Runtime, source: InboundSource, raw: RawMessage, summary: Run
     setattr(summary, field_name, getattr(summary, field_name) + 1)
     summary.outcomes.append(outcome)
     return outcome
-
-
-def raw_arrival(raw: RawMessage) -> datetime | None:
-    """When the source says the message arrived (Maildir delivery time, IMAP INTERNALDATE)."""
-    return getattr(raw, "arrived", None)
 
 
 def quarantine_message(rt: Runtime, raw: RawMessage, key: str, reason: str, detail: str) -> None:

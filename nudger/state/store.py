@@ -9,15 +9,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
-from nudger.core.handoffs import Outcome
 from nudger.core.message_ids import root_message_id
 from nudger.core.records import HANDOFF_STATES, Event, Handoff, HandoffState
 from nudger.errors import TemporaryFailure
 from nudger.state.migrations import migrations
+
+if TYPE_CHECKING:
+    from nudger.core.handoffs import Outcome
 
 BUSY_TIMEOUT_MS = 10_000
 
