@@ -8,20 +8,23 @@ times `run_once` end to end (parse, classify, decide, render, commit, deliver to
 
 from __future__ import annotations
 
+import email
 import sys
 import tempfile
 import time
 from datetime import datetime
+from email.policy import default
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from conftest import ORG_TOML, make_forward, make_reply  # noqa: E402
+from conftest import ORG_TOML, make_forward  # noqa: E402
 
 from nudger.config import load_config  # noqa: E402
 from nudger.inbound.sources import MaildirSource
 from nudger.maildir import deliver_to_maildir  # noqa: E402
+from nudger.ops import sample_mail  # noqa: E402
 from nudger.outbound.transports import MaildirTransport  # noqa: E402
 from nudger.pipeline import run_once  # noqa: E402
 from nudger.runtime import Runtime  # noqa: E402
@@ -52,16 +55,11 @@ def main(n: int) -> None:
         print(f"forwards: {n} in {forwards_s:.2f} s = {n / forwards_s:.0f} messages/s, "
               f"{statements / n:.1f} SQL statements per message; {summary.line()}")
 
-        import email
-        from email.policy import default
-
-        notices = [p for p in sorted((outbox.path / "new").iterdir())
-                   if "dana" in str(email.message_from_bytes(p.read_bytes(), policy=default)["To"])]
-        from conftest import Sent
-
-        for i, p in enumerate(notices[: n // 2]):
-            sent = Sent(p, email.message_from_bytes(p.read_bytes(), policy=default))
-            deliver_to_maildir(inbox.path, make_reply(sent, "ack", sender="dana@acme.test"), f"{n + i:08d}.r.bench")
+        sent = [email.message_from_bytes(p.read_bytes(), policy=default) for p in sorted((outbox.path / "new").iterdir())]
+        notices = [msg for msg in sent if "dana" in str(msg["To"])]
+        for i, notice in enumerate(notices[: n // 2]):
+            ack = sample_mail.reply(notice, "ack", sender="dana@acme.test", date=now.replace(hour=11))  # type: ignore[arg-type]
+            deliver_to_maildir(inbox.path, ack, f"{n + i:08d}.r.bench")
         statements = 0
         start = time.perf_counter()
         summary = run_once(Runtime(config, store, now.replace(hour=11), b"k" * 32), inbox, outbox)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import email
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from email.message import EmailMessage
 from email.policy import default as default_policy
-from email.utils import make_msgid
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from click.testing import CliRunner
 from hypothesis import settings
 
 from nudger.cli import cli
+from nudger.ops import sample_mail
 
 settings.register_profile("ci", derandomize=True, deadline=None, max_examples=200)
 settings.load_profile("ci")
@@ -173,40 +175,19 @@ def make_forward(
     message_id: str | None = None,
     attachment: tuple[str, bytes] | None = None,
 ) -> bytes:
-    """A Gmail-style inline forward of a customer's email, with a note on top."""
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = to
-    if cc:
-        msg["Cc"] = cc
-    msg["Subject"] = subject
-    msg["Date"] = date
-    msg["Message-ID"] = message_id or make_msgid(domain="mail.acme.test")
-    msg.set_content(
-        f"{note}\n\n---------- Forwarded message ---------\n"
-        "From: Bill Lumbergh <bill@initech.example>\n"
-        "Date: Sun, Nov 22, 2026 at 6:15 PM\n"
-        "Subject: W-9 request\n"
-        "To: Sam Seller <sam@acme.test>\n\n"
-        "Hi Sam,\n\nCould you send us your W-9 so we can set you up as a vendor?\n\nThanks,\nBill\n"
+    """Sam's forward of Initech's W-9 request, unless told otherwise."""
+    return sample_mail.forward(
+        note, sender=sender, to=to, subject=subject, date=parsedate_to_datetime(date),
+        customer="Bill Lumbergh <bill@initech.example>", customer_subject="W-9 request",
+        customer_body="Hi Sam,\n\nCould you send us your W-9 so we can set you up as a vendor?\n\nThanks,\nBill",
+        customer_date=datetime(2026, 11, 22, 18, 15), cc=cc, message_id=message_id, attachment=attachment,
     )
-    if attachment:
-        msg.add_attachment(attachment[1], maintype="application", subtype="pdf", filename=attachment[0])
-    return msg.as_bytes()
 
 
 def make_plain(sender: str, subject: str, body: str, *, to: str = "handoffs@acme.test",
                attachment: tuple[str, bytes] | None = None) -> bytes:
     """A new email to the handoff address that is not a forward."""
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = to
-    msg["Subject"] = subject
-    msg["Message-ID"] = make_msgid(domain="mail.acme.test")
-    msg.set_content(body)
-    if attachment:
-        msg.add_attachment(attachment[1], maintype="application", subtype="pdf", filename=attachment[0])
-    return msg.as_bytes()
+    return sample_mail.plain(sender, subject, body, to=to, attachment=attachment)
 
 
 def make_reply(
@@ -219,21 +200,13 @@ def make_reply(
     message_id: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> bytes:
-    """A person's reply to one of nudger's emails, quoting it below the new text."""
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = to or (str(notice.msg["Reply-To"]) if notice else "handoffs@acme.test")
-    msg["Subject"] = "Re: " + (str(notice.msg["Subject"]) if notice else "hello")
-    msg["Date"] = date
-    msg["Message-ID"] = message_id or make_msgid(domain="mail.acme.test")
-    if notice:
-        msg["In-Reply-To"] = str(notice.msg["Message-ID"])
-        msg["References"] = str(notice.msg["Message-ID"])
-    for k, v in (headers or {}).items():
-        msg[k] = v
-    quoted = "\n".join("> " + line for line in (notice.text if notice else "").splitlines())
-    msg.set_content(f"{text}\n\nOn Mon, Nov 23, 2026 at 9:05 AM Nudger <handoffs@acme.test> wrote:\n{quoted}\n")
-    return msg.as_bytes()
+    """A person's reply to one of nudger's emails; with no notice, a bare "Re:" to the handoff address."""
+    when = parsedate_to_datetime(date)
+    if notice is None:
+        return sample_mail.plain(sender, "Re: hello", text, to=to or "handoffs@acme.test", date=when,
+                                 message_id=message_id, headers=headers)
+    return sample_mail.reply(notice.msg, text, sender=sender, to=to, date=when, message_id=message_id,
+                             headers=headers)
 
 
 def token_address(sent: Sent) -> str:

@@ -14,13 +14,14 @@ from collections.abc import Callable
 from datetime import datetime
 from email.message import EmailMessage
 from email.policy import default as default_policy
-from email.utils import format_datetime, make_msgid
+from email.utils import parseaddr
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from nudger.config import load_config, load_secrets
 from nudger.inbound.sources import MaildirSource
 from nudger.maildir import deliver_to_maildir
+from nudger.ops import sample_mail
 from nudger.outbound.transports import MaildirTransport
 from nudger.pipeline import RunSummary, run_once
 from nudger.runtime import Runtime
@@ -28,6 +29,7 @@ from nudger.state.store import Store
 
 MARKER = ".nudger-demo"
 TZ = ZoneInfo("America/Chicago")
+SAM = "Sam Seller <sam@acme.test>"
 
 DEMO_CONFIG = """\
 # The demo org. Every key is explained in nudger.example.toml.
@@ -104,65 +106,29 @@ def at(day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, 11, day, hour, minute, tzinfo=TZ)
 
 
-def forward(sender: str, name: str, to: str, subject: str, note: str, customer: str,
-            customer_name: str, customer_subject: str, customer_body: str, sent: datetime,
-            customer_sent: datetime) -> bytes:
-    """A Gmail-style inline forward with the salesperson's note on top."""
-    msg = EmailMessage()
-    msg["From"] = f"{name} <{sender}>"
-    msg["To"] = to
-    msg["Subject"] = subject
-    msg["Date"] = format_datetime(sent)
-    msg["Message-ID"] = make_msgid(domain="mail.acme.test")
-    when = customer_sent.strftime("%a, %b %-d, %Y at %-I:%M %p")
-    msg.set_content(
-        f"{note}\n\n---------- Forwarded message ---------\n"
-        f"From: {customer_name} <{customer}>\nDate: {when}\nSubject: {customer_subject}\n"
-        f"To: {name} <{sender}>\n\n{customer_body}\n"
-    )
-    return msg.as_bytes()
-
-
-def reply_to_notice(outbox: Path, to: str, kind: str, sender: str, name: str, text: str,
-                    sent: datetime) -> bytes:
-    """A reply to the newest notification of ``kind`` sent to ``sender``, quoting it."""
-    notice = None
+def latest(outbox: Path, to: str, kind: str | None = None) -> EmailMessage:
+    """The newest email nudger sent to ``to`` (of ``kind``, if given): what the next step answers."""
+    address, found = parseaddr(to)[1], None
     for path in sorted((outbox / "new").iterdir()):
         msg = email.message_from_bytes(path.read_bytes(), policy=default_policy)
-        if msg["X-Nudger-Kind"] == kind and sender in str(msg["To"]):
-            notice = msg
-    if notice is None:
-        raise RuntimeError(f"demo: no {kind} email for {sender} in {outbox}")
-    body = notice.get_body(("plain",))
-    quoted = "\n".join("> " + line for line in (body.get_content() if body else "").splitlines())
-    reply = EmailMessage()
-    reply["From"] = f"{name} <{sender}>"
-    reply["To"] = str(notice["Reply-To"])
-    reply["Subject"] = "Re: " + str(notice["Subject"])
-    reply["Date"] = format_datetime(sent)
-    reply["Message-ID"] = make_msgid(domain="mail.acme.test")
-    reply["In-Reply-To"] = str(notice["Message-ID"])
-    reply["References"] = str(notice["Message-ID"])
-    when = sent.strftime("%a, %b %-d, %Y at %-I:%M %p")
-    reply.set_content(f"{text}\n\nOn {when}, Acme Handoffs <{to}> wrote:\n{quoted}\n")
-    return reply.as_bytes()
+        if parseaddr(str(msg["To"]))[1] == address and (kind is None or msg["X-Nudger-Kind"] == kind):
+            found = msg
+    if found is None:
+        raise RuntimeError(f"demo: no {kind or 'email'} for {address} in {outbox}")
+    return found  # type: ignore[return-value]
 
 
-def out_of_office(outbox: Path, sender: str, name: str, sent: datetime) -> bytes:
-    msg = EmailMessage()
-    for path in sorted((outbox / "new").iterdir()):
-        notice = email.message_from_bytes(path.read_bytes(), policy=default_policy)
-        if sender in str(notice["To"]):
-            msg["To"] = str(notice["Reply-To"])
-            msg["Subject"] = "Automatic reply: " + str(notice["Subject"])
-            msg["In-Reply-To"] = str(notice["Message-ID"])
-            break
-    msg["From"] = f"{name} <{sender}>"
-    msg["Date"] = format_datetime(sent)
-    msg["Message-ID"] = make_msgid(domain="mail.acme.test")
-    msg["Auto-Submitted"] = "auto-replied"
-    msg.set_content(f"I'm out of the office until Wednesday with limited access to email.\n\n{name}\n")
-    return msg.as_bytes()
+def forward(note: str, customer: str, customer_subject: str, customer_body: str, sent: datetime,
+            customer_sent: datetime) -> bytes:
+    """Sam forwards a customer's email to the handoff address with a note on top."""
+    return sample_mail.forward(note, sender=SAM, to="handoffs@acme.test", subject="Fwd: " + customer_subject, date=sent,
+                               customer=customer, customer_subject=customer_subject,
+                               customer_body=customer_body, customer_date=customer_sent)
+
+
+def reply(outbox: Path, kind: str, sender: str, text: str, sent: datetime) -> bytes:
+    """``sender`` answers the newest ``kind`` email nudger sent them, quoting it."""
+    return sample_mail.reply(latest(outbox, sender, kind), text, sender=sender, date=sent)
 
 
 def prepare(directory: Path) -> Path:
@@ -207,35 +173,31 @@ def run_demo(directory: Path, echo: Callable[[str], None]) -> RunSummary:
 
     echo(f"nudger demo in {config_path.parent}\n")
     step(at(23, 9, 12), "Sam forwards Globex's NDA redlines to @legal", forward(
-        "sam@acme.test", "Sam Seller", "handoffs@acme.test", "Fwd: NDA redlines",
         "@legal can you review Globex's redlines on the NDA? They want to sign by Friday.\n"
         "due friday\n\nThanks,\nSam",
-        "hank.scorpio@globex.example", "Hank Scorpio", "NDA redlines",
+        "Hank Scorpio <hank.scorpio@globex.example>", "NDA redlines",
         "Hi Sam,\n\nAttached are our redlines on section 4 (term) and 7 (liability).\n"
         "If your counsel can turn these around this week we can sign on Friday.\n\nBest,\nHank",
         at(23, 9, 12), at(22, 18, 40)))
     step(at(23, 10, 5), "Sam forwards Initech's W-9 request to finance (rush)", forward(
-        "sam@acme.test", "Sam Seller", "handoffs@acme.test", "Fwd: Vendor setup: W-9 and bank letter",
         "@finance Initech needs our W-9 and a bank letter to set us up as a vendor.\n"
         "by Wednesday please !rush",
-        "bill.lumbergh@initech.example", "Bill Lumbergh", "Vendor setup: W-9 and bank letter",
+        "Bill Lumbergh <bill.lumbergh@initech.example>", "Vendor setup: W-9 and bank letter",
         "Hi Sam,\n\nTo get your first invoice paid this month we need a signed W-9 and a bank\n"
         "confirmation letter on your letterhead.\n\nThanks,\nBill", at(23, 10, 5), at(23, 8, 15)))
     step(at(23, 10, 20), "Pat's out-of-office answers the notice (ignored)",
-         out_of_office(outbox, "pat@acme.test", "Pat Counsel", at(23, 10, 20)))
+         sample_mail.out_of_office(latest(outbox, "pat@acme.test"), sender="Pat Counsel <pat@acme.test>",
+                                   date=at(23, 10, 20), back="Wednesday"))
     step(at(23, 13, 30), "Dana replies \"ack\"",
-         reply_to_notice(outbox, "handoffs@acme.test", "new_handoff", "dana@acme.test", "Dana Numbers",
-                         "ack, on it.", at(23, 13, 30)))
+         reply(outbox, "new_handoff", "Dana Numbers <dana@acme.test>", "ack, on it.", at(23, 13, 30)))
     step(at(25, 16, 20), "Dana replies \"done\" with a note",
-         reply_to_notice(outbox, "handoffs@acme.test", "new_handoff", "dana@acme.test", "Dana Numbers",
-                         "done\nW-9 and bank letter sent to Bill at Initech.", at(25, 16, 20)))
+         reply(outbox, "new_handoff", "Dana Numbers <dana@acme.test>",
+               "done\nW-9 and bank letter sent to Bill at Initech.", at(25, 16, 20)))
     step(at(25, 16, 45), "Sam replies \"thanks ...\"",
-         reply_to_notice(outbox, "handoffs@acme.test", "done", "sam@acme.test", "Sam Seller",
-                         "Thanks Dana, you saved the deal!", at(25, 16, 45)))
+         reply(outbox, "done", SAM, "Thanks Dana, you saved the deal!", at(25, 16, 45)))
     step(at(25, 22, 10), "Sam forwards a late-night request to @lee", forward(
-        "sam@acme.test", "Sam Seller", "handoffs@acme.test", "Fwd: Updated quote",
         "@lee can you send Globex an updated quote with the 5% discount? by Dec 4",
-        "hank.scorpio@globex.example", "Hank Scorpio", "Updated quote",
+        "Hank Scorpio <hank.scorpio@globex.example>", "Updated quote",
         "Sam, can we get the revised quote before our budget meeting?\n\nHank",
         at(25, 22, 10), at(25, 17, 2)))
     step(at(26, 8, 0), "Thanksgiving: a holiday, Lee's notice waits", None)
