@@ -132,11 +132,20 @@ class Workspace:
             assert result.exit_code == expect, (result.exit_code, result.output, result.stderr)
         return result
 
-    def deliver(self, raw: bytes, name: str | None = None) -> Path:
+    def deliver(self, raw: bytes, name: str | None = None, arrived: str | None = None) -> Path:
+        """Put a message in the inbox; ``arrived`` (org-local ISO time) sets its delivery time."""
         from nudger.maildir import deliver_to_maildir
 
         self._n += 1
-        return deliver_to_maildir(self.inbox, raw, name or f"1700000000.test{self._n:04d}.host")
+        path = deliver_to_maildir(self.inbox, raw, name or f"1700000000.test{self._n:04d}.host")
+        if arrived:
+            import os
+            from datetime import datetime
+            from zoneinfo import ZoneInfo
+
+            when = datetime.fromisoformat(arrived).replace(tzinfo=ZoneInfo("America/Chicago")).timestamp()
+            os.utime(path, (when, when))
+        return path
 
     def run(self, now: str, expect: int = 0):
         return self.cli("run", "--now", now, expect=expect)

@@ -59,3 +59,38 @@ def test_transaction_rolls_back_everything(tmp_path) -> None:
     except RuntimeError:
         pass
     assert store.handoffs() == []
+
+
+def test_old_event_logs_are_backfilled_with_the_state_after_each_event(tmp_path) -> None:
+    """m004 replays an old log: the first due and owner are read back from the first change."""
+    import json
+
+    path = tmp_path / "old.db"
+    db = Database(sqlite3.connect(path))
+    migrations.apply(db, stop_before="m004_events_are_history")
+    db["handoffs"].insert({"id": 1, "title": "W-9", "status": "open", "requester": "sam@acme.test",
+                           "owner": "lee@acme.test", "team": "accounting", "due": "2026-12-04",
+                           "priority": "high", "rush": 1, "created": "2026-11-23T15:00:00+00:00"})
+    old = [("created", {"reasons": []}), ("owner_assigned", {"to": "dana@acme.test"}),
+           ("acknowledged", {"args": "friday"}), ("due_changed", {"from": "2026-11-27", "to": "2026-12-04"}),
+           ("blocked", {"reason": "waiting on legal"}), ("unblocked", {"note": ""}),
+           ("reassigned", {"by": "dana@acme.test", "from": "dana@acme.test", "to": "lee@acme.test"})]
+    for i, (kind, data) in enumerate(old):
+        db["events"].insert({"handoff_id": 1, "at": f"2026-11-23T15:0{i}:00+00:00", "kind": kind,
+                             "actor": "sam@acme.test", "data": json.dumps(data)})
+    db.conn.close()
+
+    store = Store.open(path)
+    events = store.events(1)
+    assert [(e.kind, e.state.status, e.state.owner, str(e.state.due)) for e in events] == [
+        ("created", "open", None, "2026-11-27"),
+        ("owner_assigned", "open", "dana@acme.test", "2026-11-27"),
+        ("acknowledged", "acknowledged", "dana@acme.test", "2026-11-27"),
+        ("due_changed", "acknowledged", "dana@acme.test", "2026-12-04"),
+        ("blocked", "blocked", "dana@acme.test", "2026-12-04"),
+        ("unblocked", "acknowledged", "dana@acme.test", "2026-12-04"),
+        ("reassigned", "open", "lee@acme.test", "2026-12-04"),
+    ]
+    assert events[2].words == "friday" and events[4].words == "waiting on legal"
+    assert events[0].recorded == events[0].at
+    assert {(e.state.team, e.state.priority, e.state.rush) for e in events} == {("accounting", "high", True)}
