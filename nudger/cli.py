@@ -12,7 +12,7 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import click
@@ -21,6 +21,9 @@ from nudger import __version__
 from nudger.app import open_runtime, open_source, open_transport
 from nudger.config import Config, find_config_path, load_config, load_secrets
 from nudger.core.records import Handoff
+
+if TYPE_CHECKING:
+    from nudger.state.store import Store
 from nudger.errors import ConfigError, NudgerError, TemporaryFailure
 
 log = logging.getLogger("nudger.cli")
@@ -277,12 +280,15 @@ def item_json(h: Handoff) -> dict[str, Any]:
     }
 
 
-def _store(ctx: click.Context):  # type: ignore[no-untyped-def]
+def _store(ctx: click.Context) -> Store:
+    """The database, for a command that reads it; closed when the command ends."""
     from nudger.state.store import Store
 
     config = get_config(ctx)
     assert config is not None
-    return Store.open(config.database_path)
+    store = Store.open(config.database_path)
+    ctx.call_on_close(store.close)
+    return store
 
 
 @cli.command()

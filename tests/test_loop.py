@@ -370,3 +370,16 @@ def test_files_without_words_reach_the_other_side(ws: Workspace) -> None:
     [note] = ws.sent_to("sam@acme.test", "note")
     assert "Dana Numbers sent files for #1" in note.text
     assert [p.get_filename() for p in note.msg.iter_attachments()] == ["w9.pdf"]
+
+
+def test_a_bounce_names_the_outgoing_message_it_reports_on() -> None:
+    from nudger.config import config_from_dict
+    from nudger.core.classify import classify
+    from nudger.mail.message import parse_message
+
+    config = config_from_dict({"org": {"domain": "acme.test"}}, env={})
+    raw = (b"From: MAILER-DAEMON@mx.acme.test\r\nTo: handoffs+bounce.42@acme.test\r\n"
+           b"Subject: Undelivered Mail Returned to Sender\r\n\r\nsorry\r\n")
+    verdict = classify(parse_message(raw), config)
+    assert (verdict.kind, verdict.outbox_id) == ("bounce", 42)
+    assert verdict.reasons == ["sent to our bounce address for outgoing message 42"]

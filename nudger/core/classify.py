@@ -37,6 +37,14 @@ _BOUNCE_SUBJECT = re.compile(
 )
 
 
+@dataclass(frozen=True)
+class Finding:
+    """What a rule found, with its reason and what it learned (a bounce's outbox row)."""
+
+    reason: str
+    outbox_id: int | None = None
+
+
 @dataclass
 class Verdict:
     """The kind of a message, why, and which of our addresses or threads it names."""
@@ -48,6 +56,7 @@ class Verdict:
     digest_reply: bool = False
     plus_tags: list[str] = field(default_factory=list)  # handoffs+<tag>@ seen on a new handoff
     thread_ids: list[str] = field(default_factory=list)  # our Message-IDs it answers
+    outbox_id: int | None = None  # a bounce: the outgoing message it reports on (+bounce.<n>)
 
 
 def our_addresses(mail: ParsedMail, config: Config) -> list[tuple[str, AddressTag]]:
@@ -67,34 +76,41 @@ def is_our_message_id(message_id: str, config: Config) -> bool:
     return is_ours(message_id, config.handoff_domain)
 
 
-def rule_loop(mail: ParsedMail, config: Config) -> str | None:
+def rule_loop(mail: ParsedMail, config: Config) -> Finding | None:
     loop = mail.header(LOOP_HEADER)
     if loop and loop.strip().lower() == config.org.handoff_address.lower():
-        return f"carries our {LOOP_HEADER} header: our own mail came back"
+        return Finding(f"carries our {LOOP_HEADER} header: our own mail came back")
     if mail.message_id and is_our_message_id(mail.message_id, config):
-        return f"Message-ID {mail.message_id} is one of ours"
+        return Finding(f"Message-ID {mail.message_id} is one of ours")
     sender = mail.from_addr.email.lower() if mail.from_addr else ""
     if sender == config.org.handoff_address.lower():
-        return "sent from the handoff address itself"
+        return Finding("sent from the handoff address itself")
     return None
 
 
-def rule_bounce(mail: ParsedMail, config: Config) -> str | None:
+def rule_bounce(mail: ParsedMail, config: Config) -> Finding | None:
+    """A delivery report; when it came to ``+bounce.<n>``, it names outbox row n."""
+    outbox_id = next((int(tag.value) for _addr, tag in our_addresses(mail, config)
+                      if tag.kind == "bounce" and (tag.value or "").isdigit()), None)
     ctype = mail.header("Content-Type").lower()
     if "multipart/report" in ctype and "delivery-status" in ctype:
-        return "a delivery status report (multipart/report)"
-    for _addr, tag in our_addresses(mail, config):
-        if tag.kind == "bounce":
-            return f"sent to our bounce address for outgoing message {tag.value}"
+        return Finding("a delivery status report (multipart/report)", outbox_id)
+    if outbox_id is not None:
+        return Finding(f"sent to our bounce address for outgoing message {outbox_id}", outbox_id)
     sender = mail.from_addr.email if mail.from_addr else ""
     if _BOUNCE_SENDERS.match(sender):
-        return f"from {sender}: the mail system itself, never answered"
+        return Finding(f"from {sender}: the mail system itself, never answered")
     if mail.header("Return-Path").strip() == "<>" and _BOUNCE_SUBJECT.match(mail.subject):
-        return "null Return-Path with a delivery-failure subject"
+        return Finding("null Return-Path with a delivery-failure subject")
     return None
 
 
-def rule_auto_reply(mail: ParsedMail, config: Config) -> str | None:
+def rule_auto_reply(mail: ParsedMail, config: Config) -> Finding | None:
+    reason = _auto_reply(mail, config)
+    return Finding(reason) if reason else None
+
+
+def _auto_reply(mail: ParsedMail, config: Config) -> str | None:
     auto = mail.header("Auto-Submitted").strip().lower()
     if auto and auto != "no":
         return f"Auto-Submitted: {auto} (RFC 3834)"
@@ -126,7 +142,7 @@ def not_an_email(mail: ParsedMail) -> str | None:
     return "not an email: it has no From, To, Subject, Date or Message-ID header"
 
 
-RULES: tuple[tuple[str, Callable[[ParsedMail, Config], str | None]], ...] = (
+RULES: tuple[tuple[str, Callable[[ParsedMail, Config], Finding | None]], ...] = (
     ("loop", rule_loop),
     ("bounce", rule_bounce),
     ("auto_reply", rule_auto_reply),
@@ -136,9 +152,9 @@ RULES: tuple[tuple[str, Callable[[ParsedMail, Config], str | None]], ...] = (
 def classify(mail: ParsedMail, config: Config) -> Verdict:
     """Run the rules in order; the first hit decides. Then: reply to us, or a new handoff."""
     for kind, rule in RULES:
-        reason = rule(mail, config)
-        if reason:
-            return Verdict(kind, [reason])
+        found = rule(mail, config)
+        if found:
+            return Verdict(kind, [found.reason], outbox_id=found.outbox_id)
     verdict = Verdict("handoff")
     for _addr, tag in our_addresses(mail, config):
         if tag.kind == "handoff" and verdict.handoff_id is None:

@@ -310,7 +310,8 @@ class Store:
 
     def outbox_due(self, now: datetime, limit: int = 1000) -> list[dict[str, Any]]:
         return self._rows(
-            "select * from outbox where status = 'queued' and send_after <= ?"
+            "select id, kind, recipient, raw, attempts, created, send_after from outbox"
+            " where status = 'queued' and send_after <= ?"
             " order by send_after, id limit ?",
             [iso(now), limit],
         )
@@ -401,7 +402,7 @@ class Store:
         def counts(sql: str) -> dict[str, int]:
             return {r["k"]: r["n"] for r in self._rows(sql)}
 
-        last = self._one("select * from runs where finished is not null order by id desc limit 1")
+        last = self._one("select finished, now, summary from runs where finished is not null order by id desc limit 1")
         handoffs = counts("select status as k, count(*) as n from handoffs group by status")
         outbox = counts("select status as k, count(*) as n from outbox group by status")
         return {
