@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal, overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from nudger.config.model import (
@@ -99,6 +99,15 @@ class _Table:
             raise self.fail(key, f"expected {want}, got {_shown(value)} ({_kind(value)})")
         return value
 
+    # Given a default (and, for text, with empty not turned into None) an accessor never gives
+    # None: TOML has no null, so a key is either absent (the default) or a checked value. The
+    # overloads say so, and callers need no check for a None that cannot happen.
+    @overload
+    def text(self, key: str, default: str, *, empty_is_none: Literal[False] = False,
+             choices: tuple[str, ...] | None = None) -> str: ...
+    @overload
+    def text(self, key: str, default: str | None = None, *, empty_is_none: bool = False,
+             choices: tuple[str, ...] | None = None) -> str | None: ...
     def text(self, key: str, default: str | None = None, *, empty_is_none: bool = False,
              choices: tuple[str, ...] | None = None) -> str | None:
         value = self._get(key, default, "a string", (str,))
@@ -123,6 +132,12 @@ class _Table:
             raise self.fail(key, f"required (e.g. {key} = {_shown(example)})")
         return value
 
+    @overload
+    def integer(self, key: str, default: int, minimum: int = 0,
+                maximum: int | None = None) -> int: ...
+    @overload
+    def integer(self, key: str, default: int | None, minimum: int = 0,
+                maximum: int | None = None) -> int | None: ...
     def integer(self, key: str, default: int | None, minimum: int = 0,
                 maximum: int | None = None) -> int | None:
         value = self._get(key, default, "a whole number", (int,))
@@ -137,6 +152,10 @@ class _Table:
             raise self.fail(key, f"must be {'more than' if positive else 'at least'} 0, got {value:g}")
         return value
 
+    @overload
+    def texts(self, key: str, default: tuple[str, ...]) -> tuple[str, ...]: ...
+    @overload
+    def texts(self, key: str, default: tuple[str, ...] | None) -> tuple[str, ...] | None: ...
     def texts(self, key: str, default: tuple[str, ...] | None) -> tuple[str, ...] | None:
         value = self._get(key, default, "a list of strings", (list, tuple))
         if value is None:
@@ -203,6 +222,10 @@ def _name(table: _Table, key: str, value: str, what: str) -> str:
     return name
 
 
+@overload
+def _path(value: str, base: Path | None, env: Mapping[str, str]) -> Path: ...
+@overload
+def _path(value: str | None, base: Path | None, env: Mapping[str, str]) -> Path | None: ...
 def _path(value: str | None, base: Path | None, env: Mapping[str, str]) -> Path | None:
     if value is None:
         return None
@@ -269,28 +292,27 @@ def _read_org(file: str, data: dict) -> tuple[_Table, OrgConfig]:
 
 
 def _read_mailbox(t: _Table, kind_key: str, kinds: tuple[str, str], default_path: str,
-                  base: Path | None, env: Mapping[str, str]) -> dict[str, Any]:
-    """The keys [inbound] and [outbound] share; the remote ones are checked only when used."""
+                  base: Path | None, env: Mapping[str, str]
+                  ) -> tuple[str, Path | None, ServerConfig]:
+    """The keys [inbound] and [outbound] share, as (kind, path, server); the remote ones are
+    checked only when used."""
     kind = t.text(kind_key, "maildir", choices=kinds)
     tls = t.text("tls", "ssl", choices=TLS_MODES)
-    values = dict(
-        path=_path(t.text("path", default_path if kind == "maildir" else None), base, env),
-        host=t.text("host"), port=t.integer("port", None, 1, 65535),
-        username=t.text("username", empty_is_none=True),
-        password_env=t.text("password_env", empty_is_none=True), tls=tls)
+    path = _path(t.text("path", default_path if kind == "maildir" else None), base, env)
+    host = t.text("host")
+    port = t.integer("port", None, 1, 65535)
+    username = t.text("username", empty_is_none=True)
+    password_env = t.text("password_env", empty_is_none=True)
     if kind != "maildir":
-        if values["host"] is None:
+        if host is None:
             raise t.fail("host", f'required when {kind_key} = "{kind}"')
-        if values["username"] and not values["password_env"]:
+        if username and not password_env:
             raise t.fail("password_env", "required with username: the name of the "
                          "environment variable that holds the password")
-        values["port"] = values["port"] or ServerConfig.default_port(kind, tls)
-    return {kind_key: kind, **values}
-
-
-def _server(values: dict[str, Any]) -> ServerConfig:
-    return ServerConfig(host=values["host"], port=values["port"], username=values["username"],
-                        password_env=values["password_env"], tls=values["tls"])
+        port = port or ServerConfig.default_port(kind, tls)
+    server = ServerConfig(host=host, port=port, username=username, password_env=password_env,
+                          tls=tls)
+    return kind, path, server
 
 
 def _read_people(file: str, data: dict, org: OrgConfig) -> list[tuple[_Table, dict[str, Any]]]:
@@ -375,19 +397,20 @@ def config_from_dict(data: dict, source: Path | None = None, base_dir: Path | No
     database_path = _path(database.text("path", "nudger.db"), base_dir, env)
 
     inbound_t = _section(file, data, "inbound")
-    inbound = _read_mailbox(inbound_t, "source", ("maildir", "imap"), "mail/inbox", base_dir, env)
-    if inbound["source"] == "imap":
-        if inbound["username"] is None:
+    source_kind, inbound_path, inbound_server = _read_mailbox(
+        inbound_t, "source", ("maildir", "imap"), "mail/inbox", base_dir, env)
+    if source_kind == "imap":
+        if inbound_server.username is None:
             raise inbound_t.fail("username", 'required when source = "imap"')
-    inbound = InboundConfig(source=inbound["source"], path=inbound["path"],
-                            server=_server(inbound), folder=inbound_t.text("folder", "INBOX"),
+    inbound = InboundConfig(source=source_kind, path=inbound_path,
+                            server=inbound_server, folder=inbound_t.text("folder", "INBOX"),
                             processed_folder=inbound_t.text("processed_folder", "Processed"))
 
     outbound_t = _section(file, data, "outbound")
-    outbound = _read_mailbox(outbound_t, "transport", ("maildir", "smtp"), "mail/outbox",
-                             base_dir, env)
-    outbound = OutboundConfig(transport=outbound["transport"], path=outbound["path"],
-                              server=_server(outbound),
+    transport_kind, outbound_path, outbound_server = _read_mailbox(
+        outbound_t, "transport", ("maildir", "smtp"), "mail/outbox", base_dir, env)
+    outbound = OutboundConfig(transport=transport_kind, path=outbound_path,
+                              server=outbound_server,
                               concurrency=outbound_t.integer("concurrency", 4, 1),
                               from_name=outbound_t.text("from_name", "Nudger"))
 
@@ -423,7 +446,7 @@ def config_from_dict(data: dict, source: Path | None = None, base_dir: Path | No
     raw_teams = _read_teams(file, data, handles)
     alias_of = {w: t["name"] for _, t in raw_teams for w in (t["name"], *t["aliases"])}
 
-    people = []
+    people: list[Person] = []
     for t, p in raw_people:
         p["manager"] = _handle_ref(t, "manager", p["manager"], handles)
         if p["manager"] == p["handle"]:
@@ -444,14 +467,14 @@ def config_from_dict(data: dict, source: Path | None = None, base_dir: Path | No
             raise t.fail("lead", f'team "{spec["name"]}" has no lead and no members '
                          f'(set lead, members, or team = "{spec["name"]}" on a person)')
         teams[spec["name"]] = Team(**spec)
-    for (t, _), p in zip(raw_people, people, strict=True):
+    for (t, _), person in zip(raw_people, people, strict=True):
         # A person's team with no [teams.x] table is a team with the defaults.
-        if p.team is not None and p.team not in teams:
-            if p.team in handles:
-                raise t.fail("team", f"{_shown(p.team)} is also a person's handle; "
+        if person.team is not None and person.team not in teams:
+            if person.team in handles:
+                raise t.fail("team", f"{_shown(person.team)} is also a person's handle; "
                              "@mentions would be ambiguous")
-            members = tuple(q.handle for q in people if q.team == p.team)
-            teams[p.team] = Team(p.team, (), None, members, "lead", 0, 3)
+            members = tuple(q.handle for q in people if q.team == person.team)
+            teams[person.team] = Team(person.team, (), None, members, "lead", 0, 3)
 
     return Config(org=org, database_path=database_path, inbound=inbound, outbound=outbound,
                   security=security, limits=limits, logging=logging, nudges=nudges,

@@ -134,7 +134,9 @@ def parse_address_list(value: str) -> list[Address]:
 
 
 def _split_list(value: str) -> list[str]:
-    items, buf, depth, quoted = [], [], 0, False
+    items: list[str] = []
+    buf: list[str] = []
+    depth, quoted = 0, False
     for ch in value:
         if ch == '"':
             quoted = not quoted
@@ -192,7 +194,8 @@ def _split_yahoo(lines: list[str]) -> list[str]:
     for line in lines:
         depth, body = _depth(line)
         m = _YAHOO_HEAD.match(body) if len(body) < 2000 else None
-        if m and header_line(m.group("rest")) and header_line(m.group("rest"))[0] == "from":
+        head = header_line(m.group("rest")) if m else None
+        if m and head and head[0] == "from":
             prefix = "> " * depth
             out.append(prefix + "----- " + m.group("title").strip() + " -----")
             out.extend(prefix + h for h in _glued_headers(m.group("rest")))
@@ -203,7 +206,7 @@ def _split_yahoo(lines: list[str]) -> list[str]:
 
 def _glued_headers(rest: str) -> list[str]:
     """Split `From: a <x@y>To: b <z@w>Sent: …Subject: …` at each header name, in order."""
-    positions = []
+    positions: list[tuple[int, str]] = []  # (offset, role)
     for m in _ROLE_ORDER_KEYS.finditer(rest):
         role = ROLE_OF.get(m.group("name").lower())
         if role is None:

@@ -238,10 +238,20 @@ def _date(msg: Message, defects: list[str]) -> datetime | None:
     return value
 
 
+def _payload_bytes(part: Message) -> bytes | None:
+    """``get_payload(decode=True)``: a leaf part's transfer-decoded bytes, None for a multipart.
+
+    The stdlib's types also allow a Message or whatever `set_payload` was given; a parsed leaf
+    part always yields bytes, so anything else counts as no payload. May raise, like the stdlib.
+    """
+    data = part.get_payload(decode=True)
+    return data if isinstance(data, bytes) else None
+
+
 def decode_payload(part: Message, defects: list[str] | None = None) -> str:
     """A text part's content as str: the declared charset, then utf-8, then cp1252 with replacement."""
     try:
-        data = part.get_payload(decode=True)
+        data = _payload_bytes(part)
     except Exception:  # noqa: BLE001
         data = None
     if data is None:
@@ -319,7 +329,7 @@ def _walk(msg: Message, mail: ParsedMail, bodies: dict[str, str]) -> None:
             bodies.setdefault("text/plain", decode_payload(part, mail.defects))
             continue
         try:
-            data = part.get_payload(decode=True) or b""
+            data = _payload_bytes(part) or b""
         except Exception:  # noqa: BLE001
             data = b""
             mail.defects.append("undecodable attachment")
@@ -335,8 +345,7 @@ def _rfc822_bytes(part: Message) -> bytes:
             return encoded
         if isinstance(inner, Message):
             return inner.as_bytes(policy=policy.compat32.clone(linesep="\r\n", max_line_length=0))
-        data = part.get_payload(decode=True)
-        return data or b""
+        return _payload_bytes(part) or b""
     except Exception:  # noqa: BLE001
         try:
             return part.as_bytes()

@@ -1,6 +1,10 @@
 """Numbered schema migrations, applied in order on open and recorded by sqlite-utils.
 
 A released migration is never edited: change the schema by adding ``m00N_what_changed``.
+
+Tables are reached with ``db.table(name)``, not ``db[name]``: for a name that is not a view
+both return the same ``Table``, but ``db[name]`` is typed ``Table | View`` (a view has no
+``create``/``add_column``/``create_index``), so only ``db.table`` type-checks.
 """
 
 from sqlite_utils import Database
@@ -12,7 +16,7 @@ migrations = Migrations("nudger")
 @migrations()
 def m001_initial(db: Database) -> None:
     """The first schema: handoffs, their event log, inbound dedupe, outbox, quarantine."""
-    db["handoffs"].create(
+    db.table("handoffs").create(
         {
             "id": int,
             "title": str,
@@ -36,8 +40,8 @@ def m001_initial(db: Database) -> None:
         pk="id",
         not_null={"title", "status", "requester", "created"},
     )
-    db["handoffs"].create_index(["status"])
-    db["events"].create(
+    db.table("handoffs").create_index(["status"])
+    db.table("events").create(
         {
             "id": int,
             "handoff_id": int,
@@ -50,8 +54,8 @@ def m001_initial(db: Database) -> None:
         foreign_keys=[("handoff_id", "handoffs", "id")],
         not_null={"handoff_id", "at", "kind"},
     )
-    db["events"].create_index(["handoff_id"])
-    db["inbound"].create(
+    db.table("events").create_index(["handoff_id"])
+    db.table("inbound").create(
         {
             "id": int,
             "dedupe_key": str,
@@ -70,8 +74,8 @@ def m001_initial(db: Database) -> None:
         not_null={"dedupe_key", "received"},
         defaults={"deliveries": 1},
     )
-    db["inbound"].create_index(["dedupe_key"], unique=True)
-    db["outbox"].create(
+    db.table("inbound").create_index(["dedupe_key"], unique=True)
+    db.table("outbox").create(
         {
             "id": int,
             "dedupe_key": str,
@@ -92,10 +96,10 @@ def m001_initial(db: Database) -> None:
         not_null={"dedupe_key", "kind", "recipient", "status", "send_after"},
         defaults={"attempts": 0},
     )
-    db["outbox"].create_index(["dedupe_key"], unique=True)
-    db["outbox"].create_index(["status", "send_after"])
-    db["outbox"].create_index(["message_id"])  # a reply's In-Reply-To finds its handoff
-    db["quarantine"].create(
+    db.table("outbox").create_index(["dedupe_key"], unique=True)
+    db.table("outbox").create_index(["status", "send_after"])
+    db.table("outbox").create_index(["message_id"])  # a reply's In-Reply-To finds its handoff
+    db.table("quarantine").create(
         {
             "id": int,
             "at": str,
@@ -112,12 +116,12 @@ def m001_initial(db: Database) -> None:
 @migrations()
 def m002_people_and_runs(db: Database) -> None:
     """People's own choices (digest by reply), team round-robin cursors and the run log."""
-    db["people"].create(
+    db.table("people").create(
         {"email": str, "digest": str, "updated": str},
         pk="email",
     )
-    db["team_cursors"].create({"team": str, "position": int}, pk="team")
-    db["runs"].create(
+    db.table("team_cursors").create({"team": str, "position": int}, pk="team")
+    db.table("runs").create(
         {"id": int, "started": str, "finished": str, "now": str, "summary": str},
         pk="id",
     )
@@ -127,7 +131,7 @@ def m002_people_and_runs(db: Database) -> None:
 def m003_inbound_body_hash(db: Database) -> None:
     """A body hash beside the Message-ID: a reused Message-ID on a different message is not a
     redelivery, and must not be dropped as one."""
-    db["inbound"].add_column("body_hash", str)
+    db.table("inbound").add_column("body_hash", str)
 
 
 # Events whose state a backfill can read from their own data.
@@ -149,7 +153,7 @@ def m004_events_are_history(db: Database) -> None:
 
     for column, kind in (("words", str), ("recorded", str), ("status", str), ("owner", str),
                          ("team", str), ("due", str), ("priority", str), ("rush", int)):
-        db["events"].add_column(column, kind)
+        db.table("events").add_column(column, kind)
     conn = db.conn
     handoffs = conn.execute(
         "select id, owner, team, due, priority, rush from handoffs").fetchall()
@@ -179,13 +183,13 @@ def m004_events_are_history(db: Database) -> None:
                 " due = ?, priority = ?, rush = ? where id = ?",
                 [words, at, state["status"], state["owner"], team, state["due"], priority,
                  int(bool(rush)), eid])
-    db["events"].create_index(["handoff_id", "at"])
+    db.table("events").create_index(["handoff_id", "at"])
 
 
 @migrations()
 def m005_quarantine_release_and_people_indexes(db: Database) -> None:
     """A quarantined message keeps the dedupe key it was held under, so releasing it lets it
     be read again; handoffs are found by owner and requester without a scan."""
-    db["quarantine"].add_column("dedupe_key", str)  # older rows: derived again from the message
-    db["handoffs"].create_index(["owner", "status"])
-    db["handoffs"].create_index(["requester", "status"])
+    db.table("quarantine").add_column("dedupe_key", str)  # older rows: derived again from the message
+    db.table("handoffs").create_index(["owner", "status"])
+    db.table("handoffs").create_index(["requester", "status"])
