@@ -118,7 +118,8 @@ def _source_attachments(rt: Runtime, handoff: Handoff) -> list[Attachment]:
 def split_attachments(attachments: list[Attachment], limit_mb: float) -> tuple[list[Attachment], list[Attachment]]:
     """Attach in order while the total stays within the limit (and 50 files); list the rest."""
     budget = int(limit_mb * 1024 * 1024)
-    sent, skipped = [], []
+    sent: list[Attachment] = []
+    skipped: list[Attachment] = []
     for att in attachments:
         if att.size <= budget and len(sent) < MAX_ATTACHMENTS:
             sent.append(att)

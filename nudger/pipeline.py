@@ -180,21 +180,10 @@ def retry_quarantined(rt: Runtime, quarantine_id: int, summary: RunSummary) -> s
     released = rt.store.release_quarantined(quarantine_id, dedupe_key)
     if released is None:
         return None
-    source = _Released(released.source_key or f"quarantine/{quarantine_id}", released.raw)
-    return ingest_one(rt, source, RawMessage(source.key, released.raw), summary, released.dedupe_key)
+    from nudger.inbound.sources import StdinSource  # acknowledging a released one: nothing to do
 
-
-class _Released:
-    """A message out of quarantine, as a source of one: acknowledging it is a no-op."""
-
-    def __init__(self, key: str, data: bytes):
-        self.key, self.data = key, data
-
-    def fetch(self):  # type: ignore[no-untyped-def]
-        yield RawMessage(self.key, self.data)
-
-    def acknowledge(self, key: str) -> None:
-        return None
+    raw = RawMessage(released.source_key or f"quarantine/{quarantine_id}", released.raw)
+    return ingest_one(rt, StdinSource(released.raw), raw, summary, released.dedupe_key)
 
 
 def backoff(attempts: int) -> timedelta:

@@ -90,8 +90,8 @@ def rule_loop(mail: ParsedMail, config: Config) -> Finding | None:
 
 def rule_bounce(mail: ParsedMail, config: Config) -> Finding | None:
     """A delivery report; when it came to ``+bounce.<n>``, it names outbox row n."""
-    outbox_id = next((int(tag.value) for _addr, tag in our_addresses(mail, config)
-                      if tag.kind == "bounce" and (tag.value or "").isdigit()), None)
+    numbers = [tag.value or "" for _addr, tag in our_addresses(mail, config) if tag.kind == "bounce"]
+    outbox_id = next((int(n) for n in numbers if n.isdigit()), None)
     ctype = mail.header("Content-Type").lower()
     if "multipart/report" in ctype and "delivery-status" in ctype:
         return Finding("a delivery status report (multipart/report)", outbox_id)

@@ -74,9 +74,10 @@ def _set(out: Outcome, **changes: Any) -> Handoff:
     return out.after
 
 
-def _event(out: Outcome, kind: str, words: str = "", **data: Any) -> None:
+def _event(out: Outcome, kind: str, words: str = "", data: Mapping[str, Any] | None = None,
+           **more: Any) -> None:
     """Record ``kind`` with the state the handoff is in now (call after its changes)."""
-    out.events.append(Event(kind, out.after.state, data, words or ""))
+    out.events.append(Event(kind, out.after.state, {**(data or {}), **more}, words or ""))
 
 
 def _tell(out: Outcome, kind: str, recipients: list[str | None], **context: Any) -> None:
@@ -88,6 +89,7 @@ def _tell(out: Outcome, kind: str, recipients: list[str | None], **context: Any)
 
 def _others(h: Handoff, ctx: Context) -> list[str | None]:
     """'The other side': requester for the owner, owner for the requester, both for a watcher."""
+    out: list[str | None]
     if "owner" in ctx.roles:
         out = [h.requester]
     elif "requester" in ctx.roles:
@@ -107,7 +109,7 @@ def _set_due(out: Outcome, new_due: date, words: str = "") -> None:
     if old == new_due:
         return  # "ack friday" when it is already due Friday changes nothing
     _set(out, due=new_due)
-    _event(out, "due_changed", words, **{"from": old.isoformat() if old else None, "to": new_due.isoformat()})
+    _event(out, "due_changed", words, data={"from": old.isoformat() if old else None, "to": new_due.isoformat()})
 
 
 # --- creation --------------------------------------------------------------------------
@@ -127,7 +129,7 @@ def create(plan: HandoffPlan, ctx: Context, *, forwarded: Mapping[str, Any] | No
     _event(out, "created", plan.note, reasons=plan.reasons, watchers=list(plan.watchers),
            title=plan.title)
     if owner is not None:  # the timeline shows who the requester handed it to
-        _event(out, "owner_assigned", **{"by": plan.requester, "from": None, "to": owner})
+        _event(out, "owner_assigned", data={"by": plan.requester, "from": None, "to": owner})
     if owner is None:
         out.notices.append(Notice("no_owner", plan.requester, 0))
         return out
@@ -234,7 +236,7 @@ def do_decline(out: Outcome, cmd: Command, ctx: Context) -> None:
             _hand_over(out, ctx, routing.owner.email, team.name, "declined", cmd.args)
             return
     _set(out, owner=None, status="open", prev_status=None, blocked_reason=None)
-    _event(out, "declined", cmd.args, **{"by": ctx.actor, "from": h.owner, "to": None, "was": h.status})
+    _event(out, "declined", cmd.args, data={"by": ctx.actor, "from": h.owner, "to": None, "was": h.status})
     _tell(out, "declined", [e for e in (h.requester, h.owner) if e != ctx.actor], reason=cmd.args,
           back_to_requester=True)
 
@@ -244,7 +246,7 @@ def _hand_over(out: Outcome, ctx: Context, new_owner: str, team: str | None, why
     watchers = tuple(w for w in h.watchers if w != new_owner)
     _set(out, owner=new_owner, team=team, status="open", prev_status=None, blocked_reason=None,
          watchers=watchers)
-    _event(out, why, words, **{"by": ctx.actor, "from": h.owner, "to": new_owner, "was": h.status,
+    _event(out, why, words, data={"by": ctx.actor, "from": h.owner, "to": new_owner, "was": h.status,
                                "team_from": h.team})
     out.notices.append(Notice("new_handoff", new_owner, h.id,
                               context={"why": why, "by": ctx.actor, "words": words, "also_told": []}))
@@ -361,7 +363,7 @@ def owner_from_answer(handoff: Handoff, text: str, ctx: Context) -> Outcome | No
     owner = routing.owner.email
     _set(out, owner=owner, team=routing.team.name if routing.team else None,
          watchers=tuple(w for w in handoff.watchers if w != owner))
-    _event(out, "owner_assigned", text, **{"by": ctx.actor, "from": None, "to": owner})
+    _event(out, "owner_assigned", text, data={"by": ctx.actor, "from": None, "to": owner})
     due = find_due(text, ctx.today, ctx.calendar, ctx.config.org.date_order)
     if due:
         _set_due(out, due)
@@ -370,11 +372,11 @@ def owner_from_answer(handoff: Handoff, text: str, ctx: Context) -> Outcome | No
         rush = bool(lead) and ctx.calendar.business_days_between(received, due) < lead
         if rush != out.after.rush:
             _set(out, rush=rush)
-            _event(out, "rush_changed", **{"from": handoff.rush, "to": rush, "lead_days": lead})
+            _event(out, "rush_changed", data={"from": handoff.rush, "to": rush, "lead_days": lead})
     if (priority := find_priority(text, "")) and priority != out.after.priority:
         old = out.after.priority
         _set(out, priority=priority)
-        _event(out, "priority_changed", **{"from": old, "to": priority})
+        _event(out, "priority_changed", data={"from": old, "to": priority})
     _set(out, updated=ctx.now)
     out.notices.append(Notice("new_handoff", owner, handoff.id, context={"also_told": [handoff.requester]}))
     out.notices.append(Notice("owner_assigned", handoff.requester, handoff.id, context={"new_owner": owner}))

@@ -115,7 +115,7 @@ def latest(outbox: Path, to: str, kind: str | None = None) -> EmailMessage:
             found = msg
     if found is None:
         raise RuntimeError(f"demo: no {kind or 'email'} for {address} in {outbox}")
-    return found  # type: ignore[return-value]
+    return found
 
 
 def forward(note: str, customer: str, customer_subject: str, customer_body: str, sent: datetime,

@@ -61,7 +61,7 @@ def _check_templates(config: Config) -> Iterator[tuple[bool, str, str]]:
     sample = Handoff(id=1, title="Sample", status="open", requester="someone@example.com",
                      created=now, updated=now, due=now.date())
     context = {"actor": "someone@example.com", "choice": "daily", "word": "dne", "suggestion": "done"}
-    directory = {"teams": [], "people": [], "open_items": []}
+    directory: dict[str, list[object]] = {"teams": [], "people": [], "open_items": []}
     broken = []
     for kind in KINDS.values():
         try:

@@ -212,8 +212,12 @@ class Renderer:
             (LOOP_HEADER, c.org.handoff_address),
             ("X-Nudger-Kind", notice.kind),
         ]
-        for name, value in reversed(headers):
-            msg._headers.insert(0, (name, value))  # our headers first, MIME ones after
+        # Our headers first, the MIME ones after: compat32 keeps them in a private list.
+        mime_headers = list(msg.items())
+        for name in {n for n, _ in mime_headers}:
+            del msg[name]
+        for name, value in [*headers, *mime_headers]:
+            msg[name] = value
         return Rendered(message_id, subject, msg.as_bytes(policy=_WIRE))
 
 
@@ -254,12 +258,12 @@ def build_mime(text: str, html: str, attachments: list[Any]) -> Message:
     mixed.attach(body)
     for att in attachments:
         maintype, _, subtype = (att.content_type or "application/octet-stream").partition("/")
-        part = MIMEBase(maintype or "application", subtype or "octet-stream")
-        del part["MIME-Version"]
-        part.set_payload(att.data)
+        file_part = MIMEBase(maintype or "application", subtype or "octet-stream")
+        del file_part["MIME-Version"]
+        file_part.set_payload(att.data)
         encode_base64(part)
         filename = safe_header(att.filename or "attachment", 120)
-        part.add_header("Content-Disposition", "attachment",
+        file_part.add_header("Content-Disposition", "attachment",
                         filename=filename if filename.isascii() else ("utf-8", "", filename))
-        mixed.attach(part)
+        mixed.attach(file_part)
     return mixed
