@@ -35,6 +35,7 @@ class RunSummary:
     duplicates: int = 0
     quarantined: int = 0
     queued: int = 0
+    scheduled: int = 0  # of the queued: reminders, alerts and digests
     sent: int = 0
     retry: int = 0
     dead: int = 0
@@ -53,7 +54,8 @@ class RunSummary:
         parts = [f"ingested {self.ingested}" + (f" ({', '.join(detail)})" if detail else "")]
         if self.duplicates:
             parts.append(f"{self.duplicates} already seen")
-        parts += [f"queued {self.queued}", f"sent {self.sent}"]
+        parts += [f"queued {self.queued}" + (f" ({self.scheduled} scheduled)" if self.scheduled else ""),
+                  f"sent {self.sent}"]
         if self.retry or self.dead:
             parts.append(f"retry {self.retry} · dead {self.dead}")
         if self.fetch_error:
@@ -71,8 +73,18 @@ def run_once(rt: Runtime, source: InboundSource, transport: Transport) -> RunSum
     summary = RunSummary()
     summary.recovered = rt.store.recover_sending()
     ingest_from(rt, source, summary)
+    schedule_stage(rt, summary)
     deliver_due(rt, transport, summary)
     return summary
+
+
+def schedule_stage(rt: Runtime, summary: RunSummary) -> None:
+    """Queue the reminders, alerts and digests owed now (see ``nudger.scheduler``)."""
+    from nudger.scheduler import schedule_due
+
+    done = schedule_due(rt)
+    summary.scheduled += done.queued
+    summary.queued += done.queued
 
 
 def ingest_from(rt: Runtime, source: InboundSource, summary: RunSummary) -> None:

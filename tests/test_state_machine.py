@@ -489,11 +489,6 @@ def test_owner_from_answer_is_not_an_answer(handoff, actor, answer):
     assert owner_from_answer(handoff, answer, context(actor, handoff)) is None
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "owner_from_answer re-checks lead time only when the answer itself holds a date: a due "
-    "date the requester gave in the first note ('due friday', 3 business days away) is never "
-    "checked against the newly routed team's min_lead_days (accounting: 7), so the handoff is "
-    "not rush (DESIGN 'Lead time'); the Handoff record does not keep due_from_note to decide"))
 def test_owner_from_answer_checks_the_first_notes_date_against_the_new_teams_lead_time():
     plan = HandoffPlan(requester=SAM, owner=None, team=None, watchers=[], due=FRIDAY, due_from_note=True,
                        priority="normal", title="W-9", rush=False, lead_days=0,
@@ -505,10 +500,6 @@ def test_owner_from_answer_checks_the_first_notes_date_against_the_new_teams_lea
     assert out.after.rush is True
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "watchers of a handoff created without an owner never get the new-handoff notice DESIGN "
-    "promises ('Watchers ... get the new-handoff notice'): create() sends them nothing while "
-    "there is no owner, and owner_from_answer sends new_handoff only to the new owner"))
 def test_owner_from_answer_sends_the_new_handoff_to_the_watchers_too():
     handoff = no_owner_handoff(watchers=(LEE,))
     out = owner_from_answer(handoff, "@dana", context(SAM, handoff))
@@ -607,15 +598,8 @@ NOTICES = [
 ]
 
 
-_CANCEL_TELLS_WATCHERS = pytest.mark.xfail(strict=True, reason=(
-    "cancel also notifies the watchers: do_cancel tells [owner, *watchers], but DESIGN says "
-    "'cancel: owner told' and lists only the new-handoff notice, blocked and done for watchers "
-    "(README agrees: 'cancel / reopen ... owner told')"))
-
-
 @pytest.mark.parametrize(("role", "command", "expected"), [
-    pytest.param(role, command, expected, id=f"{command}-by-{role}",
-                 marks=[_CANCEL_TELLS_WATCHERS] if command == "cancel" else [])
+    pytest.param(role, command, expected, id=f"{command}-by-{role}")
     for role, command, expected in NOTICES
 ])
 def test_who_is_told(role, command, expected):
@@ -651,17 +635,8 @@ def test_a_note_from_someone_both_owner_and_requester_goes_to_no_one():
     assert apply(handoff, actor, CMD["note"]).notices == []
 
 
-_SELF_NOTICE = pytest.mark.xfail(strict=True, reason=(
-    "a person who is both owner and requester is mailed about their own action: do_ack, "
-    "do_done, do_blocked and do_unblock tell [requester], do_cancel and do_reopen tell [owner], "
-    "do_thanks tells [owner] without leaving out the actor, while _others (due, snooze, note) "
-    "and decline/reassign do; DESIGN sends these to 'the other side' ('Mail to other people')"))
-
-
 @pytest.mark.parametrize("command", [
-    pytest.param(name, marks=_SELF_NOTICE)
-    if name in {"ack", "done", "blocked", "unblock", "cancel", "reopen", "thanks"} else name
-    for name in sorted(TRANSITIONS) if name not in {"status", "help", "daily", "weekly", "no_digest"}
+    name for name in sorted(TRANSITIONS) if name not in {"status", "help", "daily", "weekly", "no_digest"}
 ])
 def test_no_one_is_mailed_about_their_own_action(command):
     handoff, actor = as_role("both", START.get(command, OPEN))
@@ -669,10 +644,6 @@ def test_no_one_is_mailed_about_their_own_action(command):
     assert actor not in {n.to for n in out.notices if n.kind not in ANSWER_KINDS}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "`due <date>` with the date the handoff already has records no event (nothing changed) but "
-    "still queues a due_changed notice, whose template tells the other side the due date was "
-    "'moved' (do_due calls _tell whether or not _set_due changed anything)"))
 def test_due_with_the_date_it_already_has_tells_no_one():
     out = apply(make_handoff(), SAM, Command("due", "friday", due=FRIDAY))
     assert out.events == []

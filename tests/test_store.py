@@ -27,7 +27,8 @@ def test_database_made_by_first_schema_is_upgraded(tmp_path) -> None:
     assert [h.title for h in store.handoffs()] == ["Old one"]
     applied = [m.name for m in migrations.applied(store.db)]
     assert applied == ["m001_initial", "m002_people_and_runs", "m003_inbound_body_hash",
-                       "m004_events_are_history", "m005_quarantine_release_and_people_indexes"]
+                       "m004_events_are_history", "m005_quarantine_release_and_people_indexes",
+                       "m006_schedule", "m007_due_asked"]
     assert store.db.execute("pragma journal_mode").fetchone()[0] == "wal"
     assert store.db.execute("pragma busy_timeout").fetchone()[0] >= 5000
 

@@ -25,7 +25,7 @@ SCHEMA: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "logging": ("path", "level"),
     "people": ("email", "name", "handle", "team", "manager", "digest", "timezone"),
     "teams": ("aliases", "lead", "members", "routing", "min_lead_days", "turnaround_days"),
-    "nudges": ("ack_reminder_hours", "overdue_repeat_days", "escalate_after_days",
+    "nudges": ("ack_reminder_hours", "overdue_repeat_days", "overdue_max_repeats", "escalate_after_days",
                "digest_time", "weekly_day", "appreciation_day"),
     "templates": ("path",),
 })
@@ -148,6 +148,7 @@ class LoggingConfig:
 class NudgesConfig:
     ack_reminder_hours: float
     overdue_repeat_days: int
+    overdue_max_repeats: int
     escalate_after_days: int
     digest_time: str
     weekly_day: str

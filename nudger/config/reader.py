@@ -433,6 +433,7 @@ def config_from_dict(data: dict, source: Path | None = None, base_dir: Path | No
     nudges = NudgesConfig(
         ack_reminder_hours=nud.number("ack_reminder_hours", 4, positive=True),
         overdue_repeat_days=nud.integer("overdue_repeat_days", 2, 1),
+        overdue_max_repeats=nud.integer("overdue_max_repeats", 3, 0),
         escalate_after_days=nud.integer("escalate_after_days", 3, 1),
         digest_time=_time(nud, "digest_time", nud.text("digest_time", "08:00")),
         weekly_day=_weekday(nud, "weekly_day", nud.text("weekly_day", "mon")),

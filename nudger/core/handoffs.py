@@ -80,8 +80,9 @@ def _event(out: Outcome, kind: str, words: str = "", data: Mapping[str, Any] | N
     out.events.append(Event(kind, out.after.state, {**(data or {}), **more}, words or ""))
 
 
-def _tell(out: Outcome, kind: str, recipients: list[str | None], **context: Any) -> None:
-    people = [r for r in dict.fromkeys(recipients) if r]
+def _tell(out: Outcome, ctx: Context, kind: str, recipients: list[str | None], **context: Any) -> None:
+    """News for each recipient, never for the person who acted (one may be owner and requester)."""
+    people = [r for r in dict.fromkeys(recipients) if r and r != ctx.actor]
     for to in people:
         also = [r for r in people if r != to]
         out.notices.append(Notice(kind, to, out.after.id, context={**context, "also_told": also}))
@@ -123,6 +124,7 @@ def create(plan: HandoffPlan, ctx: Context, *, forwarded: Mapping[str, Any] | No
         id=0, title=plan.title, status="open", requester=plan.requester, created=ctx.now,
         updated=ctx.now, owner=owner, team=plan.team.name if plan.team else None, due=plan.due,
         priority=plan.priority, rush=plan.rush, watchers=tuple(plan.watchers), note=plan.note,
+        due_asked=plan.due_from_note,
         forwarded=forwarded, has_source=has_source,
     )
     out = Outcome(None, h, cursor=plan.cursor)
@@ -154,7 +156,7 @@ def do_ack(out: Outcome, cmd: Command, ctx: Context) -> None:
     _event(out, "acknowledged", cmd.args, due=cmd.due.isoformat() if cmd.due else None)
     if cmd.due:
         _set_due(out, cmd.due)
-    _tell(out, "acknowledged", [h.requester], words=cmd.args, new_due=cmd.due)
+    _tell(out, ctx, "acknowledged", [h.requester], words=cmd.args, new_due=cmd.due)
 
 
 def do_done(out: Outcome, cmd: Command, ctx: Context) -> None:
@@ -162,7 +164,7 @@ def do_done(out: Outcome, cmd: Command, ctx: Context) -> None:
     _need_open(h, "marked done")
     _set(out, status="done", blocked_reason=None, prev_status=None)
     _event(out, "done", cmd.args)
-    _tell(out, "done", [h.requester, *[w for w in h.watchers if w != ctx.actor]], words=cmd.args)
+    _tell(out, ctx, "done", [h.requester, *[w for w in h.watchers if w != ctx.actor]], words=cmd.args)
     for notice in out.notices:
         if notice.kind == "done" and notice.to == h.requester:
             notice.context["prompt_thanks"] = True
@@ -181,8 +183,12 @@ def do_due(out: Outcome, cmd: Command, ctx: Context) -> None:
             raise Refused(
                 cmd.error or f"I could not read {cmd.args!r} as a date. Try `due friday`, `due 12/4` or `due 2026-12-04`."
             )
+    if new_due == h.due:
+        return  # nothing moved: nobody needs to hear about it
     _set_due(out, new_due, cmd.args)
-    _tell(out, "due_changed", _others(h, ctx), new_due=new_due, words=cmd.args)
+    if "requester" in ctx.roles:
+        _set(out, due_asked=True)
+    _tell(out, ctx, "due_changed", _others(h, ctx), new_due=new_due, words=cmd.args)
 
 
 def do_blocked(out: Outcome, cmd: Command, ctx: Context) -> None:
@@ -192,7 +198,7 @@ def do_blocked(out: Outcome, cmd: Command, ctx: Context) -> None:
     _need_open(h, "blocked")
     _set(out, prev_status=h.status, status="blocked", blocked_reason=cmd.args or None)
     _event(out, "blocked", cmd.args, was=h.status)
-    _tell(out, "blocked", [h.requester, *h.watchers], reason=cmd.args)
+    _tell(out, ctx, "blocked", [h.requester, *h.watchers], reason=cmd.args)
 
 
 def do_unblock(out: Outcome, cmd: Command, ctx: Context) -> None:
@@ -202,7 +208,7 @@ def do_unblock(out: Outcome, cmd: Command, ctx: Context) -> None:
     back_to = h.prev_status or "open"
     _set(out, status=back_to, prev_status=None, blocked_reason=None)
     _event(out, "unblocked", cmd.args, to=back_to)
-    _tell(out, "unblocked", [h.requester], words=cmd.args)
+    _tell(out, ctx, "unblocked", [h.requester], words=cmd.args)
 
 
 def do_reassign(out: Outcome, cmd: Command, ctx: Context) -> None:
@@ -237,7 +243,7 @@ def do_decline(out: Outcome, cmd: Command, ctx: Context) -> None:
             return
     _set(out, owner=None, status="open", prev_status=None, blocked_reason=None)
     _event(out, "declined", cmd.args, data={"by": ctx.actor, "from": h.owner, "to": None, "was": h.status})
-    _tell(out, "declined", [e for e in (h.requester, h.owner) if e != ctx.actor], reason=cmd.args,
+    _tell(out, ctx, "declined", [e for e in (h.requester, h.owner) if e != ctx.actor], reason=cmd.args,
           back_to_requester=True)
 
 
@@ -250,7 +256,7 @@ def _hand_over(out: Outcome, ctx: Context, new_owner: str, team: str | None, why
                                "team_from": h.team})
     out.notices.append(Notice("new_handoff", new_owner, h.id,
                               context={"why": why, "by": ctx.actor, "words": words, "also_told": []}))
-    _tell(out, why, [e for e in (h.requester, h.owner) if e not in (ctx.actor, new_owner)],
+    _tell(out, ctx, why, [e for e in (h.requester, h.owner) if e not in (ctx.actor, new_owner)],
           words=words, new_owner=new_owner)
 
 
@@ -259,7 +265,7 @@ def do_cancel(out: Outcome, cmd: Command, ctx: Context) -> None:
     _need_open(h, "cancelled")
     _set(out, status="cancelled", prev_status=None, blocked_reason=None)
     _event(out, "cancelled", cmd.args, was=h.status)
-    _tell(out, "cancelled", [h.owner, *h.watchers], reason=cmd.args)
+    _tell(out, ctx, "cancelled", [h.owner], reason=cmd.args)
 
 
 def do_reopen(out: Outcome, cmd: Command, ctx: Context) -> None:
@@ -268,7 +274,7 @@ def do_reopen(out: Outcome, cmd: Command, ctx: Context) -> None:
         raise Refused(f"#{h.id} is still {h.status}; only a done or cancelled handoff can be reopened.")
     _set(out, status="open", prev_status=None)
     _event(out, "reopened", cmd.args, was=h.status)
-    _tell(out, "reopened", [h.owner], reason=cmd.args)
+    _tell(out, ctx, "reopened", [h.owner], reason=cmd.args)
 
 
 def do_thanks(out: Outcome, cmd: Command, ctx: Context) -> None:
@@ -277,12 +283,12 @@ def do_thanks(out: Outcome, cmd: Command, ctx: Context) -> None:
         raise Refused(f"#{h.id} has no owner yet, so there is no one to thank.")
     words = cmd.raw or cmd.args  # relayed as written: "Thanks Dana, you saved the deal!"
     _event(out, "thanked", words, to=h.owner)
-    _tell(out, "thanks", [h.owner], words=words)
+    _tell(out, ctx, "thanks", [h.owner], words=words)
 
 
 def do_note(out: Outcome, cmd: Command, ctx: Context) -> None:
     _event(out, "note", cmd.args)
-    _tell(out, "note", _others(out.after, ctx), words=cmd.args)
+    _tell(out, ctx, "note", _others(out.after, ctx), words=cmd.args)
 
 
 def do_status(out: Outcome, cmd: Command, ctx: Context) -> None:
@@ -367,9 +373,13 @@ def owner_from_answer(handoff: Handoff, text: str, ctx: Context) -> Outcome | No
     due = find_due(text, ctx.today, ctx.calendar, ctx.config.org.date_order)
     if due:
         _set_due(out, due)
+        _set(out, due_asked=True)
+    if out.after.due and out.after.due_asked:
+        # A date the requester asked for, now measured against the lead time of the team
+        # that takes it (the first note's date too: there was no team to measure it by).
         lead = routing.team.min_lead_days if routing.team else 0
         received = ctx.calendar.local(handoff.created).date()
-        rush = bool(lead) and ctx.calendar.business_days_between(received, due) < lead
+        rush = bool(lead) and ctx.calendar.business_days_between(received, out.after.due) < lead
         if rush != out.after.rush:
             _set(out, rush=rush)
             _event(out, "rush_changed", data={"from": handoff.rush, "to": rush, "lead_days": lead})
@@ -378,7 +388,10 @@ def owner_from_answer(handoff: Handoff, text: str, ctx: Context) -> Outcome | No
         _set(out, priority=priority)
         _event(out, "priority_changed", data={"from": old, "to": priority})
     _set(out, updated=ctx.now)
-    out.notices.append(Notice("new_handoff", owner, handoff.id, context={"also_told": [handoff.requester]}))
+    watchers = [w for w in out.after.watchers if w != ctx.actor]
+    out.notices.append(Notice("new_handoff", owner, handoff.id, context={"also_told": [handoff.requester, *watchers]}))
+    for watcher in watchers:  # watchers get the new-handoff notice once someone owns it
+        out.notices.append(Notice("new_handoff", watcher, handoff.id, context={"also_told": [owner]}))
     out.notices.append(Notice("owner_assigned", handoff.requester, handoff.id, context={"new_owner": owner}))
     return out
 

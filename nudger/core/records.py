@@ -55,6 +55,7 @@ class Handoff:
     blocked_reason: str | None = None
     prev_status: str | None = None
     has_source: bool = False  # the forward as received is kept (attachments for a later owner)
+    due_asked: bool = False  # the requester asked for this date (it may be a rush), not a default
 
     @property
     def is_open(self) -> bool:

@@ -13,23 +13,19 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from nudger.core.records import OPEN_STATES, Handoff, Notice
+from nudger.outbound import digests
 
 if TYPE_CHECKING:
     from nudger.config import Config
+    from nudger.state.store import Store
 
 # Every template may use these (the layout's own); a kind's fields come on top.
 LAYOUT_FIELDS: Mapping[str, Any] = MappingProxyType({
     "actor": None, "also_told": [], "attachments": [], "skipped_attachments": [],
 })
-
-
-class Lookup(Protocol):
-    """What a context function may read from state (the store implements it)."""
-
-    def open_handoffs_for(self, email: str) -> list[Handoff]: ...
 
 
 @dataclass(frozen=True)
@@ -39,7 +35,7 @@ class KindInput:
     notice: Notice
     handoff: Handoff | None
     config: Config
-    lookup: Lookup
+    lookup: Store  # read-only here: what a context function may look up
 
 
 def per_cause(notice: Notice, cause: str) -> str:
@@ -55,6 +51,7 @@ class Kind:
     fields: Mapping[str, Any] = field(default_factory=dict)
     key: Callable[[Notice, str], str] = per_cause
     context: Callable[[KindInput], dict[str, Any]] | None = None
+    scheduled: bool = False  # queued by the schedule stage, with the slot's own key and time
 
     @property
     def hold(self) -> str:
@@ -92,9 +89,10 @@ def _open_items(inp: KindInput) -> dict[str, Any]:
 _KINDS = (
     # answers
     Kind("receipt", "Received", answer=True, fields={"lead_days": 0, "notice_days": 0}),
-    Kind("no_owner", "Who should take this?", answer=True, context=_directory),
+    Kind("no_owner", "Who should take this?", answer=True, fields={"teams": [], "people": []},
+         context=_directory),
     Kind("refusal", "Not changed", answer=True, fields={"reason": "", "how": ""}),
-    Kind("status", "Status", answer=True, context=_open_items),
+    Kind("status", "Status", answer=True, fields={"open_items": []}, context=_open_items),
     Kind("help", "How to reply", answer=True),
     Kind("did_you_mean", "Did you mean “{suggestion}”?", answer=True,
          fields={"word": "", "suggestion": ""}),
@@ -116,7 +114,21 @@ _KINDS = (
     Kind("reopened", "Reopened", fields={"reason": ""}),
     Kind("thanks", "Thanks", fields={"words": ""}),
     Kind("note", "Note", fields={"words": ""}),
+    # scheduled: the schedule stage queues these with the slot's key and time
+    Kind("ack_reminder", "Please confirm", scheduled=True, fields={"asked_at": None}),
+    Kind("due_soon", "Due soon", scheduled=True),
+    Kind("overdue", "Overdue", scheduled=True, fields={"days_late": 0, "n": 0, "last": False}),
+    Kind("overdue_notice", "Overdue", scheduled=True, fields={"days_late": 0}),
+    Kind("escalation", "Escalation", scheduled=True, fields={"days_late": 0, "escalated_as": "manager", "history": []},
+         context=digests.escalation),
+    Kind("daily_digest", "Your handoffs today", scheduled=True, fields={"sections": []},
+         context=digests.personal_digest),
+    Kind("weekly_digest", "Your handoffs this week", scheduled=True, fields={"sections": []},
+         context=digests.personal_digest),
+    Kind("appreciation", "Say thanks", scheduled=True, fields={"items": []},
+         context=digests.appreciation),
 )
+
 
 KINDS: Mapping[str, Kind] = MappingProxyType({k.name: k for k in _KINDS})
 

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from nudger.core.calendars import calendar_for
 from nudger.core.records import Handoff, Notice
+from nudger.outbound.digests import is_empty
 from nudger.outbound.kinds import KindInput, kind_of
 from nudger.runtime import Runtime
 from nudger.state.store import iso
@@ -47,6 +48,8 @@ def queue(rt: Runtime, notices: list[Notice], cause: Cause, handoff: Handoff | N
         key = notice.key or kind.key(notice, cause.key)
         send_after = send_time(rt, notice)
         extra = kind.context(KindInput(notice, about, rt.config, rt.store)) if kind.context else None
+        if kind.scheduled and is_empty(kind.name, extra or {}):
+            continue  # a digest with nothing in it is not sent
         rendered = rt.renderer.render(notice, about, key, send_after, extra=extra,
                                       in_reply_to=cause.message_id, about=cause.subject)
         queued += int(rt.store.enqueue({

@@ -23,9 +23,17 @@ from email.utils import format_datetime, formataddr
 from pathlib import Path
 from typing import Any
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    pass_context,
+    select_autoescape,
+)
 
 from nudger.config import Config
+from nudger.core.calendars import calendar_for
 from nudger.core.classify import LOOP_HEADER
 from nudger.core.message_ids import message_id_for
 from nudger.core.records import Handoff, Notice
@@ -132,8 +140,17 @@ class Renderer:
         )
         self.env.filters["date"] = human_date
         self.env.filters["size"] = human_size
-        self.env.filters["when"] = human_when
+        self.env.filters["when"] = pass_context(lambda ctx, value: self.local_when(ctx, value))
         self.env.filters["person"] = self.person_name
+
+    def local_when(self, ctx: Any, value: datetime | str | None) -> str:
+        """A moment of ours in the recipient's own time ("Mon 23 Nov, 09:02"); a date
+        string from a customer's email is shown as it was written."""
+        if not isinstance(value, datetime):
+            return human_when(value)
+        recipient = ctx.get("recipient") or {}
+        here = calendar_for(self.config, recipient.get("email")).local(value)
+        return f"{here:%a} {here.day} {here:%b}, {here:%H:%M}"
 
     def person_name(self, email: str | None) -> str:
         if not email:

@@ -193,3 +193,26 @@ def m005_quarantine_release_and_people_indexes(db: Database) -> None:
     db.table("quarantine").add_column("dedupe_key", str)  # older rows: derived again from the message
     db.table("handoffs").create_index(["owner", "status"])
     db.table("handoffs").create_index(["requester", "status"])
+
+
+@migrations()
+def m006_schedule(db: Database) -> None:
+    """When the schedule must next look at each handoff, person and team: an idle run reads
+    one index entry, not every handoff. Every open handoff is looked at on the first run."""
+    db.table("schedule").create({"subject": str, "next_at": str}, pk="subject", not_null={"next_at"})
+    db.table("schedule").create_index(["next_at"])
+    db.table("settings").create({"key": str, "value": str}, pk="key")
+    db.table("events").create_index(["owner", "at"])
+    db.conn.execute(
+        "insert into schedule (subject, next_at) select 'h:' || id, '' from handoffs"
+        " where status in ('open', 'acknowledged', 'blocked')"
+    )
+
+
+@migrations()
+def m007_due_asked(db: Database) -> None:
+    """Whether the requester asked for the due date (it can then be a rush for the team that
+    takes the handoff later), rather than it being the team's default turnaround. Older
+    handoffs: a rush one certainly was asked for; for the rest it is unknown, so no."""
+    db.table("handoffs").add_column("due_asked", int)
+    db.conn.execute("update handoffs set due_asked = rush")

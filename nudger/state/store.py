@@ -229,6 +229,9 @@ class Store:
                 "words": event.words or None, "status": s.status, "owner": s.owner, "team": s.team,
                 "due": s.due.isoformat() if s.due else None, "priority": s.priority, "rush": int(s.rush),
             })
+        self.touch(f"h:{after.id}")  # the schedule reads this handoff again, this run
+        if outcome.before is None or after.status == "done":
+            self.touch(f"p:{after.requester}")  # digests and the appreciation prompt
         if outcome.cursor:
             self.set_round_robin_position(*outcome.cursor)
         if outcome.digest_choice and actor:
@@ -377,6 +380,111 @@ class Store:
             " do update set digest = excluded.digest, updated = excluded.updated",
             [email.lower(), digest, iso(at)],
         )
+        self.touch(f"p:{email.lower()}")
+
+    def digest_choices(self) -> dict[str, str]:
+        """Choices people made by reply; the latest reply wins over the config."""
+        return {r["email"]: r["digest"] for r in self._rows("select email, digest from people")}
+
+    # --- schedule ------------------------------------------------------------------
+    #
+    # One row per subject ("h:<id>", "p:<email>", "t:<team>") with the next time the
+    # schedule must look at it. A change to a handoff makes it due at once.
+
+    def touch(self, subject: str) -> None:
+        self.db.conn.execute(
+            "insert into schedule (subject, next_at) values (?, '') on conflict(subject)"
+            " do update set next_at = ''", [subject])
+
+    def due_subjects(self, now: datetime, limit: int = 1000) -> list[str]:
+        rows = self.db.conn.execute(
+            "select subject from schedule where next_at <= ? order by next_at, subject limit ?",
+            [iso(now), limit]).fetchall()
+        return [r[0] for r in rows]
+
+    def set_next(self, subject: str, at: datetime | None) -> None:
+        if at is None:
+            self.db.conn.execute("delete from schedule where subject = ?", [subject])
+        else:
+            self.db.conn.execute(
+                "insert into schedule (subject, next_at) values (?, ?) on conflict(subject)"
+                " do update set next_at = excluded.next_at", [subject, iso(at)])
+
+    def schedule_rows(self) -> list[tuple[str, str]]:
+        return [(r[0], r[1]) for r in self.db.conn.execute("select subject, next_at from schedule order by next_at")]
+
+    def reset_schedule(self, subjects: list[str]) -> None:
+        """After a config edit: look at everything again (sent mail stays sent: dedupe keys)."""
+        with self.transaction():
+            self.db.conn.execute("update schedule set next_at = ''")
+            self.db.conn.executemany(
+                "insert into schedule (subject, next_at) values (?, '') on conflict(subject)"
+                " do update set next_at = ''", [[s] for s in subjects])
+
+    def setting(self, key: str) -> str | None:
+        row = self.db.conn.execute("select value from settings where key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    def set_setting(self, key: str, value: str) -> None:
+        self.db.conn.execute("insert into settings (key, value) values (?, ?) on conflict(key)"
+                             " do update set value = excluded.value", [key, value])
+
+    def sent_keys(self, keys: list[str]) -> set[str]:
+        """Which of these dedupe keys are in the outbox already (the ledger of what was sent)."""
+        found: set[str] = set()
+        for i in range(0, len(keys), 500):
+            chunk = keys[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            found |= {r[0] for r in self.db.conn.execute(
+                f"select dedupe_key from outbox where dedupe_key in ({marks})", chunk)}
+        return found
+
+    # --- history as of an instant ----------------------------------------------------
+
+    def handoffs_as_of(self, ids: list[int], at: datetime) -> list[Handoff]:
+        """These handoffs as they stood at ``at`` (status, owner, team, due, priority, rush
+        from the event log); those that did not exist yet are left out."""
+        out = []
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._rows(
+                f"select {_HANDOFF_COLUMNS} from handoffs where id in ({marks}) order by id", chunk)
+            states = {e.handoff_id: e.state for e in map(_decode_event, self._rows(
+                f"select {_EVENT_COLUMNS} from events e where e.handoff_id in ({marks}) and e.id = ("
+                " select e2.id from events e2 where e2.handoff_id = e.handoff_id and e2.at <= ?"
+                " order by e2.at desc, e2.id desc limit 1)", [*chunk, iso(at)]))}
+            for row in rows:
+                h = _decode_handoff(row)
+                if (s := states.get(h.id)) is not None:
+                    out.append(h.changed(status=s.status, owner=s.owner, team=s.team, due=s.due,
+                                         priority=s.priority, rush=s.rush))
+        return out
+
+    def handoff_ids_involving(self, email: str, since: datetime) -> list[int]:
+        """Handoffs the person asked for, owns, or owned at some point since ``since``."""
+        email = email.lower()
+        rows = self.db.conn.execute(
+            "select id from handoffs where requester = ? or owner = ?"
+            " union select handoff_id from events where owner = ? and at >= ?",
+            [email, email, email, iso(since)]).fetchall()
+        return sorted(r[0] for r in rows)
+
+    def escalated_to(self, handoff_id: int, email: str) -> bool:
+        """Was this handoff escalated to this person (who may then act on it)?"""
+        return self.db.conn.execute(
+            "select 1 from outbox where handoff_id = ? and kind = 'escalation' and recipient = ? limit 1",
+            [handoff_id, email.lower()]).fetchone() is not None
+
+    def completions(self, requester: str, since: datetime, until: datetime) -> list[tuple[int, datetime, bool]]:
+        """(handoff, done at, thanked since) for the requester's handoffs done in [since, until)."""
+        rows = self.db.conn.execute(
+            "select e.handoff_id, e.at, exists(select 1 from events t where t.handoff_id = e.handoff_id"
+            "   and t.kind = 'thanked' and t.at >= e.at and t.at < ?)"
+            " from events e join handoffs h on h.id = e.handoff_id"
+            " where h.requester = ? and e.kind = 'done' and e.at >= ? and e.at < ? order by e.at",
+            [iso(until), requester.lower(), iso(since), iso(until)]).fetchall()
+        return [(r[0], datetime.fromisoformat(r[1]), bool(r[2])) for r in rows]
 
     def round_robin_positions(self) -> dict[str, int]:
         return {r["team"]: int(r["position"]) for r in self._rows("select team, position from team_cursors")}
@@ -421,7 +529,7 @@ class Store:
 
 _HANDOFF_COLUMNS = ("id, title, status, prev_status, owner, requester, team, due, priority, rush,"
                     " created, updated, watchers, note, forwarded, root_message_id, blocked_reason,"
-                    " source_raw is not null as has_source")
+                    " source_raw is not null as has_source, due_asked")
 _EVENT_COLUMNS = ("id, handoff_id, at, recorded, kind, actor, data, words, status, owner, team, due,"
                   " priority, rush")
 
@@ -440,6 +548,7 @@ def _decode_handoff(row: dict[str, Any]) -> Handoff:
         note=row["note"] or "", forwarded=json.loads(row["forwarded"]) if row["forwarded"] else None,
         root_message_id=row["root_message_id"], blocked_reason=row["blocked_reason"],
         prev_status=row["prev_status"], has_source=bool(row["has_source"]),
+        due_asked=bool(row["due_asked"]),
     )
 
 
@@ -452,6 +561,7 @@ def _handoff_row(h: Handoff, only: dict[str, Any] | None = None) -> dict[str, An
         "created": iso(h.created), "updated": iso(h.updated), "watchers": json.dumps(list(h.watchers)),
         "note": h.note, "forwarded": json.dumps(h.forwarded) if h.forwarded is not None else None,
         "root_message_id": h.root_message_id, "blocked_reason": h.blocked_reason,
+        "due_asked": int(h.due_asked),
     }
     if only is not None:
         return {k: v for k, v in values.items() if k in only}

@@ -1,0 +1,243 @@
+"""When each scheduled email is due: a pure function of (history, people, calendars, now).
+
+A slot is one email that the schedule owes someone at one instant, with the dedupe key
+that makes it once-only. Whether a handoff's slot is owed is read from its event log *as of
+the slot's time*, never from the moment a run gets to it, so a cron every 5 minutes, every
+hour or every 6 hours owes the same set. Rules (also in docs/schedule.md):
+
+- ``ack_reminder``: ``ack_reminder_hours`` business hours (owner's calendar) after the
+  notice reached the owner (the start of their business hours at or after the assignment),
+  if the handoff is still open and theirs then. Once per handoff and owner.
+- ``due_soon``: ``digest_time`` on the owner's last business day on or before the due date,
+  if open or acknowledged then (not blocked, done or cancelled).
+- ``overdue``: ``digest_time`` on the owner's first business day after the due date, then
+  every ``overdue_repeat_days`` business days, ``overdue_max_repeats`` repeats at most; only
+  while open or acknowledged (a blocked owner is not chased). ``overdue_notice`` tells the
+  requester with the first overdue alert that went out for that date.
+- ``escalation``: ``digest_time`` on the ``escalate_after_days``-th business day after the
+  due date, if not done or cancelled: to the owner's manager, else the team's lead (if not
+  the owner), else ``[org] admin``. Once per handoff and due date.
+- A snooze or a new date starts the count again: every key carries the due date.
+- Downtime: slots of one series (a digest; the due-soon/overdue chase of one due date)
+  supersede each other, so a run after an outage sends only the latest one that is due; a
+  ``due_soon`` whose overdue alert is due is dropped. Every other missed slot goes once.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from nudger.config import Config
+from nudger.core.business_time import BusinessCalendar
+from nudger.core.calendars import calendar_for
+from nudger.core.records import Event, Handoff, HandoffState
+
+CHASED = ("open", "acknowledged")  # states in which the owner is reminded
+_ASSIGNING = ("created", "owner_assigned", "reassigned", "declined")
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One scheduled email owed to one person at one instant."""
+
+    kind: str
+    to: str
+    at: datetime  # when it is owed; the outbox then waits for the recipient's business hours
+    key: str  # the outbox dedupe key: the ledger of what was sent
+    handoff_id: int | None = None
+    series: str | None = None  # a later due slot of the same series supersedes this one
+    context: Mapping[str, Any] = field(default_factory=dict)
+
+
+class History:
+    """A handoff's events in time order, answering "what was it at T"."""
+
+    def __init__(self, events: Sequence[Event]):
+        self.events = sorted((e for e in events if e.at is not None), key=lambda e: (e.at, e.id))
+        self._times = [e.at for e in self.events if e.at is not None]
+
+    def state_at(self, t: datetime) -> HandoffState | None:
+        i = bisect_right(self._times, t)
+        return self.events[i - 1].state if i else None
+
+    def assignments(self) -> list[tuple[datetime, str]]:
+        """(when, new owner) for each time the handoff reached an owner."""
+        found = []
+        last: str | None = None
+        for e in self.events:
+            if e.kind in _ASSIGNING and e.state.owner and e.state.owner != last and e.at:
+                found.append((e.at, e.state.owner))
+            last = e.state.owner
+        return found
+
+    def dues(self) -> list[tuple[date, str | None]]:
+        """Each due date the handoff had, with the owner it last had under that date."""
+        seen: dict[date, str | None] = {}
+        for e in self.events:
+            if e.state.due:
+                seen[e.state.due] = e.state.owner or seen.get(e.state.due)
+        return list(seen.items())
+
+
+def _clock(text: str) -> time:
+    hours, minutes = text.split(":")
+    return time(int(hours), int(minutes))
+
+
+def _week(d: date) -> str:
+    year, week, _ = d.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def escalation_target(config: Config, owner: str, team: str | None) -> tuple[str, str] | None:
+    """(email, why) of who hears that a commitment is badly overdue, or None."""
+    person = config.person_by_email(owner)
+    if person and person.manager and (manager := config.person_by_handle(person.manager)):
+        return manager.email, "manager"
+    team_spec = config.team_named(team) if team else (config.team_of(person) if person else None)
+    if team_spec and team_spec.lead and (lead := config.person_by_handle(team_spec.lead)):
+        if lead.email != owner:
+            return lead.email, "team lead"
+    if config.org.admin and (admin := config.person_by_handle(config.org.admin)):
+        if admin.email != owner:
+            return admin.email, "admin"
+    return None
+
+
+def handoff_slots(h: Handoff, events: Sequence[Event], config: Config) -> list[Slot]:
+    """Every slot this handoff's history owes, past and future (future ones assume nothing
+    more happens: a new event makes the schedule read the handoff again)."""
+    history = History(events)
+    n = config.nudges
+    at_digest = _clock(n.digest_time)
+    slots: list[Slot] = []
+
+    for assigned, owner in history.assignments():
+        cal = calendar_for(config, owner)
+        t = cal.add_business_hours(assigned, n.ack_reminder_hours)
+        s = history.state_at(t)
+        if s and s.owner == owner and s.status == "open":
+            slots.append(Slot("ack_reminder", owner, t, f"ack_reminder:{h.id}:{owner}", h.id,
+                              context={"asked_at": cal.next_business_start(assigned)}))
+
+    for due, owner in history.dues():
+        if owner is None:
+            continue
+        cal = calendar_for(config, owner)
+        chase = f"chase:{h.id}:{due.isoformat()}"
+        soon = cal.at_local(cal.last_business_day_on_or_before(due), at_digest)
+        s = history.state_at(soon)
+        if s and s.due == due and s.status in CHASED and s.owner:
+            slots.append(Slot("due_soon", s.owner, soon, f"due_soon:{h.id}:{due.isoformat()}", h.id, chase))
+        first_day = cal.first_business_day_after(due)
+        noticed = False
+        for i in range(n.overdue_max_repeats + 1):
+            day = cal.add_business_days(first_day, i * n.overdue_repeat_days)
+            t = cal.at_local(day, at_digest)
+            s = history.state_at(t)
+            if not (s and s.due == due and s.status in CHASED and s.owner):
+                continue
+            late = cal.business_days_between(due, day)
+            slots.append(Slot("overdue", s.owner, t, f"overdue:{h.id}:{due.isoformat()}:{i}", h.id, chase,
+                              {"n": i, "days_late": late, "last": i == n.overdue_max_repeats}))
+            if not noticed:
+                noticed = True
+                slots.append(Slot("overdue_notice", h.requester, t, f"overdue_notice:{h.id}:{due.isoformat()}",
+                                  h.id, context={"days_late": late}))
+        day = cal.add_business_days(due, n.escalate_after_days)
+        t = cal.at_local(day, at_digest)
+        s = history.state_at(t)
+        if s and s.due == due and s.status in (*CHASED, "blocked") and s.owner:
+            target = escalation_target(config, s.owner, s.team)
+            if target:
+                slots.append(Slot("escalation", target[0], t, f"escalation:{h.id}:{due.isoformat()}", h.id,
+                                  context={"days_late": n.escalate_after_days, "escalated_as": target[1]}))
+    return slots
+
+
+def _business_days_around(cal: BusinessCalendar, now: datetime, weekday: int | None) -> tuple[date, date]:
+    """The latest business day (on ``weekday`` if given) on or before today, and the next one after."""
+    today = cal.local(now).date()
+    back = today
+    for _ in range(3700):
+        if cal.is_business_day(back) and (weekday is None or back.weekday() == weekday):
+            break
+        back -= timedelta(days=1)
+    ahead = today + timedelta(days=1)
+    for _ in range(3700):
+        if cal.is_business_day(ahead) and (weekday is None or ahead.weekday() == weekday):
+            break
+        ahead += timedelta(days=1)
+    return back, ahead
+
+
+def _weekly_days(cal: BusinessCalendar, now: datetime, weekday: int) -> tuple[date, date]:
+    """This week's ``weekday`` on or before today and the next one: a weekly slot is kept on
+    its day even when that is a holiday (the outbox then waits for the next business hours)."""
+    today = cal.local(now).date()
+    back = today - timedelta(days=(today.weekday() - weekday) % 7)
+    return back, back + timedelta(days=7)
+
+
+def person_slots(email: str, digest: str, config: Config, now: datetime) -> list[Slot]:
+    """A person's digest (daily on business days, or weekly) and their Friday appreciation
+    prompt: the latest slot at or before ``now`` and the next one of each series."""
+    from nudger.core.business_time import DAY_NAMES
+
+    cal = calendar_for(config, email)
+    at = _clock(config.nudges.digest_time)
+    slots = []
+    if digest == "daily":
+        for d in _business_days_around(cal, now, None):
+            slots.append(Slot("daily_digest", email, cal.at_local(d, at), f"daily_digest:{email}:{d.isoformat()}",
+                              series=f"daily:{email}", context={"day": d}))
+    elif digest == "weekly":
+        for d in _weekly_days(cal, now, DAY_NAMES.index(config.nudges.weekly_day)):
+            slots.append(Slot("weekly_digest", email, cal.at_local(d, at), f"weekly_digest:{email}:{_week(d)}",
+                              series=f"weekly:{email}", context={"day": d}))
+    for d in _weekly_days(cal, now, DAY_NAMES.index(config.nudges.appreciation_day)):
+        slots.append(Slot("appreciation", email, cal.at_local(d, at), f"appreciation:{email}:{_week(d)}",
+                          series=f"appreciation:{email}", context={"day": d}))
+    return slots
+
+
+def team_slots(team: str, config: Config, now: datetime) -> list[Slot]:
+    """The weekly team digest for the team's lead and the org admin, on ``weekly_day``."""
+    from nudger.core.business_time import DAY_NAMES
+
+    spec = config.team_named(team)
+    recipients = []
+    if spec and spec.lead and (lead := config.person_by_handle(spec.lead)):
+        recipients.append(lead.email)
+    if config.org.admin and (admin := config.person_by_handle(config.org.admin)):
+        recipients.append(admin.email)
+    slots = []
+    at = _clock(config.nudges.digest_time)
+    for to in dict.fromkeys(recipients):
+        cal = calendar_for(config, to)
+        for d in _weekly_days(cal, now, DAY_NAMES.index(config.nudges.weekly_day)):
+            slots.append(Slot("team_digest", to, cal.at_local(d, at), f"team_digest:{team}:{_week(d)}:{to}",
+                              series=f"team:{team}:{to}", context={"team": team, "day": d}))
+    return slots
+
+
+def owed(slots: Iterable[Slot], now: datetime, sent: set[str]) -> list[Slot]:
+    """The slots to send now: due, not sent, and not superseded by a later due slot of
+    their series (after downtime only the latest digest or chase goes)."""
+    due = [s for s in slots if s.at <= now]
+    latest: dict[str, datetime] = {}
+    for s in due:
+        if s.series and s.at > latest.get(s.series, datetime.min.replace(tzinfo=s.at.tzinfo)):
+            latest[s.series] = s.at
+    return sorted((s for s in due if s.key not in sent and (s.series is None or s.at >= latest[s.series])),
+                  key=lambda s: (s.at, s.key))
+
+
+def next_at(slots: Iterable[Slot], now: datetime, sent: set[str]) -> datetime | None:
+    """When the schedule must look at this subject again: its next slot not yet sent."""
+    future = [s.at for s in slots if s.at > now and s.key not in sent]
+    return min(future) if future else None

@@ -1,0 +1,130 @@
+"""What the scheduled emails say: each kind's context, read from the event log as of the
+slot's time (``as_of`` in the notice), so a late run writes what an on-time run would have.
+
+A digest with nothing in it is not sent (``is_empty``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from nudger.core.calendars import calendar_for
+from nudger.core.records import OPEN_STATES, Handoff
+
+if TYPE_CHECKING:
+    from nudger.outbound.kinds import KindInput
+
+SECTION_CAP = 10  # items shown per section; the rest are counted ("and 12 more")
+RECENT = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One handoff line in a digest."""
+
+    id: int
+    title: str
+    status: str
+    due: Any
+    other: str | None  # the person on the other side: the owner, or the requester
+    days_late: int
+    rush: bool = False
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    items: list[Item]
+    more: int = 0
+
+
+def _as_of(inp: KindInput) -> datetime:
+    """The slot's time: the schedule (or ``preview``) says as of when the email is written."""
+    at = inp.notice.context.get("as_of") or inp.notice.not_before
+    if not isinstance(at, datetime):
+        raise ValueError(f"{inp.notice.kind}: a scheduled email needs the time it is written as of")
+    return at
+
+
+def _item(h: Handoff, other: str | None, today: Any, inp: KindInput) -> Item:
+    cal = calendar_for(inp.config, inp.notice.to)
+    late = cal.business_days_between(h.due, today) if h.due and h.due < today else 0
+    return Item(h.id, h.title, h.status, h.due, other, late, h.rush)
+
+
+def _section(title: str, items: list[Item]) -> Section:
+    # Most overdue first, then the soonest due, then the oldest.
+    items = sorted(items, key=lambda i: (-i.days_late, str(i.due or "9999"), i.id))
+    return Section(title, items[:SECTION_CAP], max(0, len(items) - SECTION_CAP))
+
+
+def personal_digest(inp: KindInput) -> dict[str, Any]:
+    """What you owe, what is owed to you, what waits for your ack, what was done and not thanked."""
+    email, at = inp.notice.to, _as_of(inp)
+    store = inp.lookup
+    today = calendar_for(inp.config, email).local(at).date()
+    handoffs = store.handoffs_as_of(store.handoff_ids_involving(email, at - RECENT), at)
+    mine = [h for h in handoffs if h.owner == email and h.status in OPEN_STATES]
+    asked = [h for h in handoffs if h.requester == email and h.owner != email and h.status in OPEN_STATES]
+    by_id = {h.id: h for h in handoffs}
+    unthanked = [by_id[hid] for hid, _done, thanked in store.completions(email, at - RECENT, at)
+                 if not thanked and hid in by_id and by_id[hid].status == "done"]
+    sections = [
+        _section("Waiting for your ack", [_item(h, h.requester, today, inp) for h in mine if h.status == "open"]),
+        _section("You owe", [_item(h, h.requester, today, inp) for h in mine if h.status != "open"]),
+        _section("Owed to you", [_item(h, h.owner, today, inp) for h in asked]),
+        _section("Done, not yet thanked", [_item(h, h.owner, today, inp) for h in unthanked]),
+    ]
+    return {"sections": [s for s in sections if s.items], "as_of": at, "today": today}
+
+
+def appreciation(inp: KindInput) -> dict[str, Any]:
+    """The requester's completions of the last 7 days that nobody has thanked yet."""
+    email, at = inp.notice.to, _as_of(inp)
+    store = inp.lookup
+    done = [hid for hid, _at, thanked in store.completions(email, at - RECENT, at) if not thanked]
+    handoffs = {h.id: h for h in store.handoffs_as_of(sorted(set(done)), at)}
+    items = [handoffs[hid] for hid in dict.fromkeys(done) if hid in handoffs and handoffs[hid].status == "done"]
+    return {"items": items, "as_of": at}
+
+
+_TOLD = {
+    "created": "asked for it", "owner_assigned": "handed it to", "acknowledged": "confirmed",
+    "due_changed": "moved the date", "blocked": "was blocked", "unblocked": "unblocked it",
+    "reassigned": "reassigned it to", "declined": "declined it", "note": "wrote",
+    "reopened": "reopened it",
+}
+
+
+def escalation(inp: KindInput) -> dict[str, Any]:
+    """The handoff's story up to the slot: asked when, acked with what date, date changes, blocks."""
+    h = inp.handoff
+    assert h is not None
+    at = _as_of(inp)
+    lines = []
+    for e in inp.lookup.events(h.id):
+        if e.at is None or e.at > at or e.kind not in _TOLD:
+            continue
+        what = _TOLD[e.kind]
+        data = e.data
+        if e.kind in ("owner_assigned", "reassigned") and data.get("to"):
+            what = f"{what} {data['to']}"
+        if e.kind == "due_changed":
+            what = f"moved the date from {data.get('from') or '-'} to {data.get('to')}"
+        if e.kind == "acknowledged":
+            what = f"confirmed, due {e.state.due}"
+        lines.append({"at": e.at, "actor": e.actor, "what": what, "words": e.words})
+    return {"history": lines, "as_of": at}
+
+
+def is_empty(kind: str, context: dict[str, Any]) -> bool:
+    if kind in ("daily_digest", "weekly_digest"):
+        return not context.get("sections")
+    if kind == "appreciation":
+        return not context.get("items")
+    if kind == "team_digest":
+        week = context.get("week")
+        return week is None or bool(getattr(week, "is_empty", False))
+    return False

@@ -1,0 +1,135 @@
+"""The schedule stage of a run: queue every scheduled email that is owed at ``now``.
+
+Each handoff, person and team has a row in the ``schedule`` table with the next time it
+must be looked at; a run reads only the rows that are due (an idle run reads one index
+entry). For a due subject it computes its slots (``core.schedule``, pure), queues those
+owed through the one outbox path, and stores when to look again. A change to a handoff
+makes its row due at once. A config edit that moves times makes every row due once; the
+outbox's dedupe keys make sure nothing sent is sent again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from nudger.config import Config
+from nudger.runtime import Runtime
+
+if TYPE_CHECKING:
+    from nudger.core.schedule import Slot
+
+log = logging.getLogger("nudger.schedule")
+
+BATCH = 200  # subjects per transaction: bounded work between commits
+
+
+@dataclass
+class ScheduleSummary:
+    looked_at: int = 0
+    queued: int = 0
+    skipped_empty: int = 0
+
+
+def fingerprint(config: Config) -> str:
+    """What the schedule's times depend on; when it changes, every subject is looked at again."""
+    parts = [repr(config.nudges), repr(config.org.timezone), repr(config.org.business_days),
+             repr(config.org.business_hours), repr(config.org.holidays), repr(config.org.admin)]
+    parts += [repr((p.email, p.timezone, p.digest, p.manager, p.team)) for p in config.people]
+    parts += [repr((t.name, t.lead, t.members)) for t in config.teams.values()]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def subjects_from_config(config: Config) -> list[str]:
+    return [*(f"p:{p.email}" for p in config.people), *(f"t:{name}" for name in config.teams)]
+
+
+def digest_choice(rt: Runtime, email: str, choices: dict[str, str] | None = None) -> str:
+    """The person's latest reply wins over the config; else the config; else none."""
+    chosen = (choices if choices is not None else rt.store.digest_choices()).get(email)
+    if chosen:
+        return chosen
+    person = rt.config.person_by_email(email)
+    return person.digest if person else "none"
+
+
+def slots_for(rt: Runtime, subject: str, choices: dict[str, str] | None = None) -> list[Slot]:
+    """Every slot of one subject, past and future, as the pure schedule computes them."""
+    from nudger.core import schedule
+    from nudger.outbound.kinds import KINDS
+
+    kind, _, name = subject.partition(":")
+    if kind == "h":
+        handoff = rt.store.handoff(int(name))
+        return schedule.handoff_slots(handoff, rt.store.events(handoff.id), rt.config) if handoff else []
+    if kind == "p":
+        return schedule.person_slots(name, digest_choice(rt, name, choices), rt.config, rt.now)
+    if kind == "t" and rt.config.team_named(name) and "team_digest" in KINDS:
+        return schedule.team_slots(name, rt.config, rt.now)
+    return []
+
+
+def schedule_due(rt: Runtime) -> ScheduleSummary:
+    """Queue what is owed now; in batches, each one transaction (crash-safe: queued mail and
+    the row's next time commit together)."""
+    summary = ScheduleSummary()
+    mark = fingerprint(rt.config)
+    if rt.store.setting("schedule_config") != mark:
+        rt.store.reset_schedule(subjects_from_config(rt.config))
+        with rt.store.transaction():
+            rt.store.set_setting("schedule_config", mark)
+    while subjects := rt.store.due_subjects(rt.now, BATCH):
+        with rt.store.transaction():
+            choices = rt.store.digest_choices()
+            for subject in subjects:
+                _look_at(rt, subject, choices, summary)
+        if len(subjects) < BATCH:
+            break
+    return summary
+
+
+def _look_at(rt: Runtime, subject: str, choices: dict[str, str], summary: ScheduleSummary) -> None:
+    from nudger.core import schedule
+
+    summary.looked_at += 1
+    slots = slots_for(rt, subject, choices)
+    sent = rt.store.sent_keys([s.key for s in slots])
+    for slot in schedule.owed(slots, rt.now, sent):
+        if queue_slot(rt, slot):
+            summary.queued += 1
+            sent.add(slot.key)
+        else:
+            summary.skipped_empty += 1
+    rt.store.set_next(subject, schedule.next_at(slots, rt.now, sent))
+
+
+def queue_slot(rt: Runtime, slot: Slot) -> bool:
+    """Write one slot's email as of its time and queue it; False when it has nothing to say."""
+    from nudger.core.records import Notice
+    from nudger.outbound.notify import Cause, queue
+
+    handoff = None
+    if slot.handoff_id is not None:
+        found = rt.store.handoffs_as_of([slot.handoff_id], slot.at)
+        if not found:
+            return False
+        handoff = found[0]
+    notice = Notice(slot.kind, slot.to, slot.handoff_id, context={**slot.context, "as_of": slot.at},
+                    key=slot.key, not_before=slot.at)
+    return queue(rt, [notice], Cause(slot.key), handoff) > 0
+
+
+def upcoming(rt: Runtime, until: datetime) -> list[Slot]:
+    """Every slot between now and ``until`` that is not sent yet (for `nudger upcoming`)."""
+
+    choices = rt.store.digest_choices()
+    subjects = {s for s, _ in rt.store.schedule_rows()} | set(subjects_from_config(rt.config))
+    found: list[Slot] = []
+    for subject in sorted(subjects):
+        slots = [s for s in slots_for(rt, subject, choices) if rt.now < s.at <= until]
+        sent = rt.store.sent_keys([s.key for s in slots])
+        found += [s for s in slots if s.key not in sent]
+    return sorted(found, key=lambda s: (s.at, s.to, s.key))
