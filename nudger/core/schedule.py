@@ -124,10 +124,10 @@ def handoff_slots(h: Handoff, events: Sequence[Event], config: Config) -> list[S
             slots.append(Slot("ack_reminder", owner, t, f"ack_reminder:{h.id}:{owner}", h.id,
                               context={"asked_at": cal.next_business_start(assigned)}))
 
-    for due, owner in history.dues():
-        if owner is None:
+    for due, due_owner in history.dues():
+        if due_owner is None:
             continue
-        cal = calendar_for(config, owner)
+        cal = calendar_for(config, due_owner)
         chase = f"chase:{h.id}:{due.isoformat()}"
         soon = cal.at_local(cal.last_business_day_on_or_before(due), at_digest)
         s = history.state_at(soon)
