@@ -117,8 +117,10 @@ def queue_slot(rt: Runtime, slot: Slot) -> bool:
         if not found:
             return False
         handoff = found[0]
+    # Written as of its slot, sent no earlier than now: a late run still waits for the
+    # recipient's business hours (a run on Saturday after an outage sends on Monday).
     notice = Notice(slot.kind, slot.to, slot.handoff_id, context={**slot.context, "as_of": slot.at},
-                    key=slot.key, not_before=slot.at)
+                    key=slot.key, not_before=max(slot.at, rt.now))
     return queue(rt, [notice], Cause(slot.key), handoff) > 0
 
 

@@ -144,16 +144,19 @@ def handoff_slots(h: Handoff, events: Sequence[Event], config: Config) -> list[S
             late = cal.business_days_between(due, day)
             slots.append(Slot("overdue", s.owner, t, f"overdue:{h.id}:{due.isoformat()}:{i}", h.id, chase,
                               {"n": i, "days_late": late, "last": i == n.overdue_max_repeats}))
-            if not noticed:
+            if not noticed:  # the requester hears with the first alert, at their own morning
                 noticed = True
-                slots.append(Slot("overdue_notice", h.requester, t, f"overdue_notice:{h.id}:{due.isoformat()}",
+                told = max(t, calendar_for(config, h.requester).at_local(day, at_digest))
+                slots.append(Slot("overdue_notice", h.requester, told, f"overdue_notice:{h.id}:{due.isoformat()}",
                                   h.id, context={"days_late": late}))
+        # The day is counted in the owner's calendar; the hour is the recipient's own.
         day = cal.add_business_days(due, n.escalate_after_days)
-        t = cal.at_local(day, at_digest)
-        s = history.state_at(t)
-        if s and s.due == due and s.status in (*CHASED, "blocked") and s.owner:
-            target = escalation_target(config, s.owner, s.team)
-            if target:
+        s = history.state_at(cal.at_local(day, at_digest))
+        target = escalation_target(config, s.owner, s.team) if s and s.owner else None
+        if target:
+            t = calendar_for(config, target[0]).at_local(day, at_digest)
+            s = history.state_at(t)
+            if s and s.due == due and s.status in (*CHASED, "blocked") and s.owner:
                 slots.append(Slot("escalation", target[0], t, f"escalation:{h.id}:{due.isoformat()}", h.id,
                                   context={"days_late": n.escalate_after_days, "escalated_as": target[1]}))
     return slots
