@@ -9,7 +9,7 @@ to it, so every cron interval writes the same history.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from nudger.core.calendars import calendar_for
@@ -276,7 +276,7 @@ def _apply_reply(m: Inbound, handoff: Handoff, roles: frozenset[str]) -> Result:
             reasons.append("no text after removing quoted history: nothing to do")
             return Result("reply", "ignored", reasons, handoff.id, True)
         try:
-            outcome = apply_commands(handoff, parsed, ctx)
+            outcome = apply_commands(handoff, _only_for(handoff, parsed), ctx)
         except Refused as refusal:
             reasons.append(f"refused: {refusal}")
             notice = Notice("refusal", sender, handoff.id, context={"reason": str(refusal), "how": ""})
@@ -287,25 +287,114 @@ def _apply_reply(m: Inbound, handoff: Handoff, roles: frozenset[str]) -> Result:
 
 
 def _digest_reply(m: Inbound) -> Result:
+    """A reply to a digest: digest choices, status, help, and commands naming a handoff.
+
+    The digest token already proved who sent it. The lines naming one handoff (``done #12``)
+    act on it together, with the sender's roles on it, through the one commit path, as a
+    reply to that handoff's own email would; a handoff whose lines are refused (unknown,
+    not theirs, not for their role, closed) does not stop the others. Everything that was
+    not applied is told in one answer; when everything applied, only the usual mail goes.
+    """
     rt, reasons, sender = m.rt, m.reasons, m.sender
     parsed = m.reading.commands
-    allowed = {"daily", "weekly", "no_digest", "status", "help"}
-    if isinstance(parsed, Suggestion) or not parsed or any(c.name not in allowed for c in parsed):
-        reasons.append("a digest reply takes only daily, weekly, no digest, status or help")
-        notice = Notice("refusal", sender, None, context={
-            "reason": "a reply to a digest can only change your digest (daily, weekly, no digest) or ask for status or help.",
-            "how": "To act on a handoff, reply to the email about that handoff."})
+    if isinstance(parsed, Suggestion) or not parsed:
+        what = (f"“{parsed.word}” is not a command (did you mean `{parsed.suggestion}`?)"
+                if isinstance(parsed, Suggestion) else "I found no text in it")
+        reasons.append(f"a digest reply with no command: {what}")
+        notice = Notice("refusal", sender, None, context={"reason": f"{what}.", "how": _DIGEST_HOW})
         return Result("reply", "refused", reasons, None, True, m.answer([notice]))
-    notices = []
-    for cmd in parsed:
-        if cmd.name in DIGEST_CHOICES:
+    answers: list[Notice] = []  # digest choice, status, help: answers of their own
+    by_ref: dict[int, list[Command]] = {}  # in the order first named; each handoff's lines in order
+    refused: list[tuple[int, str]] = []  # (where in the reply, what and why), told in that order
+    for at, cmd in enumerate(parsed):
+        if cmd.ref is not None:
+            by_ref.setdefault(cmd.ref, []).append(cmd)
+        elif cmd.name in DIGEST_CHOICES:
             choice = DIGEST_CHOICES[cmd.name]
             rt.store.set_digest_choice(sender, choice, m.at)
-            notices.append(Notice("digest_choice", sender, None, context={"choice": choice}))
+            answers.append(Notice("digest_choice", sender, None, context={"choice": choice}))
+        elif cmd.name in ("status", "help"):
+            answers += _answers([cmd], sender, None)
         else:
-            notices += _answers([cmd], sender, None)
-    reasons.append("commands: " + ", ".join(c.name for c in parsed))
-    return Result("reply", "applied", reasons, None, True, m.answer(notices))
+            refused.append((at, _needs_ref(cmd)))
+    queued = m.answer(answers)
+    applied: list[str] = []
+    acted: list[int] = []
+    files = m.reading.mail.attachments
+    for ref, cmds in by_ref.items():
+        shown = ", ".join(f"`{_shown(c)}`" for c in cmds)
+        at = next(i for i, c in enumerate(parsed) if c.ref == ref)
+        handoff = rt.store.handoff(ref)
+        if handoff is None:
+            refused.append((at, f"{shown}: I could not find #{ref}."))
+            continue
+        roles = handoff.roles_of(sender)
+        try:
+            outcome = apply_commands(handoff, cmds, m.context(roles))
+        except Refused as refusal:
+            refused.append((at, f"{shown}: {refusal}"))
+            continue
+        # The files go along only when the reply is about one handoff: which one, otherwise?
+        _, n = m.commit(outcome, files if len(by_ref) == 1 else None)
+        queued += n
+        applied.append(shown)
+        acted.append(ref)
+    if files and len(by_ref) > 1 and acted:
+        refused.append((len(parsed), "the attached files: not passed on, since this reply names several "
+                        "handoffs. Send them in a reply to the handoff's own email."))
+    reasons.append("commands: " + ", ".join(f"{c.name} #{c.ref}" if c.ref is not None else c.name
+                                            for c in parsed))
+    if applied:
+        reasons.append("applied: " + ", ".join(applied))
+    refused.sort(key=lambda r: r[0])
+    reasons += [f"refused: {r}" for _, r in refused]
+    hid = acted[0] if len(acted) == 1 else None
+    if refused:
+        reason = "\n".join(f"- {r}" for _, r in refused)
+        if applied or answers:
+            reason = "for these lines (the others were applied):\n" + reason
+        how = _DIGEST_HOW if any(c.ref is None for c in parsed if c.name not in _NO_HANDOFF) else (
+            "Reply again with the corrected lines, or reply to the handoff's own email.")
+        if applied:
+            how = "Applied: " + ", ".join(applied) + ".\n\n" + how
+        notice = Notice("refusal", sender, None, context={"reason": reason, "how": how})
+        queued += m.answer([notice])
+    outcome = "applied" if applied or answers else "refused"
+    return Result("reply", outcome, reasons, hid, True, queued)
+
+
+_NO_HANDOFF = frozenset({*DIGEST_CHOICES, "status", "help"})  # what a digest reply may say without #N
+_DIGEST_HOW = ("In a reply to a digest, start each line with a command and the handoff's number: "
+               "`done #12`, `ack #14 friday`, `thanks #9 great work`. `daily`, `weekly`, "
+               "`no digest`, `status` and `help` need no number.")
+
+
+def _shown(cmd: Command) -> str:
+    """A command line as the answer quotes it: "ack #14 friday" (its own line, not its note)."""
+    words = cmd.args.split("\n", 1)[0].strip()
+    if words not in cmd.raw.split("\n", 1)[0]:
+        words = ""  # the words come from the note under the line
+    if len(words) > 40:
+        words = words[:39].rstrip() + "…"
+    return " ".join(w for w in (cmd.name.replace("_", " "), f"#{cmd.ref}" if cmd.ref is not None else "", words) if w)
+
+
+def _needs_ref(cmd: Command) -> str:
+    """Why a command that acts on a handoff, written without its number, was not applied."""
+    if cmd.name == "note" and cmd.raw == cmd.args:  # no command word at all: prose
+        first = cmd.args.split("\n", 1)[0].strip()
+        first = first if len(first) <= 40 else first[:39].rstrip() + "…"
+        return f"“{first}”: not a command; a note needs the handoff's number too: `note #12 your words`."
+    return f"`{_shown(cmd)}`: which handoff? Put its number after the command, like `{_shown(replace(cmd, ref=12))}`."
+
+
+def _only_for(handoff: Handoff, commands: list[Command]) -> list[Command]:
+    """A reply to one handoff's email acts on that handoff: a line naming another is refused."""
+    for cmd in commands:
+        if cmd.ref is not None and cmd.ref != handoff.id:
+            raise Refused(f"you wrote `{_shown(cmd)}`, but this email is about #{handoff.id}. "
+                          f"To act on #{cmd.ref}, reply to its own email or to your digest.")
+    return commands
 
 
 def _answers(asked: list[Command], sender: str, handoff: Handoff | None) -> list[Notice]:

@@ -36,6 +36,21 @@ Rules chosen where DESIGN.md is silent (also in docs/dates-and-commands.md):
   (``due`` without a readable date, ``snooze`` without "3d"/"1w", ``reassign`` without a
   person). ``Command.target`` is the person named by ``reassign`` ("@lee", an address, or
   the bare word after "to").
+- Handoff numbers (``ref``): ``#N`` right after the command word names the handoff the
+  line acts on (``done #12``, ``ack #14 friday``, ``thanks #9, great work``, ``done: #12``);
+  ``#N`` before the command word works too (``#12 done``, ``#12: done``), since a line that
+  is only a number and a command cannot mean anything else. Several numbers (``done #12
+  #14``, ``done #12, #14``, ``done #12 and #14``) give one command per number with the same
+  arguments. The numbers are not part of ``args``; ``raw`` is the line as written without
+  them ("Thanks #9, great work" → "Thanks, great work"), so ``thanks #9 great work`` relays
+  what ``thanks great work`` in a reply to #9's own email would. A number anywhere else
+  ("done, see #12") is just text. The checks on what follows a command word apply to what
+  follows its numbers: "done #12?" asks, "status #12" and "ty #9" are commands. A line
+  with a number is a command on any line, ``thanks`` included. When the first command
+  lines carry a number (or are only status, help and digest choices, which take no note),
+  a later line that is a command with a number starts a new command even after a blank
+  line or a note (one reply to a digest may hold several handoffs, each with its own
+  note); otherwise the lines and notes rules above are unchanged.
 - Did you mean: only when the whole text is one word of 3–20 letters that is not a command,
   within an edit distance (with transpositions) of 1 of a command word or alias for words
   up to 5 letters, 2 for longer words, and not a common English word that is plainly
@@ -69,12 +84,15 @@ class Command:
     due: date | None = None
     raw: str = field(default="", compare=False, repr=False)
     error: str | None = field(default=None, compare=False)
+    ref: int | None = None  # the handoff named on the line ("done #12"), else None
 
     def as_json(self) -> dict[str, Any]:
-        """The shape of ``inspect``'s ``commands`` items (DESIGN.md)."""
+        """The shape of ``inspect``'s ``commands`` items (DESIGN.md), plus ``ref`` when named."""
         out: dict[str, Any] = {"name": self.name, "args": self.args}
         if self.due is not None:
             out["due"] = self.due.isoformat()
+        if self.ref is not None:
+            out["ref"] = self.ref
         return out
 
     @property
@@ -153,6 +171,12 @@ _P_BARE_TARGET = re.compile(
 )
 _P_LEADING_OBJECT = re.compile(r"(?:it|this|that|them|these|those)\s+", re.IGNORECASE)
 _P_LONE_WORD = re.compile(r"[^\w]*(?P<word>[a-z]{3,20})[^\w]*", re.IGNORECASE)
+# Handoff numbers on a command line: "#12", "#12 #14", "#12, #14", "#12 and #14".
+_REFS = r"#\d{1,9}(?:\s*(?:,|&|\+|and\b)?\s*#\d{1,9})*(?!\w)"
+_P_REFS = re.compile(_REFS, re.IGNORECASE)
+_P_REF_NUMBER = re.compile(r"#(\d{1,9})")
+_P_GAP = re.compile(r"[^\w#@?\n]*")  # between a command word and its number
+_P_LEADING_REFS = re.compile(r"(?:[^\w@#]|_)*(?P<refs>" + _REFS + r")[\s:,.)\u2013\u2014-]*", re.IGNORECASE)
 
 # Real words near a command that a person would write as they are (never "did you mean").
 NOT_TYPOS = frozenset(
@@ -215,15 +239,49 @@ def _suggest(text: str) -> Suggestion | None:
     return Suggestion(word=m["word"], suggestion=best[2], command=best[3])
 
 
-def _match_line(line: str, first: bool) -> tuple[str, str] | None:
-    """(name, args) when ``line`` is a command line, else None."""
-    m = _P_COMMAND.match(line)
+@dataclass(frozen=True)
+class _Line:
+    """One command line: its command, its arguments, the handoffs it names, how it was written."""
+
+    name: str
+    args: str
+    refs: tuple[int, ...]
+    raw: str  # the line as written, without its handoff numbers
+
+
+def _numbers(refs: str) -> tuple[int, ...]:
+    return tuple(dict.fromkeys(int(n) for n in _P_REF_NUMBER.findall(refs)))
+
+
+def _without_refs(head: str, after: str) -> str:
+    """The line as written with its numbers taken out: "Thanks #9, great" → "Thanks, great"."""
+    after = after.strip()
+    if not after:
+        return head.rstrip()
+    return head.rstrip() + ("" if after[0] in ",.;:!?)" else " ") + after
+
+
+def _match_line(line: str, first: bool) -> _Line | None:
+    """The command on ``line``, else None."""
+    line = line.strip()
+    body, lead_refs = line, ()
+    if m := _P_LEADING_REFS.match(line):  # "#12 done"
+        body, lead_refs = line[m.end() :], _numbers(m["refs"])
+    m = _P_COMMAND.match(body)
     if not m:
         return None
     name = m.lastgroup or ""
-    rest = line[m.end() :]
-    if name == "thanks" and not first:
-        return None  # "Thanks," under a command is a sign-off
+    rest = body[m.end() :]
+    refs, raw = lead_refs, body
+    if r := _P_REFS.match(rest, _P_GAP.match(rest).end()):  # "done #12", "**Done** #12", "done: #12"
+        if lead_refs:
+            return None  # "#12 done #14": which one?
+        after = rest[r.end() :]
+        if "(" in rest[: r.start()] and after.lstrip().startswith(")"):
+            after = after.lstrip()[1:]  # "thanks (#9) great work"
+        refs, raw, rest = _numbers(r.group(0)), _without_refs(body[: m.end()], after), after
+    if name == "thanks" and not first and not refs:
+        return None  # "Thanks," under a command is a sign-off; "thanks #9" is not
     if _WHOLE_LINE_ONLY.fullmatch(m.group(name)) and _P_WORDS.search(rest):
         return None
     if name not in _ASKABLE and rest.lstrip().startswith("?"):
@@ -233,7 +291,7 @@ def _match_line(line: str, first: bool) -> tuple[str, str] | None:
         args = ""
     if name in _NO_ARGS and any(w.lower() not in _NO_ARGS_FILLER for w in _P_WORDS.findall(args)):
         return None
-    return name, args
+    return _Line(name, args, refs, raw)
 
 
 def _with_due(
@@ -244,6 +302,7 @@ def _with_due(
     today: date,
     calendar: BusinessCalendar,
     date_order: str,
+    ref: int | None = None,
 ) -> Command:
     due: date | None = None
     error: str | None = None
@@ -266,7 +325,19 @@ def _with_due(
         cmd = Command(name, args)
         if cmd.target is None:
             error = "reassign needs a person, like 'reassign @lee'"
-    return Command(name=name, args=args, due=due, raw=raw, error=error)
+    return Command(name=name, args=args, due=due, raw=raw, error=error, ref=ref)
+
+
+def _run_at(lines: list[str], i: int, first: bool) -> tuple[list[_Line], int]:
+    """The consecutive command lines from ``lines[i]``, and where they stop."""
+    run: list[_Line] = []
+    while i < len(lines) and lines[i].strip():
+        found = _match_line(lines[i], first=first and not run)
+        if found is None:
+            break
+        run.append(found)
+        i += 1
+    return run, i
 
 
 def parse_commands(
@@ -281,28 +352,34 @@ def parse_commands(
         start += 1
     if start == len(lines):
         return []
-    matched: list[tuple[str, str, str]] = []  # (name, line args, raw line)
-    i = start
-    while i < len(lines):
-        line = lines[i]
-        found = _match_line(line, first=not matched) if line.strip() else None
-        if found is None:
-            break
-        matched.append((found[0], found[1], line.strip()))
-        i += 1
-    if not matched:
+    run, i = _run_at(lines, start, first=True)
+    if not run:
         whole = "\n".join(lines).strip()
         suggestion = _suggest("\n".join(lines[start:]).strip())
         if suggestion is not None:
             return suggestion
         return [Command(name="note", args=whole, raw=whole)]
 
-    note = "\n".join(lines[i:]).strip()
+    # Each block: command lines, then the note lines under them. Once the first lines name a
+    # handoff (or only ask or choose a digest), a later command line with "#N" opens a block.
+    blocks: list[tuple[list[_Line], list[str]]] = [(run, [])]
+    by_number = any(ln.refs for ln in run) or all(ln.name in _NO_ARGS for ln in run)
+    while i < len(lines):
+        if by_number and (found := _match_line(lines[i], first=False)) is not None and found.refs:
+            run, i = _run_at(lines, i, first=False)
+            blocks.append((run, []))
+            continue
+        blocks[-1][1].append(lines[i])
+        i += 1
+
     commands: list[Command] = []
-    for k, (name, line_args, raw) in enumerate(matched):
-        args = line_args
-        if k == len(matched) - 1 and note:
-            args = f"{line_args}\n{note}" if line_args else note
-            raw = f"{raw}\n{note}"
-        commands.append(_with_due(name, line_args, args, raw, today, calendar, date_order))
+    for run, note_lines in blocks:
+        note = "\n".join(note_lines).strip()
+        for k, ln in enumerate(run):
+            args, raw = ln.args, ln.raw
+            if k == len(run) - 1 and note:
+                args = f"{ln.args}\n{note}" if ln.args else note
+                raw = f"{raw}\n{note}"
+            for ref in ln.refs or (None,):
+                commands.append(_with_due(ln.name, ln.args, args, raw, today, calendar, date_order, ref))
     return commands
