@@ -359,8 +359,7 @@ def _digest_reply(m: Inbound) -> Result:
             how = "Applied: " + ", ".join(applied) + ".\n\n" + how
         notice = Notice("refusal", sender, None, context={"reason": reason, "how": how})
         queued += m.answer([notice])
-    outcome = "applied" if applied or answers else "refused"
-    return Result("reply", outcome, reasons, hid, True, queued)
+    return Result("reply", "applied" if applied or answers else "refused", reasons, hid, True, queued)
 
 
 _NO_HANDOFF = frozenset({*DIGEST_CHOICES, "status", "help"})  # what a digest reply may say without #N

@@ -59,7 +59,6 @@ def digest_choice(rt: Runtime, email: str, choices: dict[str, str] | None = None
 def slots_for(rt: Runtime, subject: str, choices: dict[str, str] | None = None) -> list[Slot]:
     """Every slot of one subject, past and future, as the pure schedule computes them."""
     from nudger.core import schedule
-    from nudger.outbound.kinds import KINDS
 
     kind, _, name = subject.partition(":")
     if kind == "h":
@@ -67,7 +66,7 @@ def slots_for(rt: Runtime, subject: str, choices: dict[str, str] | None = None) 
         return schedule.handoff_slots(handoff, rt.store.events(handoff.id), rt.config) if handoff else []
     if kind == "p":
         return schedule.person_slots(name, digest_choice(rt, name, choices), rt.config, rt.now)
-    if kind == "t" and rt.config.team_named(name) and "team_digest" in KINDS:
+    if kind == "t" and rt.config.team_named(name):
         return schedule.team_slots(name, rt.config, rt.now)
     return []
 

@@ -174,7 +174,7 @@ def every_6_hours(tmp_path_factory) -> Org:
     return simulate(tmp_path_factory.mktemp("six"), timedelta(hours=6))[0]
 
 
-SCHEDULED = {k.name for k in KINDS.values() if k.scheduled} - {"team_digest"}
+SCHEDULED = {k.name for k in KINDS.values() if k.scheduled}
 
 
 def test_every_5_minutes_and_every_6_hours_queue_the_same_mail(every_5_minutes, every_6_hours) -> None:

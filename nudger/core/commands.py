@@ -264,7 +264,8 @@ def _without_refs(head: str, after: str) -> str:
 def _match_line(line: str, first: bool) -> _Line | None:
     """The command on ``line``, else None."""
     line = line.strip()
-    body, lead_refs = line, ()
+    body = line
+    lead_refs: tuple[int, ...] = ()
     if m := _P_LEADING_REFS.match(line):  # "#12 done"
         body, lead_refs = line[m.end() :], _numbers(m["refs"])
     m = _P_COMMAND.match(body)
@@ -273,7 +274,8 @@ def _match_line(line: str, first: bool) -> _Line | None:
     name = m.lastgroup or ""
     rest = body[m.end() :]
     refs, raw = lead_refs, body
-    if r := _P_REFS.match(rest, _P_GAP.match(rest).end()):  # "done #12", "**Done** #12", "done: #12"
+    gap = _P_GAP.match(rest)
+    if r := _P_REFS.match(rest, gap.end() if gap else 0):  # "done #12", "**Done** #12", "done: #12"
         if lead_refs:
             return None  # "#12 done #14": which one?
         after = rest[r.end() :]

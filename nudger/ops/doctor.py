@@ -49,26 +49,33 @@ def checkup(config: Config, env: Mapping[str, str]) -> Iterator[tuple[bool, str,
 
 
 def _check_templates(config: Config) -> Iterator[tuple[bool, str, str]]:
-    """Every kind in the registry renders with the configured templates (and their overrides)."""
+    """Every kind in the registry renders with the configured templates (and their overrides),
+    its context built for real against an empty database."""
     from datetime import UTC, datetime
 
     from nudger.core.records import Handoff, Notice
-    from nudger.outbound.kinds import KINDS
+    from nudger.outbound.kinds import KINDS, KindInput
     from nudger.outbound.render import Renderer
+    from nudger.state.store import Store
 
     renderer = Renderer(config, b"doctor-check-key-0123456789")
     now = datetime.now(UTC)
     sample = Handoff(id=1, title="Sample", status="open", requester="someone@example.com",
                      created=now, updated=now, due=now.date())
-    context = {"actor": "someone@example.com", "choice": "daily", "word": "dne", "suggestion": "done"}
-    directory: dict[str, list[object]] = {"teams": [], "people": [], "open_items": []}
+    context = {"actor": "someone@example.com", "choice": "daily", "word": "dne", "suggestion": "done",
+               "as_of": now, "team": next(iter(config.teams), "")}
+    empty = Store.open(":memory:")
     broken = []
     for kind in KINDS.values():
+        notice = Notice(kind.name, "someone@example.com", 1 if kind.about_a_handoff else None,
+                        context=dict(context))
+        about = sample if notice.handoff_id else None
         try:
-            renderer.render(Notice(kind.name, "someone@example.com", 1, context=dict(context)), sample,
-                            f"doctor:{kind.name}", now, extra=dict(directory) if kind.context else None)
+            extra = kind.context(KindInput(notice, about, config, empty)) if kind.context else None
+            renderer.render(notice, about, f"doctor:{kind.name}", now, extra=extra)
         except Exception as exc:  # noqa: BLE001
             broken.append(f"{kind.name}: {exc}")
+    empty.close()
     if broken:
         yield False, "templates: " + "; ".join(broken), "fix or remove the override in [templates] path"
     else:

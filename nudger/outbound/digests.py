@@ -119,6 +119,44 @@ def escalation(inp: KindInput) -> dict[str, Any]:
     return {"history": lines, "as_of": at}
 
 
+@dataclass(frozen=True)
+class Figure:
+    """One line of the team digest's table: this week beside last week."""
+
+    label: str
+    this: str
+    last: str
+
+
+def _shown(value: float | int | None, kind: str = "n") -> str:
+    if value is None:
+        return "-"
+    if kind == "%":
+        return f"{value * 100:.0f}%"
+    if kind == "h":
+        return f"{value:.1f} h"
+    return str(value)
+
+
+def team_digest(inp: KindInput) -> dict[str, Any]:
+    """The week to the slot for one team, from the event log, each figure beside last week's."""
+    from nudger.state.metrics import team_week
+
+    at = _as_of(inp)
+    team = str(inp.notice.context.get("team") or "")
+    week = team_week(inp.lookup, inp.config, team, at - RECENT, at)
+    last = week.previous
+    rows = [
+        ("Opened", "opened", "n"), ("Closed", "closed", "n"), ("Overdue now", "overdue_now", "n"),
+        ("Median time to ack", "median_ack_hours", "h"), ("Median time to done", "median_done_hours", "h"),
+        ("On time", "on_time_rate", "%"), ("Thanks given", "thanks_given", "n"),
+        ("Done, not thanked", "done_not_thanked", "n"),
+    ]
+    figures = [Figure(label, _shown(getattr(week, attr), kind), _shown(getattr(last, attr), kind) if last else "-")
+               for label, attr, kind in rows]
+    return {"week": week, "figures": figures, "team": team, "as_of": at}
+
+
 def is_empty(kind: str, context: dict[str, Any]) -> bool:
     if kind in ("daily_digest", "weekly_digest"):
         return not context.get("sections")

@@ -52,6 +52,7 @@ class Kind:
     key: Callable[[Notice, str], str] = per_cause
     context: Callable[[KindInput], dict[str, Any]] | None = None
     scheduled: bool = False  # queued by the schedule stage, with the slot's own key and time
+    about_a_handoff: bool = True  # False: a digest, about a person's or team's handoffs
 
     @property
     def hold(self) -> str:
@@ -121,11 +122,13 @@ _KINDS = (
     Kind("overdue_notice", "Overdue", scheduled=True, fields={"days_late": 0}),
     Kind("escalation", "Escalation", scheduled=True, fields={"days_late": 0, "escalated_as": "manager", "history": []},
          context=digests.escalation),
-    Kind("daily_digest", "Your handoffs today", scheduled=True, fields={"sections": []},
+    Kind("daily_digest", "Your handoffs today", scheduled=True, about_a_handoff=False, fields={"sections": []},
          context=digests.personal_digest),
-    Kind("weekly_digest", "Your handoffs this week", scheduled=True, fields={"sections": []},
+    Kind("weekly_digest", "Your handoffs this week", scheduled=True, about_a_handoff=False, fields={"sections": []},
          context=digests.personal_digest),
-    Kind("appreciation", "Say thanks", scheduled=True, fields={"items": []},
+    Kind("team_digest", "Team {team}: the week", scheduled=True, about_a_handoff=False, fields={"team": "", "week": None, "figures": []},
+         context=digests.team_digest),
+    Kind("appreciation", "Say thanks", scheduled=True, about_a_handoff=False, fields={"items": []},
          context=digests.appreciation),
 )
 
