@@ -233,6 +233,9 @@ def _reply(m: Inbound) -> Result:
                       "Reply to the latest email about the handoff, or reply `status` to any of mine.", about=None)
 
     roles = handoff.roles_of(sender)
+    escalated_to = rt.store.escalated_to(handoff.id)
+    if not roles and sender in escalated_to:
+        roles = frozenset({"manager"})  # may reassign, set a date, or write to the owner
     auth = reading.proof(rt.secrets, str(handoff.id), roles)
     if auth is None and allowed and (asked := reading.questions()):
         reasons.append("asks only " + " and ".join(c.name for c in asked) + ": answered to an allowed domain")
@@ -240,7 +243,7 @@ def _reply(m: Inbound) -> Result:
         return Result("reply", "answered", reasons, handoff.id, False, queued)
     if auth is None:
         if verdict.token and any(token_matches(rt.secrets, str(handoff.id), p, verdict.token)
-                                 for p in handoff.participants):
+                                 for p in (*handoff.participants, *escalated_to)):
             why = "this reply address was made for someone else on the handoff."
             how = "Please reply from your own copy of the email, so everyone knows who said what."
         elif verdict.token:

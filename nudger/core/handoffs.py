@@ -91,7 +91,9 @@ def _tell(out: Outcome, ctx: Context, kind: str, recipients: list[str | None], *
 def _others(h: Handoff, ctx: Context) -> list[str | None]:
     """'The other side': requester for the owner, owner for the requester, both for a watcher."""
     out: list[str | None]
-    if "owner" in ctx.roles:
+    if ctx.roles == {"manager"}:  # the person an escalation went to: their words reach the owner
+        out = [h.owner]
+    elif "owner" in ctx.roles:
         out = [h.requester]
     elif "requester" in ctx.roles:
         out = [h.owner]
@@ -188,7 +190,8 @@ def do_due(out: Outcome, cmd: Command, ctx: Context) -> None:
     _set_due(out, new_due, cmd.args)
     if "requester" in ctx.roles:
         _set(out, due_asked=True)
-    _tell(out, ctx, "due_changed", _others(h, ctx), new_due=new_due, words=cmd.args)
+    told = [h.owner, h.requester] if ctx.roles == {"manager"} else _others(h, ctx)
+    _tell(out, ctx, "due_changed", told, new_due=new_due, words=cmd.args)
 
 
 def do_blocked(out: Outcome, cmd: Command, ctx: Context) -> None:
@@ -314,16 +317,16 @@ ANYONE = frozenset({"requester", "owner", "watcher"})
 COMMANDS: dict[str, tuple[frozenset[str] | None, Handler]] = {
     "ack": (frozenset({"owner"}), do_ack),
     "done": (frozenset({"owner"}), do_done),
-    "due": (frozenset({"owner", "requester"}), do_due),
-    "snooze": (frozenset({"owner", "requester"}), do_due),
+    "due": (frozenset({"owner", "requester", "manager"}), do_due),
+    "snooze": (frozenset({"owner", "requester", "manager"}), do_due),
     "blocked": (frozenset({"owner"}), do_blocked),
     "unblock": (frozenset({"owner"}), do_unblock),
-    "reassign": (frozenset({"owner", "requester"}), do_reassign),
+    "reassign": (frozenset({"owner", "requester", "manager"}), do_reassign),
     "decline": (frozenset({"owner", "requester"}), do_decline),
     "cancel": (frozenset({"requester"}), do_cancel),
     "reopen": (frozenset({"requester"}), do_reopen),
     "thanks": (frozenset({"requester", "watcher"}), do_thanks),
-    "note": (ANYONE, do_note),
+    "note": (ANYONE | {"manager"}, do_note),
     "status": (None, do_status),
     "help": (None, do_help),
     "daily": (None, do_digest),
@@ -331,7 +334,9 @@ COMMANDS: dict[str, tuple[frozenset[str] | None, Handler]] = {
     "no_digest": (None, do_digest),
 }
 
-_ROLE_WORDS = {"owner": "the owner", "requester": "the requester", "watcher": "a watcher"}
+_ROLE_WORDS = {"owner": "the owner", "requester": "the requester", "watcher": "a watcher",
+               "manager": "the person it was escalated to"}
+_ROLE_ORDER = ("owner", "requester", "watcher", "manager")
 
 
 def apply_commands(handoff: Handoff, commands: list[Command], ctx: Context) -> Outcome:
@@ -340,9 +345,10 @@ def apply_commands(handoff: Handoff, commands: list[Command], ctx: Context) -> O
     for cmd in commands:
         allowed, handler = COMMANDS[cmd.name]
         if allowed is not None and not (allowed & ctx.roles):
-            who = " or ".join(_ROLE_WORDS[r] for r in sorted(allowed))
-            you = ", ".join(_ROLE_WORDS[r] for r in sorted(ctx.roles)) or "not on this handoff"
-            raise Refused(f"`{cmd.name}` is for {who} of #{handoff.id}; you are {you}.")
+            who = " or ".join(_ROLE_WORDS[r] for r in _ROLE_ORDER if r in allowed and r != "manager")
+            also = " (or the person it was escalated to)" if "manager" in allowed else ""
+            you = ", ".join(_ROLE_WORDS[r] for r in _ROLE_ORDER if r in ctx.roles) or "not on this handoff"
+            raise Refused(f"`{cmd.name}` is for {who} of #{handoff.id}{also}; you are {you}.")
         handler(out, cmd, ctx)
     if out.after != handoff:
         _set(out, updated=ctx.now)

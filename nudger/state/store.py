@@ -470,11 +470,10 @@ class Store:
             [email, email, email, iso(since)]).fetchall()
         return sorted(r[0] for r in rows)
 
-    def escalated_to(self, handoff_id: int, email: str) -> bool:
-        """Was this handoff escalated to this person (who may then act on it)?"""
-        return self.db.conn.execute(
-            "select 1 from outbox where handoff_id = ? and kind = 'escalation' and recipient = ? limit 1",
-            [handoff_id, email.lower()]).fetchone() is not None
+    def escalated_to(self, handoff_id: int) -> set[str]:
+        """Who this handoff was escalated to (they may then act on it)."""
+        return {r[0] for r in self.db.conn.execute(
+            "select recipient from outbox where handoff_id = ? and kind = 'escalation'", [handoff_id])}
 
     def completions(self, requester: str, since: datetime, until: datetime) -> list[tuple[int, datetime, bool]]:
         """(handoff, done at, thanked since) for the requester's handoffs done in [since, until)."""
