@@ -314,18 +314,27 @@ def items(ctx: click.Context, status: str | None, as_json: bool) -> None:
 @click.argument("handoff_id", type=int, metavar="ID")
 @click.option("--json", "as_json", is_flag=True, help="The handoff, its timeline and its emails as JSON.")
 @config_option
+@now_option
 @click.pass_context
-def show(ctx: click.Context, handoff_id: int, as_json: bool) -> None:
-    """Show one handoff and its timeline."""
+def show(ctx: click.Context, handoff_id: int, as_json: bool, now_text: str | None) -> None:
+    """Show one handoff, its timeline, its emails and the next scheduled one."""
+    from nudger.runtime import Runtime
+    from nudger.scheduler import next_for_handoff
+
     store = _store(ctx)
     h = store.handoff(handoff_id)
     if h is None:
         raise click.ClickException(f"no handoff #{handoff_id} (see `nudger items`)")
     events = store.events(handoff_id)
     mails = store.outbox_for_handoff(handoff_id)
+    config = get_config(ctx)
+    assert config is not None
+    now = parse_now(now_text, config)
+    upcoming = next_for_handoff(Runtime(config, store, now, b""), handoff_id)
+    next_json = _slot_json(config, upcoming) if upcoming else None
     if as_json:
         emit_json({**item_json(h), "note": h.note, "forwarded": h.forwarded,
-                   "timeline": [e.as_json() for e in events], "emails": mails})
+                   "timeline": [e.as_json() for e in events], "emails": mails, "next": next_json})
         return
     click.echo(f"#{h.id} {h.title}")
     for label, value in (("status", h.status), ("owner", h.owner), ("requester", h.requester),
@@ -347,6 +356,95 @@ def show(ctx: click.Context, handoff_id: int, as_json: bool) -> None:
     click.echo("emails:")
     for m in mails:
         click.echo(f"  {m['status']:<7} {m['kind']:<14} to {m['recipient']:<24} {m['subject']}")
+    if next_json:
+        click.echo(f"next:      {next_json['kind']} to {next_json['to']} at {next_json['local']}")
+    elif h.is_open:
+        click.echo("next:      nothing scheduled")
+
+
+def _slot_json(config: Config, slot: Any) -> dict[str, Any]:
+    """A scheduled email as `upcoming` and `show` print it: when, in the recipient's own time."""
+    from nudger.core.calendars import calendar_for
+
+    cal = calendar_for(config, slot.to)
+    local = cal.local(cal.next_business_start(slot.at))  # it waits for their business hours
+    about = f"#{slot.handoff_id}" if slot.handoff_id else str(slot.context.get("team") or "")
+    return {"kind": slot.kind, "to": slot.to, "at": local.isoformat(), "handoff": slot.handoff_id,
+            "local": f"{local:%a %d %b %H:%M} {local.tzname()}", "key": slot.key, "about": about}
+
+
+@cli.command()
+@click.argument("kind", metavar="KIND")
+@click.option("--to", "to", required=True, metavar="EMAIL", help="Whom it is written for.")
+@click.option("--handoff", "handoff_id", type=int, metavar="ID",
+              help="The handoff it is about (default: the recipient's latest).")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the HTML version to this file.")
+@config_option
+@now_option
+@click.pass_context
+def preview(ctx: click.Context, kind: str, to: str, handoff_id: int | None, html_path: Path | None,
+            now_text: str | None) -> None:
+    """Write any email kind as it would go out now, without sending or recording it.
+
+    KIND is one of the kinds nudger sends (receipt, new_handoff, ack_reminder, overdue,
+    escalation, daily_digest, team_digest, appreciation, ...). Scheduled kinds are written
+    from the history as of --now, exactly as the schedule would.
+    """
+    from nudger.app import open_runtime
+    from nudger.ops.preview import preview as make_preview
+
+    config = get_config(ctx)
+    assert config is not None
+    with open_runtime(config, parse_now(now_text, config), os.environ) as rt:
+        shown = make_preview(rt, kind, to, handoff_id)
+    if html_path:
+        html_path.write_text(shown.html, encoding="utf-8")
+    click.echo(f"To: {shown.to}\nSubject: {shown.subject}\n")
+    if shown.empty:
+        click.echo("(nothing in it today: this one would not be sent)\n")
+    click.echo(shown.text.replace("\r\n", "\n").rstrip())
+
+
+@cli.command()
+@click.option("--days", type=click.IntRange(1, 366), default=7, show_default=True, help="How far ahead.")
+@click.option("--json", "as_json", is_flag=True, help="A JSON list of {kind, to, at, handoff}.")
+@config_option
+@now_option
+@click.pass_context
+def upcoming(ctx: click.Context, days: int, as_json: bool, now_text: str | None) -> None:
+    """What will be sent to whom and when (the recipient's local time), if nothing else
+    happens: mail already queued and the reminders, alerts and digests the schedule owes."""
+    from datetime import timedelta
+
+    from nudger.app import open_runtime
+    from nudger.scheduler import upcoming as owed
+
+    config = get_config(ctx)
+    assert config is not None
+    now = parse_now(now_text, config)
+    with open_runtime(config, now, os.environ) as rt:
+        until = now + timedelta(days=days)
+        rows = [_queued_json(config, r) for r in rt.store.outbox(("queued",))
+                if datetime.fromisoformat(r["send_after"]) <= until]
+        rows += [_slot_json(config, s) for s in owed(rt, until)]
+    rows.sort(key=lambda r: (datetime.fromisoformat(r["at"]), r["to"]))
+    if as_json:
+        emit_json([{k: r[k] for k in ("kind", "to", "at", "handoff")} for r in rows])
+        return
+    if not rows:
+        click.echo(f"nothing to send in the next {days} days")
+    for r in rows:
+        click.echo(f"{r['local']:<22} {r['kind']:<15} {r.get('about', ''):<12} {r['to']}")
+
+
+def _queued_json(config: Config, row: dict[str, Any]) -> dict[str, Any]:
+    from nudger.core.calendars import calendar_for
+
+    local = calendar_for(config, row["recipient"]).local(datetime.fromisoformat(row["send_after"]))
+    return {"kind": row["kind"], "to": row["recipient"], "at": local.isoformat(), "handoff": row["handoff_id"],
+            "local": f"{local:%a %d %b %H:%M} {local.tzname()}",
+            "about": f"#{row['handoff_id']} queued" if row["handoff_id"] else "queued"}
 
 
 @cli.command()

@@ -56,7 +56,8 @@ def digest_choice(rt: Runtime, email: str, choices: dict[str, str] | None = None
     return person.digest if person else "none"
 
 
-def slots_for(rt: Runtime, subject: str, choices: dict[str, str] | None = None) -> list[Slot]:
+def slots_for(rt: Runtime, subject: str, choices: dict[str, str] | None = None,
+              until: datetime | None = None) -> list[Slot]:
     """Every slot of one subject, past and future, as the pure schedule computes them."""
     from nudger.core import schedule
 
@@ -65,9 +66,9 @@ def slots_for(rt: Runtime, subject: str, choices: dict[str, str] | None = None) 
         handoff = rt.store.handoff(int(name))
         return schedule.handoff_slots(handoff, rt.store.events(handoff.id), rt.config) if handoff else []
     if kind == "p":
-        return schedule.person_slots(name, digest_choice(rt, name, choices), rt.config, rt.now)
+        return schedule.person_slots(name, digest_choice(rt, name, choices), rt.config, rt.now, until)
     if kind == "t" and rt.config.team_named(name):
-        return schedule.team_slots(name, rt.config, rt.now)
+        return schedule.team_slots(name, rt.config, rt.now, until)
     return []
 
 
@@ -124,13 +125,35 @@ def queue_slot(rt: Runtime, slot: Slot) -> bool:
 
 
 def upcoming(rt: Runtime, until: datetime) -> list[Slot]:
-    """Every slot between now and ``until`` that is not sent yet (for `nudger upcoming`)."""
-
+    """Every slot after now and up to ``until`` not sent yet (for `nudger upcoming`): what
+    the schedule will owe if nothing else happens. Digests are listed even when they might
+    turn out empty on the day."""
     choices = rt.store.digest_choices()
     subjects = {s for s, _ in rt.store.schedule_rows()} | set(subjects_from_config(rt.config))
     found: list[Slot] = []
     for subject in sorted(subjects):
-        slots = [s for s in slots_for(rt, subject, choices) if rt.now < s.at <= until]
+        slots = [s for s in slots_for(rt, subject, choices, until) if rt.now < s.at <= until]
         sent = rt.store.sent_keys([s.key for s in slots])
-        found += [s for s in slots if s.key not in sent]
+        found += [s for s in slots if s.key not in sent and not _empty_now(rt, s)]
     return sorted(found, key=lambda s: (s.at, s.to, s.key))
+
+
+def _empty_now(rt: Runtime, slot: Slot) -> bool:
+    """A digest that would have nothing in it if it were written now (a forecast: by its
+    day it may have something)."""
+    from nudger.core.records import Notice
+    from nudger.outbound.digests import is_empty
+    from nudger.outbound.kinds import KINDS, KindInput
+
+    kind = KINDS[slot.kind]
+    if kind.about_a_handoff or kind.context is None:
+        return False
+    notice = Notice(slot.kind, slot.to, None, context={**slot.context, "as_of": rt.now})
+    return is_empty(slot.kind, kind.context(KindInput(notice, None, rt.config, rt.store)))
+
+
+def next_for_handoff(rt: Runtime, handoff_id: int) -> Slot | None:
+    """The handoff's next scheduled email, if nothing else happens (for `nudger show`)."""
+    slots = [s for s in slots_for(rt, f"h:{handoff_id}") if s.at > rt.now]
+    sent = rt.store.sent_keys([s.key for s in slots])
+    return min((s for s in slots if s.key not in sent), key=lambda s: s.at, default=None)

@@ -186,29 +186,46 @@ def _weekly_days(cal: BusinessCalendar, now: datetime, weekday: int) -> tuple[da
     return back, back + timedelta(days=7)
 
 
-def person_slots(email: str, digest: str, config: Config, now: datetime) -> list[Slot]:
+def _more_days(days: tuple[date, date], step: int, cal: BusinessCalendar, until: datetime | None,
+               business_only: bool) -> list[date]:
+    """The two days around now, and (for `nudger upcoming`) every later one up to ``until``."""
+    found = list(days)
+    if until is None:
+        return found
+    d = found[-1]
+    last = cal.local(until).date()
+    while (d := d + timedelta(days=step)) <= last:
+        if not business_only or cal.is_business_day(d):
+            found.append(d)
+    return found
+
+
+def person_slots(email: str, digest: str, config: Config, now: datetime,
+                 until: datetime | None = None) -> list[Slot]:
     """A person's digest (daily on business days, or weekly) and their Friday appreciation
-    prompt: the latest slot at or before ``now`` and the next one of each series."""
+    prompt: the latest slot at or before ``now`` and the next one of each series (and every
+    one up to ``until`` when given)."""
     from nudger.core.business_time import DAY_NAMES
 
     cal = calendar_for(config, email)
     at = _clock(config.nudges.digest_time)
     slots = []
     if digest == "daily":
-        for d in _business_days_around(cal, now, None):
+        for d in _more_days(_business_days_around(cal, now, None), 1, cal, until, True):
             slots.append(Slot("daily_digest", email, cal.at_local(d, at), f"daily_digest:{email}:{d.isoformat()}",
                               series=f"daily:{email}", context={"day": d}))
     elif digest == "weekly":
-        for d in _weekly_days(cal, now, DAY_NAMES.index(config.nudges.weekly_day)):
+        for d in _more_days(_weekly_days(cal, now, DAY_NAMES.index(config.nudges.weekly_day)), 7, cal, until, False):
             slots.append(Slot("weekly_digest", email, cal.at_local(d, at), f"weekly_digest:{email}:{_week(d)}",
                               series=f"weekly:{email}", context={"day": d}))
-    for d in _weekly_days(cal, now, DAY_NAMES.index(config.nudges.appreciation_day)):
+    for d in _more_days(_weekly_days(cal, now, DAY_NAMES.index(config.nudges.appreciation_day)), 7, cal, until,
+                        False):
         slots.append(Slot("appreciation", email, cal.at_local(d, at), f"appreciation:{email}:{_week(d)}",
                           series=f"appreciation:{email}", context={"day": d}))
     return slots
 
 
-def team_slots(team: str, config: Config, now: datetime) -> list[Slot]:
+def team_slots(team: str, config: Config, now: datetime, until: datetime | None = None) -> list[Slot]:
     """The weekly team digest for the team's lead and the org admin, on ``weekly_day``."""
     from nudger.core.business_time import DAY_NAMES
 
@@ -222,7 +239,7 @@ def team_slots(team: str, config: Config, now: datetime) -> list[Slot]:
     at = _clock(config.nudges.digest_time)
     for to in dict.fromkeys(recipients):
         cal = calendar_for(config, to)
-        for d in _weekly_days(cal, now, DAY_NAMES.index(config.nudges.weekly_day)):
+        for d in _more_days(_weekly_days(cal, now, DAY_NAMES.index(config.nudges.weekly_day)), 7, cal, until, False):
             slots.append(Slot("team_digest", to, cal.at_local(d, at), f"team_digest:{team}:{_week(d)}:{to}",
                               series=f"team:{team}:{to}", context={"team": team, "day": d}))
     return slots

@@ -1,0 +1,84 @@
+"""``nudger preview``: any email kind, written as it would be now, sent and recorded nowhere.
+
+Scheduled kinds are written as of ``now`` from the event log, exactly as the schedule would
+write them; a digest with nothing in it says so instead of rendering blank.
+"""
+
+from __future__ import annotations
+
+import email
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.policy import default as default_policy
+
+from nudger.core.records import Handoff, Notice
+from nudger.errors import NudgerError
+from nudger.outbound.digests import is_empty
+from nudger.outbound.kinds import KINDS, KindInput
+from nudger.runtime import Runtime
+
+
+class PreviewError(NudgerError):
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Preview:
+    subject: str
+    to: str
+    text: str
+    html: str
+    raw: bytes
+    empty: bool  # a digest that would not be sent today: nothing in it
+
+
+def _pick_handoff(rt: Runtime, to: str, handoff_id: int | None) -> Handoff:
+    if handoff_id is not None:
+        found = rt.store.handoffs_as_of([handoff_id], rt.now)
+        if not found:
+            raise PreviewError(f"no handoff #{handoff_id} as of {rt.now.isoformat()} (see `nudger items`)")
+        return found[0]
+    ids = rt.store.handoff_ids_involving(to, rt.now)
+    found = rt.store.handoffs_as_of(ids[-1:], rt.now) if ids else []
+    if not found:
+        raise PreviewError(f"{to} is on no handoff yet: pass --handoff ID")
+    return found[0]
+
+
+def _team_of(rt: Runtime, to: str) -> str:
+    led = [t.name for t in rt.config.teams.values()
+           if t.lead and (p := rt.config.person_by_handle(t.lead)) and p.email == to]
+    person = rt.config.person_by_email(to)
+    own = rt.config.team_of(person) if person else None
+    team = led[0] if led else own.name if own else next(iter(rt.config.teams), None)
+    if team is None:
+        raise PreviewError("there are no teams in the config, so there is no team digest to show")
+    return team
+
+
+def preview(rt: Runtime, kind_name: str, to: str, handoff_id: int | None = None) -> Preview:
+    kind = KINDS.get(kind_name)
+    if kind is None:
+        raise PreviewError(f"unknown kind {kind_name!r}; one of: {', '.join(KINDS)}")
+    to = to.strip().lower()
+    handoff = _pick_handoff(rt, to, handoff_id) if kind.about_a_handoff else None
+    context: dict[str, object] = {"as_of": rt.now}
+    if kind.name == "team_digest":
+        context["team"] = _team_of(rt, to)
+    notice = Notice(kind.name, to, handoff.id if handoff else None, context=context,
+                    key=f"preview:{kind.name}:{to}", not_before=rt.now)
+    extra = kind.context(KindInput(notice, handoff, rt.config, rt.store)) if kind.context else None
+    rendered = rt.renderer.render(notice, handoff, notice.key or "preview", rt.now, extra=extra)
+    msg = email.message_from_bytes(rendered.raw, policy=default_policy)
+    assert isinstance(msg, EmailMessage)
+    text, html = msg.get_body(("plain",)), msg.get_body(("html",))
+    return Preview(rendered.subject, to, text.get_content() if text else "", html.get_content() if html else "",
+                   rendered.raw, kind.scheduled and is_empty(kind.name, extra or {}))
+
+
+def when_local(rt: Runtime, email_address: str, at: datetime) -> datetime:
+    """A time in the recipient's own timezone, as `upcoming` shows it."""
+    from nudger.core.calendars import calendar_for
+
+    return calendar_for(rt.config, email_address).local(at)
