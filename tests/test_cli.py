@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email
 import json
 import sqlite3
 from pathlib import Path
@@ -157,8 +158,11 @@ def test_demo_runs_and_reruns(tmp_path: Path) -> None:
     assert second.exit_code == 0
     assert len(sorted((target / "mail" / "outbox" / "new").glob("*.eml"))) == len(emails)
     items = json.loads(invoke("--config", str(target / "nudger.toml"), "items", "--json").output)
-    assert [i["status"] for i in items] == ["open", "done", "open"]
+    assert [i["status"] for i in items] == ["open", "done", "done"]  # Pat (Legal) never answers #1
     assert items[1]["rush"] is True
+    kinds = {str(email.message_from_bytes(p.read_bytes())["X-Nudger-Kind"]) for p in emails}
+    assert {"ack_reminder", "due_soon", "overdue", "overdue_notice", "escalation", "daily_digest",
+            "team_digest", "appreciation"} <= kinds  # the week shows the follow-through
     not_demo = tmp_path / "mine"
     not_demo.mkdir()
     (not_demo / "keep.txt").write_text("x")

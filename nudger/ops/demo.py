@@ -1,8 +1,11 @@
-"""``nudger demo``: a small sales org's week, played through the real pipeline.
+"""``nudger demo``: a small sales org's fortnight, played through the real pipeline.
 
-Sam in sales forwards two customer emails; Legal and Accounting (who ask for different
-lead times) get them; Dana acknowledges and finishes; Sam says thanks; an out-of-office
-reply is ignored. Every step is a real email in the inbound Maildir and a real run.
+Sam in sales forwards customer emails; Legal and Accounting (who ask for different lead
+times) get them; Dana acknowledges and finishes; Sam says thanks; an out-of-office reply is
+ignored. Pat in Legal never answers, so the schedule takes over: a reminder, the due date,
+overdue alerts, Sam told, and an escalation to the admin. Along the way: Sam's daily
+digest, Monday's team digests and Friday's prompt to thank. Every step is a real email in
+the inbound Maildir or a real cron run at its real local time.
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from nudger.config import load_config, load_secrets
+from nudger.core.calendars import calendar_for
 from nudger.inbound.sources import MaildirSource
 from nudger.maildir import deliver_to_maildir
 from nudger.ops import sample_mail
+from nudger.outbound.kinds import KINDS
 from nudger.outbound.transports import MaildirTransport
 from nudger.pipeline import RunSummary, run_once
 from nudger.runtime import Runtime
@@ -30,6 +35,7 @@ from nudger.state.store import Store
 MARKER = ".nudger-demo"
 TZ = ZoneInfo("America/Chicago")
 SAM = "Sam Seller <sam@acme.test>"
+CRON = "(cron: something fell due)"
 
 DEMO_CONFIG = """\
 # The demo org. Every key is explained in nudger.example.toml.
@@ -61,6 +67,7 @@ handle = "sam"
 team = "sales"
 manager = "maria"
 timezone = "America/New_York"
+digest = "daily"
 
 [[people]]
 email = "maria@acme.test"
@@ -102,8 +109,20 @@ min_lead_days = 2
 """
 
 
-def at(day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, 11, day, hour, minute, tzinfo=TZ)
+def at(day: int, hour: int, minute: int = 0, month: int = 11) -> datetime:
+    return datetime(2026, month, day, hour, minute, tzinfo=TZ)
+
+
+def dec(day: int, hour: int, minute: int = 0) -> datetime:
+    return at(day, hour, minute, month=12)
+
+
+def next_due(store: Store) -> datetime | None:
+    """The next moment a run has work: a schedule slot falls due or held mail may go."""
+    found = store.db.conn.execute(
+        "select min(t) from (select min(next_at) as t from schedule where next_at > ''"
+        " union all select min(send_after) from outbox where status = 'queued')").fetchone()[0]
+    return datetime.fromisoformat(found) if found else None
 
 
 def latest(outbox: Path, to: str, kind: str | None = None) -> EmailMessage:
@@ -161,15 +180,32 @@ def run_demo(directory: Path, echo: Callable[[str], None]) -> RunSummary:
     total = RunSummary()
     n = 0
 
+    def cron_until(until: datetime) -> None:
+        """The cron runs between two story steps, each at the moment something falls due
+        (a perfect cron; a real one every 5 minutes sends the same emails a little later)."""
+        while (due := next_due(store)) is not None and due < until:
+            step(due.astimezone(TZ), CRON, None)
+
     def step(when: datetime, what: str, message: bytes | None) -> None:
         nonlocal n
+        if what != CRON:
+            cron_until(when)
         if message is not None:
             n += 1
             deliver_to_maildir(inbox, message, f"{int(when.timestamp())}.demo{n:03d}.acme")
+        last = store.db.conn.execute("select coalesce(max(id), 0) from outbox").fetchone()[0]
         summary = run_once(Runtime(config, store, when, secret, previous), source, transport)
-        for field in ("ingested", "created", "applied", "refused", "ignored", "queued", "sent"):
+        for field in ("ingested", "created", "applied", "refused", "ignored", "queued", "scheduled", "sent"):
             setattr(total, field, getattr(total, field) + getattr(summary, field))
-        echo(f"{when:%a %d %b %H:%M}  {what:<58} → {summary.line()}")
+        if what != CRON or summary.did_something():
+            echo(f"{when:%a %d %b %H:%M}  {what:<58} → {summary.line()}")
+        for kind, to, send_after in store.db.conn.execute(
+                "select kind, recipient, send_after from outbox where id > ? order by id", [last]):
+            if KINDS[kind].scheduled:
+                local = calendar_for(config, to).local(datetime.fromisoformat(send_after))
+                person = config.person_by_email(to)
+                echo(f"{'':19}↳ {kind} to {person.name if person else to}, "
+                     f"{local:%a %d %b %H:%M} their time ({local.tzname()})")
 
     echo(f"nudger demo in {config_path.parent}\n")
     step(at(23, 9, 12), "Sam forwards Globex's NDA redlines to @legal", forward(
@@ -201,13 +237,20 @@ def run_demo(directory: Path, echo: Callable[[str], None]) -> RunSummary:
         "Sam, can we get the revised quote before our budget meeting?\n\nHank",
         at(25, 22, 10), at(25, 17, 2)))
     step(at(26, 8, 0), "Thanksgiving: a holiday, Lee's notice waits", None)
-    step(at(27, 8, 0), "Friday 08:00: Lee's business day starts", None)
+    step(at(27, 8, 0), "Friday 08:00: Lee's day starts; #1 is due today", None)
+    step(at(30, 8, 0), "Monday: #1 is overdue; team and weekly digests", None)
+    step(dec(1, 10, 0), "Lee replies \"done\" on the quote",
+         reply(outbox, "new_handoff", "Lee Ledger <lee@acme.test>", "done\nQuote v2 sent to Hank.", dec(1, 10, 0)))
+    step(dec(2, 8, 0), "Wednesday: #1 is 3 business days late", None)
+    step(dec(4, 8, 0), "Friday: the prompt to thank", None)
 
     emails = sorted((outbox / "new").glob("*.eml"))
     echo("")
     echo(f"{len(emails)} emails are in {outbox / 'new'} (one file each; open them in any mail reader).")
     echo(f"Handoffs: nudger --config {config_path} items     Timeline: nudger --config {config_path} show 2")
     echo(f"Summary: {total.created} handoffs created, {total.applied} replies applied, "
-         f"{total.ignored} automated messages ignored, {total.sent} emails sent.")
+         f"{total.ignored} automated messages ignored, {total.scheduled} scheduled emails, "
+         f"{total.sent} emails sent.")
+    echo(f"Coming next: nudger --config {config_path} upcoming --now {dec(4, 8, 0):%Y-%m-%dT%H:%M}")
     store.close()
     return total
