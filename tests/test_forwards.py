@@ -233,7 +233,8 @@ def test_hostile_input_is_fast():
     start = time.perf_counter()
     for raw in ("1:" * 50_000, "jan " * 50_000, "+0" * 50_000, "GMT+" * 50_000, "1." * 50_000):
         parse_forward_date(raw)
-    assert time.perf_counter() - start < 0.5
+    # A guard against catastrophic backtracking (minutes), not a speed target: bench/ measures speed.
+    assert time.perf_counter() - start < 10.0
 
 
 # ---------------------------------------------------------------- more clients (own fixtures)

@@ -126,7 +126,8 @@ def test_empty_and_whitespace():
 def test_pathological_inputs_are_fast(text):
     start = time.perf_counter()
     strip_reply(text)
-    assert time.perf_counter() - start < 1.0
+    # A guard against catastrophic backtracking (minutes), not a speed target: bench/ measures speed.
+    assert time.perf_counter() - start < 10.0
 
 
 def test_bare_name_wrote_above_a_quote_is_cut():
