@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from nudger.config import Config
+from nudger.crashpoints import crash_point
 from nudger.runtime import Runtime
 
 if TYPE_CHECKING:
@@ -86,6 +87,8 @@ def schedule_due(rt: Runtime) -> ScheduleSummary:
             choices = rt.store.digest_choices()
             for subject in subjects:
                 _look_at(rt, subject, choices, summary)
+            crash_point("inside_schedule")
+        crash_point("after_schedule")
         if len(subjects) < BATCH:
             break
     return summary

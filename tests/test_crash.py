@@ -56,3 +56,19 @@ def test_killed_run_loses_nothing_and_sends_nothing_twice(ws: Workspace, point: 
     assert len(outbox_files(ws)) == 5
     shown = json.loads(nudger(ws, "show", "1", "--json").stdout)
     assert [e["kind"] for e in shown["timeline"]].count("acknowledged") == 1
+
+
+@pytest.mark.parametrize("point", ["inside_schedule", "after_schedule", "after_claim", "after_send"])
+def test_a_run_killed_while_scheduling_sends_each_reminder_once(ws: Workspace, point: str) -> None:
+    ws.deliver(make_forward())
+    ws.deliver(make_forward(note="@lee and the bank letter too, due 12/4"))
+    assert nudger(ws, "run", "--now", "2026-11-23T09:05").returncode == 0
+    assert len(outbox_files(ws)) == 4
+    # 4 business hours later both owners are owed a reminder; the run dies while queuing them.
+    killed = nudger(ws, "run", "--now", "2026-11-23T13:10", crash_at=point)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert nudger(ws, "run", "--now", "2026-11-23T13:11").returncode == 0
+    reminders = [s.to for s in ws.sent() if s.kind == "ack_reminder"]
+    assert sorted(reminders) == ['Dana Numbers <dana@acme.test>', 'Lee Ledger <lee@acme.test>']
+    status = json.loads(nudger(ws, "status", "--json").stdout)
+    assert status["outbox"] == {"queued": 0, "sending": 0, "sent": 6, "failed": 0}
