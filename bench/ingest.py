@@ -55,7 +55,10 @@ def main(n: int) -> None:
         print(f"forwards: {n} in {forwards_s:.2f} s = {n / forwards_s:.0f} messages/s, "
               f"{statements / n:.1f} SQL statements per message; {summary.line()}")
 
-        sent = [email.message_from_bytes(p.read_bytes(), policy=default) for p in sorted((outbox.path / "new").iterdir())]
+        sent = [
+            email.message_from_bytes(p.read_bytes(), policy=default)
+            for p in sorted((outbox.path / "new").iterdir())
+        ]
         notices = [msg for msg in sent if "dana" in str(msg["To"])]
         for i, notice in enumerate(notices[: n // 2]):
             ack = sample_mail.reply(notice, "ack", sender="dana@acme.test", date=now.replace(hour=11))  # type: ignore[arg-type]

@@ -41,7 +41,10 @@ def open_source(config: Config) -> InboundSource:
     if config.inbound.source == "maildir":
         assert config.inbound.path is not None
         return MaildirSource(config.inbound.path)
-    raise ConfigError(f"{config.source}: inbound.source: \"{config.inbound.source}\" intake is not built yet; use \"maildir\" (or `nudger ingest -` from your MTA)")
+    raise ConfigError(
+        f"{config.source}: inbound.source: \"{config.inbound.source}\" intake is not built yet; "
+        "use \"maildir\" (or `nudger ingest -` from your MTA)"
+    )
 
 
 def open_transport(config: Config) -> Transport:
@@ -51,4 +54,7 @@ def open_transport(config: Config) -> Transport:
     if config.outbound.transport == "maildir":
         assert config.outbound.path is not None
         return MaildirTransport(config.outbound.path)
-    raise ConfigError(f"{config.source}: outbound.transport: \"{config.outbound.transport}\" delivery is not built yet; use \"maildir\"")
+    raise ConfigError(
+        f"{config.source}: outbound.transport: \"{config.outbound.transport}\" delivery is not built yet; "
+        "use \"maildir\""
+    )

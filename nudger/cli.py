@@ -114,7 +114,9 @@ def parse_now(text: str | None, config: Config | None) -> datetime:
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise click.BadParameter(f"{text!r} is not an ISO 8601 time, e.g. 2026-11-23T09:30", param_hint="--now") from exc
+        raise click.BadParameter(
+            f"{text!r} is not an ISO 8601 time, e.g. 2026-11-23T09:30", param_hint="--now"
+        ) from exc
     if value.tzinfo is None:
         value = value.replace(tzinfo=ZoneInfo(config.org.timezone if config else "UTC"))
     return value
@@ -483,7 +485,10 @@ def outbox(ctx: click.Context, as_json: bool, show_all: bool) -> None:
         click.echo("outbox is empty")
     for r in rows:
         extra = f"  ({r['last_error']})" if r["status"] == "dead" and r["last_error"] else ""
-        click.echo(f"{r['id']:<5} {r['status']:<7} {r['send_after']}  {r['kind']:<14} {r['recipient']:<26} {r['subject']}{extra}")
+        click.echo(
+            f"{r['id']:<5} {r['status']:<7} {r['send_after']}  {r['kind']:<14} "
+            f"{r['recipient']:<26} {r['subject']}{extra}"
+        )
 
 
 @cli.command()

@@ -108,7 +108,8 @@ def test_plain_message_is_not_a_forward():
 
 
 def test_on_wrote_without_forward_subject_is_a_reply():
-    raw = b"From: a@b.c\nSubject: Re: x\n\nThanks!\n\nOn Mon, Nov 23, 2026 at 9:14 AM Bob <bob@x.example> wrote:\n> hi\n"
+    raw = (b"From: a@b.c\nSubject: Re: x\n\nThanks!\n\n"
+           b"On Mon, Nov 23, 2026 at 9:14 AM Bob <bob@x.example> wrote:\n> hi\n")
     assert find_forward(parse_message(raw)) is None
 
 
@@ -139,7 +140,8 @@ def test_parse_address_list(value, expected):
 
 def test_apple_mail_html_only_forward():
     html = (
-        "<html><body><div>Please quote this one.</div><div><br><blockquote type=\"cite\"><div>Begin forwarded message:</div>"
+        "<html><body><div>Please quote this one.</div><div><br>"
+        "<blockquote type=\"cite\"><div>Begin forwarded message:</div>"
         "<br><div><span><b>From: </b></span><span>Ana Costa &lt;ana@cliente.example&gt;</span></div>"
         "<div><span><b>Subject: </b></span><span><b>Re: Pricing</b></span></div>"
         "<div><span><b>Date: </b></span><span>26 November 2026 at 10:02:11 GMT</span></div>"
@@ -270,9 +272,11 @@ MORE = [
      ["sam@acme.test"], []),
     ("zoho_spaced_colons.eml", "@dana please book the onboarding call",
      Address("Arjun Mehta", "arjun@vistara-apps.example"), "Onboarding call", "2026-11-23T10:11:12+05:30",
-     "Hi Sam,\n\nCan we schedule onboarding for next Wednesday, 3 PM IST?\n\nRegards,\nArjun", ["sam@acme.test"], []),
+     "Hi Sam,\n\nCan we schedule onboarding for next Wednesday, 3 PM IST?\n\nRegards,\nArjun",
+     ["sam@acme.test"], []),
     ("thunderbird_html_table.eml", "@dana offerte graag voor vrijdag",
-     Address("Ellen de Boer", "ellen@deboer-bv.example"), "Offerte aanvraag kantoorstoelen", "2026-11-23T10:11:12+01:00",
+     Address("Ellen de Boer", "ellen@deboer-bv.example"), "Offerte aanvraag kantoorstoelen",
+     "2026-11-23T10:11:12+01:00",
      "Beste Sam,\n\nWij zoeken 40 kantoorstoelen. Kunt u een offerte sturen?\n\nMet vriendelijke groet,\nEllen",
      ["sam@acme.test"], []),
     ("apple_mail_en_text.eml", "@dana what can we offer?",
@@ -288,7 +292,9 @@ MORE = [
 ]
 
 
-@pytest.mark.parametrize(("name", "note", "sender", "subject", "date", "body", "to", "cc"), MORE, ids=[c[0] for c in MORE])
+@pytest.mark.parametrize(
+    ("name", "note", "sender", "subject", "date", "body", "to", "cc"), MORE, ids=[c[0] for c in MORE]
+)
 def test_more_forward_families(name, note, sender, subject, date, body, to, cc):
     fwd = fwd_of(name)
     assert fwd is not None
@@ -309,7 +315,8 @@ def test_note_below_the_forwarded_part_stays_in_the_body():
 
 
 def test_carriage_returns_never_survive():
-    raw = (b"From: s@acme.test\r\nSubject: Fwd: x\r\n\r\nplease\r\rcall\r\n\r\n---------- Forwarded message ---------\r\n"
+    raw = (b"From: s@acme.test\r\nSubject: Fwd: x\r\n\r\nplease\r\rcall\r\n\r\n"
+           b"---------- Forwarded message ---------\r\n"
            b"From: A <a@x.example>\r\nDate: Sun, Nov 22, 2026 at 6:15 PM\r\nSubject: x\r\nTo: s@acme.test\r\n\r\n"
            b"line one\rline two\r\r\nline three\r\n")
     fwd = find_forward(parse_message(raw))
@@ -318,7 +325,8 @@ def test_carriage_returns_never_survive():
 
 
 def test_forward_note_loses_the_forwarders_signature():
-    raw = (b"From: \"Seller, Sam\" <sam@acme.test>\nSubject: FW: x\n\nplease take this\n\nSam Seller | sam@acme.test\n\n"
+    raw = (b"From: \"Seller, Sam\" <sam@acme.test>\nSubject: FW: x\n\n"
+           b"please take this\n\nSam Seller | sam@acme.test\n\n"
            b"From: A <a@x.example>\nSent: Sunday, November 22, 2026 6:15 PM\nTo: sam@acme.test\nSubject: x\n\nhello\n")
     assert find_forward(parse_message(raw)).note == "please take this"
 

@@ -128,7 +128,10 @@ MIME_PIECES = st.sampled_from([
 
 
 @settings(derandomize=True, deadline=None, max_examples=200)
-@given(st.one_of(st.binary(max_size=2000), st.lists(st.one_of(MIME_PIECES, st.binary(max_size=40)), max_size=60).map(b"".join)))
+@given(st.one_of(
+    st.binary(max_size=2000),
+    st.lists(st.one_of(MIME_PIECES, st.binary(max_size=40)), max_size=60).map(b"".join),
+))
 def test_parsing_never_raises(raw):
     mail = parse_message(raw)
     fwd = find_forward(mail)

@@ -179,7 +179,8 @@ def test_closing_paragraph_that_names_the_sender_is_a_signature(text, name, expe
 
 
 def test_reply_text_has_no_carriage_returns():
-    raw = b"From: d@acme.test\r\nSubject: Re: [#1] x\r\n\r\ndone\rshipped\r\r\n\r\nOn Mon, Nov 23, 2026 at 9:14 AM N <n@acme.test> wrote:\r\n> q\r\n"
+    raw = (b"From: d@acme.test\r\nSubject: Re: [#1] x\r\n\r\ndone\rshipped\r\r\n\r\n"
+           b"On Mon, Nov 23, 2026 at 9:14 AM N <n@acme.test> wrote:\r\n> q\r\n")
     assert reply_text(parse_message(raw)) == "done\nshipped"
 
 

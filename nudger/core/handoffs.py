@@ -183,7 +183,8 @@ def do_due(out: Outcome, cmd: Command, ctx: Context) -> None:
         new_due = cmd.due
         if new_due is None:
             raise Refused(
-                cmd.error or f"I could not read {cmd.args!r} as a date. Try `due friday`, `due 12/4` or `due 2026-12-04`."
+                cmd.error
+                or f"I could not read {cmd.args!r} as a date. Try `due friday`, `due 12/4` or `due 2026-12-04`."
             )
     if new_due == h.due:
         return  # nothing moved: nobody needs to hear about it

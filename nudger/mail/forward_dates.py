@@ -121,7 +121,9 @@ _OFFSET = re.compile(
     r"|(?<![\w:+\-])(?P<s2>[+\-−])(?P<h2>\d{2}):?(?P<m2>\d{2})(?![\d:])"
 )
 _ABBREV = re.compile(r"(?<![^\W\d_])(?P<z>[A-ZČ]{1,5})(?![^\W\d_])")
-_ZONE_NAME = re.compile(r"\b(?:" + "|".join(re.escape(k) for k in sorted(_ZONE_NAMES, key=len, reverse=True)) + r")\b", re.I)
+_ZONE_NAME = re.compile(
+    r"\b(?:" + "|".join(re.escape(k) for k in sorted(_ZONE_NAMES, key=len, reverse=True)) + r")\b", re.I
+)
 _TIME_COLON = re.compile(
     r"(?P<pre>上午|下午|午前|午後|오전|오후)?[ \t]*(?<![\d:])(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?(?![\d:])"
     r"(?:[ \t]*(?P<ampm>[AaPp])\.?[ \t]?[Mm]\.?(?![^\W\d_]))?"
@@ -133,7 +135,8 @@ _TIME_DOT = re.compile(
 _ISO_DATE = re.compile(r"(?<!\d)(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})(?!\d)")
 _CJK_DATE = re.compile(r"(?P<y>\d{4})[ \t]*[年년][ \t]*(?P<m>\d{1,2})[ \t]*[月월][ \t]*(?P<d>\d{1,2})[ \t]*[日일]?")
 _NUM_DATE = re.compile(
-    r"(?<![\d.:/])(?P<a>\d{1,2})[ \t]?(?P<sep>[./-])[ \t]?(?P<b>\d{1,2})[ \t]?(?P=sep)[ \t]?(?P<y>\d{4}|\d{2})(?![\d:/])"
+    r"(?<![\d.:/])(?P<a>\d{1,2})[ \t]?(?P<sep>[./-])[ \t]?(?P<b>\d{1,2})"
+    r"[ \t]?(?P=sep)[ \t]?(?P<y>\d{4}|\d{2})(?![\d:/])"
 )
 _WORD = re.compile(r"[^\W\d_]{2,20}")
 _NUMBER = re.compile(r"(?<!\d)\d{1,4}(?!\d)")
@@ -184,7 +187,11 @@ def _quick(s: str) -> datetime | None:
             return datetime.fromisoformat(s.replace("Z", "+00:00"))
         except ValueError:
             return None
-    if re.match(r"^(?:[A-Za-z]{3},[ \t]*)?\d{1,2}[ \t]+[A-Za-z]{3}[ \t]+\d{4}[ \t]+\d{1,2}:\d{2}(?::\d{2})?[ \t]+[+-]\d{4}(?:[ \t]*\([^()]{0,40}\))?$", s):
+    if re.match(
+        r"^(?:[A-Za-z]{3},[ \t]*)?\d{1,2}[ \t]+[A-Za-z]{3}[ \t]+\d{4}[ \t]+"
+        r"\d{1,2}:\d{2}(?::\d{2})?[ \t]+[+-]\d{4}(?:[ \t]*\([^()]{0,40}\))?$",
+        s,
+    ):
         try:
             return email.utils.parsedate_to_datetime(s)
         except (TypeError, ValueError, IndexError):

@@ -18,7 +18,8 @@ HEADER_NAMES: dict[str, tuple[str, ...]] = {
         "Lähettäjä", "Feladó", "Kimden", "Gönderen", "Šalje", "Pošiljatelj", "Pošiljalac", "Pošiljatelj",
         "Saatja", "Siuntėjas", "Sūtītājs", "No", "Από", "Αποστολέας", "Nga", "Dari", "Người gửi",
         "发件人", "寄件者", "發件人", "差出人", "送信者", "보낸 사람", "보낸사람", "Afsender", "Avsändare",
-        "Odesílatel", "Absender", "Expéditeur", "Expeditorul", "Expeditor", "От кого", "Remitente", "Mittente", "Remetente", "Nadawca",
+        "Odesílatel", "Absender", "Expéditeur", "Expeditorul", "Expeditor", "От кого", "Remitente",
+        "Mittente", "Remetente", "Nadawca",
         "Отправитель", "Відправник", "Подател", "Від:", "Kimden", "Kirjoittaja",
     ),
     "to": (
@@ -35,7 +36,8 @@ HEADER_NAMES: dict[str, tuple[str, ...]] = {
         "Kopie aan", "Kopie:", "Cco", "Bcc", "BCC", "Bcc", "Blindkopie", "Skrytá kopie", "UDW",
     ),
     "date": (
-        "Date", "Sent", "Datum", "Dato", "Sendt dato", "Gesendet", "Envoyé", "Envoyé le", "Fecha", "Enviado", "Enviado el",
+        "Date", "Sent", "Datum", "Dato", "Sendt dato", "Gesendet", "Envoyé", "Envoyé le", "Fecha", "Enviado",
+        "Enviado el",
         "Data", "Inviato", "Verzonden", "Verstuurd", "Wysłano", "Wysłane", "Отправлено", "Відправлено",
         "Дата", "Sendt", "Skickat", "Lähetetty", "Päivämäärä", "Päiväys", "Elküldve", "Küldve", "Dátum",
         "Tarih", "Gönderildi", "Gönderme tarihi", "Poslano", "Posláno", "Odesláno", "Odoslané",
@@ -72,7 +74,8 @@ SEPARATOR_PHRASES: tuple[str, ...] = (
     "message transféré", "message d'origine", "message original", "début du message",
     "mensaje reenviado", "mensaje original", "inicio del mensaje", "messaggio inoltrato",
     "messaggio originale", "inizio messaggio", "mensagem encaminhada", "mensagem reencaminhada",
-    "mensagem original", "início da mensagem", "mesaj redirecționat", "mesaj redirectionat", "mesajul redirecționat", "mesajul redirectionat",
+    "mensagem original", "início da mensagem", "mesaj redirecționat", "mesaj redirectionat",
+    "mesajul redirecționat", "mesajul redirectionat",
     "mesaj transmis", "mesajul original", "mesaj original", "missatge reenviat",
     # Slavic, Baltic, Hungarian, Greek, Turkish
     "przekazana wiadomość", "wiadomość przekazana", "oryginalna wiadomość", "preposlaná správa",
@@ -137,7 +140,8 @@ GATEWAY_TAGS = ("external", "ext", "extern", "external sender", "external email"
 FORWARD_PREFIX_RE = _alternation(FORWARD_PREFIXES)
 
 _HEADER_LINE = re.compile(
-    r"^\*{0,2}[ \t]*(?P<name>" + HEADER_NAME_RE + r")[ \t\xa0]*\*{0,2}[ \t\xa0]*[:：][ \t\xa0]*\*{0,2}[ \t]*(?P<value>.*)$",
+    r"^\*{0,2}[ \t]*(?P<name>" + HEADER_NAME_RE + r")[ \t\xa0]*\*{0,2}[ \t\xa0]*"
+    r"[:：][ \t\xa0]*\*{0,2}[ \t]*(?P<value>.*)$",
     re.I,
 )
 _PHRASE = re.compile(SEPARATOR_RE, re.I)

@@ -32,7 +32,8 @@ from nudger.mail.replies import attribution_span, strip_name_signature, strip_re
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060"), None)
 _QUOTE_PREFIX = re.compile(r"^(?:[ \t]?>){1,64}[ \t]?")
 _PREFIX_RUN = re.compile(
-    r"^[ \t]*(?:(?P<word>" + FORWARD_PREFIX_RE + "|" + REPLY_PREFIX_RE + r")[ \t]*(?:\[\d{1,4}\]|\(\d{1,4}\))?[ \t]*[:：][ \t]*"
+    r"^[ \t]*(?:(?P<word>" + FORWARD_PREFIX_RE + "|" + REPLY_PREFIX_RE + r")"
+    r"[ \t]*(?:\[\d{1,4}\]|\(\d{1,4}\))?[ \t]*[:：][ \t]*"
     r"|\[(?:" + "|".join(re.escape(t) for t in GATEWAY_TAGS) + r")\][ \t]*)",
     re.I,
 )
@@ -43,7 +44,10 @@ _MAILTO_ANGLE = re.compile(r"<mailto:[^<>\s]{0,300}>", re.I)
 _MAILTO_SQUARE = re.compile(r"\[mailto:([^\]\s]{0,300})\]", re.I)
 _YAHOO_HEAD = re.compile(r"^[ \t]*-{2,}[ \t]*(?P<title>[^-\n]{2,80}?)[ \t]*-{2,}[ \t]*(?P<rest>\S.*)$")
 _ROLE_ORDER_KEYS = re.compile(r"(?P<name>" + HEADER_NAME_RE + r")(?:[ \t]*[:：]|[ \t](?=\S))", re.I)
-_ATTR_ADDR = re.compile(r"[\"“«]?(?P<name>[^\"“”«»<>()\n,]{1,80}?)[\"”»]?[ \t]*[<(\[]{1,2}[ \t]*(?:mailto:)?(?P<email>[^\s<>()\[\]]{1,200}@[^\s<>()\[\]]{1,200}?)[ \t]*[>)\]]")
+_ATTR_ADDR = re.compile(
+    r"[\"“«]?(?P<name>[^\"“”«»<>()\n,]{1,80}?)[\"”»]?[ \t]*[<(\[]{1,2}[ \t]*"
+    r"(?:mailto:)?(?P<email>[^\s<>()\[\]]{1,200}@[^\s<>()\[\]]{1,200}?)[ \t]*[>)\]]"
+)
 _MAX_LINES = 20000
 
 
@@ -213,7 +217,13 @@ def _glued_headers(rest: str) -> list[str]:
             continue
         if positions and role in {r for _, r in positions}:
             continue
-        if positions and m.start() > 0 and rest[m.start() - 1].isalpha() and rest[m.start() - 1].islower() and m.group("name")[0].islower():
+        if (
+            positions
+            and m.start() > 0
+            and rest[m.start() - 1].isalpha()
+            and rest[m.start() - 1].islower()
+            and m.group("name")[0].islower()
+        ):
             continue
         if positions and not _value_done(rest[positions[-1][0]:m.start()], positions[-1][1]):
             continue
@@ -426,7 +436,10 @@ def _from_attribution(mail: ParsedMail, lines: list[str]) -> Forward | None:
         return Forward(
             note=_note(lines[:i]),
             from_addr=sender,
-            date=_attr_date(joined[:m.start("email")] if m else joined) or (_attr_date(joined[m.end():]) if m else None),
+            date=(
+                _attr_date(joined[:m.start("email")] if m else joined)
+                or (_attr_date(joined[m.end():]) if m else None)
+            ),
             subject=strip_subject_prefixes(mail.subject),
             body=_body(lines[i + span:], _depth(lines[i])[0]),
             attachments=list(mail.attachments),

@@ -364,7 +364,9 @@ def _encoded_rfc822(part: Message, inner: object) -> bytes | None:
         return None
     try:
         if cte == "quoted-printable":
-            data = inner.as_bytes(policy=policy.compat32.clone(max_line_length=0)) if isinstance(inner, Message) else b""
+            data = (
+                inner.as_bytes(policy=policy.compat32.clone(max_line_length=0)) if isinstance(inner, Message) else b""
+            )
             return quopri.decodestring(data) if data else None
         if not isinstance(inner, Message) or (len(inner.keys()) and not inner.defects):
             return None  # headers were readable: the part was not actually encoded

@@ -25,13 +25,18 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
 _LATIN_VERBS = [v for v in WROTE_VERBS if not _CJK.search(v)]
 _CJK_VERBS = [v for v in WROTE_VERBS if _CJK.search(v)]
-_VERB = "(?:(?<![^\\W\\d_])(?:" + "|".join(sorted(_LATIN_VERBS, key=len, reverse=True)) + ")(?![^\\W\\d_])|(?:" + "|".join(_CJK_VERBS) + "))"
+_VERB = (
+    "(?:(?<![^\\W\\d_])(?:" + "|".join(sorted(_LATIN_VERBS, key=len, reverse=True)) + ")(?![^\\W\\d_])"
+    "|(?:" + "|".join(_CJK_VERBS) + "))"
+)
 # "… wrote:" / "… a écrit :" / "… wrote ----" at the very end of a (joined) line
 _ENDS_WITH_VERB = re.compile(_VERB + r"[ \t]*(?:[:：]|-{2,})?[ \t]*$", re.I)
 # "Am … schrieb Name <addr>:" / "Name <addr> schrieb am …:" - the verb inside, a colon at the end
 _HAS_VERB = re.compile(_VERB, re.I)
 _STARTS = re.compile(
-    r"^[ \t]*(?:-{2,}[ \t]*)?(?:" + "|".join(re.escape(s) for s in ATTRIBUTION_STARTS if s[0].isalpha()) + r")(?![^\W\d_])",
+    r"^[ \t]*(?:-{2,}[ \t]*)?(?:"
+    + "|".join(re.escape(s) for s in ATTRIBUTION_STARTS if s[0].isalpha())
+    + r")(?![^\W\d_])",
     re.I,
 )
 _DATE_START = re.compile(r"^[ \t]*\d{4}(?:[-/.]\d{1,2}[-/.]\d{1,2}\b|年\d{1,2}月\d{1,2}日)")
@@ -59,7 +64,8 @@ _SIG_OTHER = re.compile(
     r"diese nachricht wurde von meine[mn]? [^\n]{1,80} gesendet\.?|envoy[ée] (?:de|depuis) mon [^\n]{1,40}|"
     r"(?:從我的|发自我的|來自我的|寄自我的|傳送自我的)[^\n]{1,40}|[^\n]{1,30}から送信|[^\n]{1,30}에서 보냄|"
     r"<<\s*sent by [^\n]{1,40}>>|\(\s*sent from [^\n]{1,40}\)|sent from my \w[^\n,;]{0,40}|"
-    r"(?:sent|envoy[ée]|enviado|inviato|gesendet) (?:from|depuis|desde|da|von) (?:my|mon|mi|il mio|meinem) [^\n,;]{1,40})[ \t]*$",
+    r"(?:sent|envoy[ée]|enviado|inviato|gesendet) (?:from|depuis|desde|da|von) "
+    r"(?:my|mon|mi|il mio|meinem) [^\n,;]{1,40})[ \t]*$",
     re.I,
 )
 _NAME_ONLY = re.compile(r"^[ \t]*[\"'“]?[^\W\d_][^\W\d_.'’-]*(?:[ \t]+[^\W\d_][\w.'’-]*){0,3}[\"'”]?[ \t]*$")
@@ -158,7 +164,9 @@ def _colon_tail(lines: list[str], i: int) -> int:
         return 1  # "a écrit" / ":" (the space before a French colon was a wrap point)
     for extra in (1, 2):
         tail = lines[i + 1:i + 1 + extra]
-        if len(tail) < extra or any(not x.strip() or len(x) > 100 or _QUOTE.match(x) or header_line(x.strip()) for x in tail):
+        if len(tail) < extra or any(
+            not x.strip() or len(x) > 100 or _QUOTE.match(x) or header_line(x.strip()) for x in tail
+        ):
             return 0
         if tail[-1].rstrip().endswith((":", "：")):
             joined = " ".join(x.strip() for x in tail)
@@ -212,7 +220,9 @@ def _absorb_wrapped_heads(lines: list[_Line]) -> None:
         if (head.startswith("<") and k > 1 and lines[k - 1].kind == TEXT and _NAME_ONLY.match(lines[k - 1].text)
                 and lines[k - 2].kind == EMPTY and any(x.kind == TEXT for x in lines[:k - 1])):
             # "Nudger" / "<n@x> schrieb am …:": the name went onto the line above
-            lines[k - 1:k + 1] = [_Line(lines[k - 1].text + "\n" + lines[k].text, ATTRIBUTION, lines[k - 1].span + lines[k].span)]
+            lines[k - 1:k + 1] = [
+                _Line(lines[k - 1].text + "\n" + lines[k].text, ATTRIBUTION, lines[k - 1].span + lines[k].span)
+            ]
             k -= 1
             continue
         for start in range(k - 1, max(-1, k - 4), -1):
@@ -221,8 +231,12 @@ def _absorb_wrapped_heads(lines: list[_Line]) -> None:
             if not _STARTS.match(lines[start].text):
                 continue
             joined = " ".join(x.text.strip() for x in lines[start:k + 1])
-            if attribution_match(joined) and _dated([lines[start].text.strip()] + [x.text for x in lines[start + 1:k + 1]]):
-                merged = _Line("\n".join(x.text for x in lines[start:k + 1]), ATTRIBUTION, sum(x.span for x in lines[start:k + 1]))
+            if attribution_match(joined) and _dated(
+                [lines[start].text.strip()] + [x.text for x in lines[start + 1:k + 1]]
+            ):
+                merged = _Line(
+                    "\n".join(x.text for x in lines[start:k + 1]), ATTRIBUTION, sum(x.span for x in lines[start:k + 1])
+                )
                 lines[start:k + 1] = [merged]
                 k = start
             break
@@ -251,7 +265,9 @@ def _quote_continuation(prev: str, line: str) -> bool:
     if _URL_ONLY.match(s):
         return True
     return " " not in s and (
-        (s.endswith(")") and prev.count("(") > prev.count(")")) or (s.endswith(">") and prev.count("<") > prev.count(">")))
+        (s.endswith(")") and prev.count("(") > prev.count(")"))
+        or (s.endswith(">") and prev.count("<") > prev.count(">"))
+    )
 
 
 def _mark_quote_continuations(lines: list[_Line]) -> None:
@@ -406,7 +422,8 @@ def strip_reply(text: str) -> str:
 
 _VALEDICTION = re.compile(
     r"^(?:best(?: regards| wishes)?|(?:kind |warm |many )?(?:regards|thanks)|thank you|cheers|br|rgds|"
-    r"(?:viele |beste |liebe |freundliche )?gr(?:ü|ue|u)(?:ß|ss)(?:e|en)?|mit freundlichen gr(?:ü|ue)(?:ß|ss)en|mfg|lg|vg|"
+    r"(?:viele |beste |liebe |freundliche )?gr(?:ü|ue|u)(?:ß|ss)(?:e|en)?|"
+    r"mit freundlichen gr(?:ü|ue)(?:ß|ss)en|mfg|lg|vg|"
     r"merci|cordialement|bien cordialement|bien à vous|amitiés|saludos|un saludo|atentamente|saluti|"
     r"cordiali saluti|grazie|(?:met )?(?:vriendelijke )?groet(?:en)?|mvg|hälsningar|med vänlig hälsning|mvh|"
     r"hilsen|venlig hilsen|pozdrawiam|pozdrav|s pozdravem|s pozdrawem|üdvözlettel|üdv|с уважением|"

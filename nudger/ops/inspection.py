@@ -14,7 +14,9 @@ from nudger.core.reading import read_message
 from nudger.mail.message import parse_message
 
 
-def inspect_bytes(raw: bytes, config: Config, secrets: tuple[bytes, ...] = (), now: datetime | None = None) -> dict[str, Any]:
+def inspect_bytes(
+    raw: bytes, config: Config, secrets: tuple[bytes, ...] = (), now: datetime | None = None
+) -> dict[str, Any]:
     """The inspect JSON object for one message (see DESIGN.md "Surfaces"): the same reading
     ``ingest`` acts on, without the state it would consult."""
     mail = parse_message(raw)
@@ -79,7 +81,9 @@ def unknown(path: str, reason: str) -> dict[str, Any]:
             "attachments": [], "defects": []}
 
 
-def inspect_file(path: str, config: Config, secrets: tuple[bytes, ...] = (), data: bytes | None = None) -> dict[str, Any]:
+def inspect_file(
+    path: str, config: Config, secrets: tuple[bytes, ...] = (), data: bytes | None = None
+) -> dict[str, Any]:
     """Never raises: an unreadable or unparseable file is ``kind: unknown`` with its reason."""
     try:
         raw = data if data is not None else Path(path).read_bytes()

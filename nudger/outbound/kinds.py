@@ -126,8 +126,8 @@ _KINDS = (
          context=digests.personal_digest),
     Kind("weekly_digest", "Your handoffs this week", scheduled=True, about_a_handoff=False, fields={"sections": []},
          context=digests.personal_digest),
-    Kind("team_digest", "Team {team}: the week", scheduled=True, about_a_handoff=False, fields={"team": "", "week": None, "figures": []},
-         context=digests.team_digest),
+    Kind("team_digest", "Team {team}: the week", scheduled=True, about_a_handoff=False,
+         fields={"team": "", "week": None, "figures": []}, context=digests.team_digest),
     Kind("appreciation", "Say thanks", scheduled=True, about_a_handoff=False, fields={"items": []},
          context=digests.appreciation),
 )
