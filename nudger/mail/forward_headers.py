@@ -124,7 +124,8 @@ FORWARD_PREFIXES: tuple[str, ...] = (
 
 
 def _alternation(words: tuple[str, ...]) -> str:
-    return "|".join(sorted({re.escape(w.rstrip(":")) for w in words}, key=len, reverse=True))
+    """Longest first (so "Forwarded" wins over "Fwd"), then by text: the same pattern every run."""
+    return "|".join(sorted({re.escape(w.rstrip(":")) for w in words}, key=lambda w: (-len(w), w)))
 
 
 # role by lower-cased name, for lookups after a match
