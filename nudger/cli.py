@@ -401,8 +401,13 @@ def preview(ctx: click.Context, kind: str, to: str, handoff_id: int | None, html
     with open_runtime(config, parse_now(now_text, config), os.environ) as rt:
         shown = make_preview(rt, kind, to, handoff_id)
     if html_path:
-        html_path.write_text(shown.html, encoding="utf-8")
+        try:
+            html_path.write_text(shown.html, encoding="utf-8")
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {html_path}: {exc.strerror or exc}") from exc
     click.echo(f"To: {shown.to}\nSubject: {shown.subject}\n")
+    if shown.note:
+        click.echo(f"({shown.note})\n")
     if shown.empty:
         click.echo("(nothing in it today: this one would not be sent)\n")
     click.echo(shown.text.replace("\r\n", "\n").rstrip())
@@ -435,7 +440,7 @@ def upcoming(ctx: click.Context, days: int, as_json: bool, now_text: str | None)
         emit_json([{k: r[k] for k in ("kind", "to", "at", "handoff")} for r in rows])
         return
     if not rows:
-        click.echo(f"nothing to send in the next {days} days")
+        click.echo(f"nothing to send in the next {days} day{'s' if days != 1 else ''}")
     for r in rows:
         click.echo(f"{r['local']:<22} {r['kind']:<15} {r.get('about', ''):<12} {r['to']}")
 
@@ -475,8 +480,8 @@ def status(ctx: click.Context, as_json: bool) -> None:
 @config_option
 @click.pass_context
 def outbox(ctx: click.Context, as_json: bool, show_all: bool) -> None:
-    """Outgoing mail that is queued or failed (--all: sent too)."""
-    statuses = ("queued", "sending", "sent", "dead") if show_all else ("queued", "sending", "dead")
+    """Outgoing mail that is queued or failed (--all: sent and superseded too)."""
+    statuses = ("queued", "sending", "sent", "dead", "superseded") if show_all else ("queued", "sending", "dead")
     rows = _store(ctx).outbox(statuses)
     if as_json:
         emit_json(rows)

@@ -7,6 +7,7 @@ the run goes on. The source hears ``acknowledge`` only after the message's commi
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -207,10 +208,13 @@ def deliver_due(rt: Runtime, transport: Transport, summary: RunSummary) -> None:
     rows = rt.store.outbox_due(rt.now)
     if not rows:
         return
+    rows = _hold_outside_hours(rt, rows)
+    if not rows:
+        return
     rt.store.mark_sending([r["id"] for r in rows])
     crash_point("after_claim")
     local, domain = rt.config.handoff_local, rt.config.handoff_domain
-    batch = [Outgoing(r["id"], bounce_address(local, domain, r["id"]), r["recipient"], r["raw"]) for r in rows]
+    batch = [Outgoing(r["id"], bounce_address(local, domain, r["id"]), r["recipient"], dated(rt, r)) for r in rows]
     by_id = {r["id"]: r for r in rows}
     for result in transport.deliver(batch):
         crash_point("after_send")
@@ -226,3 +230,38 @@ def deliver_due(rt: Runtime, transport: Transport, summary: RunSummary) -> None:
             rt.store.mark_dead(row["id"], result.answer)
             summary.dead += 1
             log.error("outbox %s to %s: dead: %s", row["id"], row["recipient"], result.answer)
+
+
+def _hold_outside_hours(rt: Runtime, rows: list[dict]) -> list[dict]:
+    """Mail for other people that a late run finds outside their business hours waits for the
+    next ones, even though its time had come: never sent at night because a run was late."""
+    from nudger.core.calendars import calendar_for
+    from nudger.outbound.kinds import KINDS
+
+    ready = []
+    with rt.store.transaction():
+        for row in rows:
+            kind = KINDS.get(row["kind"])
+            cal = calendar_for(rt.config, row["recipient"])
+            if kind is None or kind.answer or cal.is_business_time(rt.now):
+                ready.append(row)
+            else:
+                rt.store.hold(row["id"], cal.next_business_start(rt.now))
+    return ready
+
+
+_DATE_LINE = re.compile(rb"^Date: [^\r\n]*\r?\n", re.M)
+
+
+def dated(rt: Runtime, row: dict) -> bytes:
+    """The email as sent now: its Date is when it goes out (in the recipient's time), not when
+    it was queued; held mail would otherwise arrive dated hours or days in the past."""
+    from email.utils import format_datetime
+
+    from nudger.core.calendars import calendar_for
+
+    raw: bytes = row["raw"]
+    end = raw.find(b"\r\n\r\n")
+    head, body = (raw[:end], raw[end:]) if end >= 0 else (raw, b"")
+    when = calendar_for(rt.config, row["recipient"]).local(rt.now)
+    return _DATE_LINE.sub(lambda _m: f"Date: {format_datetime(when)}\r\n".encode(), head, count=1) + body

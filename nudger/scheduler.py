@@ -57,6 +57,14 @@ def digest_choice(rt: Runtime, email: str, choices: dict[str, str] | None = None
     return person.digest if person else "none"
 
 
+def _chosen_since(rt: Runtime, email: str, choices: dict[str, str] | None) -> datetime | None:
+    """Since when the person's digest preference holds: their reply, else the config's edit."""
+    if (choices if choices is not None else rt.store.digest_choices()).get(email):
+        return rt.store.digest_chosen_at(email)
+    since = rt.store.setting("schedule_config_at")
+    return datetime.fromisoformat(since) if since else None
+
+
 def slots_for(rt: Runtime, subject: str, choices: dict[str, str] | None = None,
               until: datetime | None = None) -> list[Slot]:
     """Every slot of one subject, past and future, as the pure schedule computes them."""
@@ -67,7 +75,8 @@ def slots_for(rt: Runtime, subject: str, choices: dict[str, str] | None = None,
         handoff = rt.store.handoff(int(name))
         return schedule.handoff_slots(handoff, rt.store.events(handoff.id), rt.config) if handoff else []
     if kind == "p":
-        return schedule.person_slots(name, digest_choice(rt, name, choices), rt.config, rt.now, until)
+        return schedule.person_slots(name, digest_choice(rt, name, choices), rt.config, rt.now, until,
+                                     since=_chosen_since(rt, name, choices))
     if kind == "t" and rt.config.team_named(name):
         return schedule.team_slots(name, rt.config, rt.now, until)
     return []
@@ -82,6 +91,7 @@ def schedule_due(rt: Runtime) -> ScheduleSummary:
         rt.store.reset_schedule(subjects_from_config(rt.config))
         with rt.store.transaction():
             rt.store.set_setting("schedule_config", mark)
+            rt.store.set_setting("schedule_config_at", rt.now.isoformat())
     while subjects := rt.store.due_subjects(rt.now, BATCH):
         with rt.store.transaction():
             choices = rt.store.digest_choices()
@@ -124,7 +134,10 @@ def queue_slot(rt: Runtime, slot: Slot) -> bool:
     # recipient's business hours (a run on Saturday after an outage sends on Monday).
     notice = Notice(slot.kind, slot.to, slot.handoff_id, context={**slot.context, "as_of": slot.at},
                     key=slot.key, not_before=max(slot.at, rt.now))
-    return queue(rt, [notice], Cause(slot.key), handoff) > 0
+    if queue(rt, [notice], Cause(slot.key), handoff) == 0:
+        return False
+    rt.store.supersede(slot.replaces, slot.key)  # yesterday's digest still held: today's replaces it
+    return True
 
 
 def upcoming(rt: Runtime, until: datetime) -> list[Slot]:
@@ -151,7 +164,7 @@ def _empty_now(rt: Runtime, slot: Slot) -> bool:
     kind = KINDS[slot.kind]
     if kind.about_a_handoff or kind.context is None:
         return False
-    notice = Notice(slot.kind, slot.to, None, context={**slot.context, "as_of": rt.now})
+    notice = Notice(slot.kind, slot.to, None, context={**slot.context, "as_of": max(slot.at, rt.now)})
     return is_empty(slot.kind, kind.context(KindInput(notice, None, rt.config, rt.store)))
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from nudger.config import Config
@@ -51,6 +51,8 @@ class Slot:
     handoff_id: int | None = None
     series: str | None = None  # a later due slot of the same series supersedes this one
     context: Mapping[str, Any] = field(default_factory=dict)
+    still_owed: bool = True  # what it asks for has not happened since (read from the latest state)
+    replaces: tuple[str, ...] = ()  # outbox keys (LIKE patterns) of held mail this one makes moot
 
 
 class History:
@@ -64,13 +66,13 @@ class History:
         i = bisect_right(self._times, t)
         return self.events[i - 1].state if i else None
 
-    def assignments(self) -> list[tuple[datetime, str]]:
-        """(when, new owner) for each time the handoff reached an owner."""
+    def assignments(self) -> list[tuple[datetime, str, str | None]]:
+        """(when, new owner, who handed it over) for each time the handoff reached an owner."""
         found = []
         last: str | None = None
         for e in self.events:
             if e.kind in _ASSIGNING and e.state.owner and e.state.owner != last and e.at:
-                found.append((e.at, e.state.owner))
+                found.append((e.at, e.state.owner, e.actor))
             last = e.state.owner
         return found
 
@@ -110,45 +112,64 @@ def escalation_target(config: Config, owner: str, team: str | None) -> tuple[str
 
 def handoff_slots(h: Handoff, events: Sequence[Event], config: Config) -> list[Slot]:
     """Every slot this handoff's history owes, past and future (future ones assume nothing
-    more happens: a new event makes the schedule read the handoff again)."""
+    more happens: a new event makes the schedule read the handoff again).
+
+    Each slot also says whether it is ``still_owed`` by the latest state: a reminder whose
+    run comes very late (an outage) is dropped when what it asks for has happened since.
+    """
     history = History(events)
+    latest = history.events[-1].state if history.events else h.state
     n = config.nudges
     at_digest = _clock(n.digest_time)
     slots: list[Slot] = []
 
-    for assigned, owner in history.assignments():
+    for assigned, owner, by in history.assignments():
         cal = calendar_for(config, owner)
         t = cal.add_business_hours(assigned, n.ack_reminder_hours)
         s = history.state_at(t)
         if s and s.owner == owner and s.status == "open":
+            still = latest.owner == owner and latest.status == "open"
             slots.append(Slot("ack_reminder", owner, t, f"ack_reminder:{h.id}:{owner}", h.id,
-                              context={"asked_at": cal.next_business_start(assigned)}))
+                              context={"asked_at": cal.next_business_start(assigned), "by": by},
+                              still_owed=still))
 
     for due, due_owner in history.dues():
         if due_owner is None:
             continue
+        d = due.isoformat()
         cal = calendar_for(config, due_owner)
-        chase = f"chase:{h.id}:{due.isoformat()}"
+        chased = latest.due == due and latest.status in CHASED
+        chase = f"chase:{h.id}:{d}"
         soon = cal.at_local(cal.last_business_day_on_or_before(due), at_digest)
         s = history.state_at(soon)
         if s and s.due == due and s.status in CHASED and s.owner:
-            slots.append(Slot("due_soon", s.owner, soon, f"due_soon:{h.id}:{due.isoformat()}", h.id, chase))
+            slots.append(Slot("due_soon", s.owner, soon, f"due_soon:{h.id}:{d}", h.id, chase, still_owed=chased))
+        # Alerts every overdue_repeat_days business days; days spent blocked send none and
+        # use none of the overdue_max_repeats up.
         first_day = cal.first_business_day_after(due)
-        noticed = False
-        for i in range(n.overdue_max_repeats + 1):
+        horizon = _horizon(history)
+        sent = 0
+        for i in range(_MAX_ALERT_DAYS):
+            if sent > n.overdue_max_repeats:
+                break
             day = cal.add_business_days(first_day, i * n.overdue_repeat_days)
             t = cal.at_local(day, at_digest)
             s = history.state_at(t)
-            if not (s and s.due == due and s.status in CHASED and s.owner):
+            if s is None or s.due != due or s.status not in (*CHASED, "blocked"):
+                if t > horizon:
+                    break  # the latest state is not chased for this date: nothing more will come
+                continue
+            if s.status == "blocked" or not s.owner:
                 continue
             late = cal.business_days_between(due, day)
-            slots.append(Slot("overdue", s.owner, t, f"overdue:{h.id}:{due.isoformat()}:{i}", h.id, chase,
-                              {"n": i, "days_late": late, "last": i == n.overdue_max_repeats}))
-            if not noticed:  # the requester hears with the first alert, at their own morning
-                noticed = True
+            slots.append(Slot("overdue", s.owner, t, f"overdue:{h.id}:{d}:{sent}", h.id, chase,
+                              {"n": sent, "days_late": late, "last": sent == n.overdue_max_repeats},
+                              still_owed=chased, replaces=(f"due_soon:{h.id}:{d}", f"overdue:{h.id}:{d}:%")))
+            if sent == 0:  # the requester hears with the first alert, at their own morning
                 told = max(t, calendar_for(config, h.requester).at_local(day, at_digest))
-                slots.append(Slot("overdue_notice", h.requester, told, f"overdue_notice:{h.id}:{due.isoformat()}",
-                                  h.id, context={"days_late": late}))
+                slots.append(Slot("overdue_notice", h.requester, told, f"overdue_notice:{h.id}:{d}", h.id,
+                                  context={"days_late": late}, still_owed=chased))
+            sent += 1
         # The day is counted in the owner's calendar; the hour is the recipient's own.
         day = cal.add_business_days(due, n.escalate_after_days)
         s = history.state_at(cal.at_local(day, at_digest))
@@ -157,9 +178,19 @@ def handoff_slots(h: Handoff, events: Sequence[Event], config: Config) -> list[S
             t = calendar_for(config, target[0]).at_local(day, at_digest)
             s = history.state_at(t)
             if s and s.due == due and s.status in (*CHASED, "blocked") and s.owner:
-                slots.append(Slot("escalation", target[0], t, f"escalation:{h.id}:{due.isoformat()}", h.id,
-                                  context={"days_late": n.escalate_after_days, "escalated_as": target[1]}))
+                still = latest.due == due and latest.status in (*CHASED, "blocked")
+                slots.append(Slot("escalation", target[0], t, f"escalation:{h.id}:{d}", h.id,
+                                  context={"days_late": n.escalate_after_days, "escalated_as": target[1]},
+                                  still_owed=still))
     return slots
+
+
+_MAX_ALERT_DAYS = 60  # overdue alert days looked at per due date (blocked days send none)
+
+
+def _horizon(history: History) -> datetime:
+    """The last moment the history knows about: later states are only assumed."""
+    return history._times[-1] if history._times else datetime.min.replace(tzinfo=UTC)
 
 
 def _business_days_around(cal: BusinessCalendar, now: datetime, weekday: int | None) -> tuple[date, date]:
@@ -201,7 +232,7 @@ def _more_days(days: tuple[date, date], step: int, cal: BusinessCalendar, until:
 
 
 def person_slots(email: str, digest: str, config: Config, now: datetime,
-                 until: datetime | None = None) -> list[Slot]:
+                 until: datetime | None = None, since: datetime | None = None) -> list[Slot]:
     """A person's digest (daily on business days, or weekly) and their Friday appreciation
     prompt: the latest slot at or before ``now`` and the next one of each series (and every
     one up to ``until`` when given)."""
@@ -213,15 +244,17 @@ def person_slots(email: str, digest: str, config: Config, now: datetime,
     if digest == "daily":
         for d in _more_days(_business_days_around(cal, now, None), 1, cal, until, True):
             slots.append(Slot("daily_digest", email, cal.at_local(d, at), f"daily_digest:{email}:{d.isoformat()}",
-                              series=f"daily:{email}", context={"day": d}))
+                              series=f"daily:{email}", context={"day": d}, replaces=(f"daily_digest:{email}:%",)))
     elif digest == "weekly":
         for d in _more_days(_weekly_days(cal, now, DAY_NAMES.index(config.nudges.weekly_day)), 7, cal, until, False):
             slots.append(Slot("weekly_digest", email, cal.at_local(d, at), f"weekly_digest:{email}:{_week(d)}",
-                              series=f"weekly:{email}", context={"day": d}))
+                              series=f"weekly:{email}", context={"day": d}, replaces=(f"weekly_digest:{email}:%",)))
+    if since is not None:  # a digest chosen at 13:00 starts with the next one, not this morning's
+        slots = [s for s in slots if s.at >= since]
     for d in _more_days(_weekly_days(cal, now, DAY_NAMES.index(config.nudges.appreciation_day)), 7, cal, until,
                         False):
         slots.append(Slot("appreciation", email, cal.at_local(d, at), f"appreciation:{email}:{_week(d)}",
-                          series=f"appreciation:{email}", context={"day": d}))
+                          series=f"appreciation:{email}", context={"day": d}, replaces=(f"appreciation:{email}:%",)))
     return slots
 
 
@@ -241,19 +274,29 @@ def team_slots(team: str, config: Config, now: datetime, until: datetime | None 
         cal = calendar_for(config, to)
         for d in _more_days(_weekly_days(cal, now, DAY_NAMES.index(config.nudges.weekly_day)), 7, cal, until, False):
             slots.append(Slot("team_digest", to, cal.at_local(d, at), f"team_digest:{team}:{_week(d)}:{to}",
-                              series=f"team:{team}:{to}", context={"team": team, "day": d}))
+                              series=f"team:{team}:{to}", context={"team": team, "day": d},
+                              replaces=(f"team_digest:{team}:%:{to}",)))
     return slots
+
+
+CATCH_UP_GRACE = timedelta(hours=6)  # a run this late still sends what was owed at the slot
 
 
 def owed(slots: Iterable[Slot], now: datetime, sent: set[str]) -> list[Slot]:
     """The slots to send now: due, not sent, and not superseded by a later due slot of
-    their series (after downtime only the latest digest or chase goes)."""
+    their series (after downtime only the latest digest or chase goes).
+
+    A run up to ``CATCH_UP_GRACE`` after a slot sends it as the slot owed it, so crons every
+    5 minutes and every 6 hours send the same set. A run later than that (an outage) drops a
+    reminder whose point has passed since: no "please confirm" for work confirmed meanwhile.
+    """
     due = [s for s in slots if s.at <= now]
     latest: dict[str, datetime] = {}
     for s in due:
         if s.series and s.at > latest.get(s.series, datetime.min.replace(tzinfo=s.at.tzinfo)):
             latest[s.series] = s.at
-    return sorted((s for s in due if s.key not in sent and (s.series is None or s.at >= latest[s.series])),
+    return sorted((s for s in due if s.key not in sent and (s.series is None or s.at >= latest[s.series])
+                   and (s.still_owed or now - s.at <= CATCH_UP_GRACE)),
                   key=lambda s: (s.at, s.key))
 
 

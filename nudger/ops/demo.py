@@ -194,7 +194,9 @@ def run_demo(directory: Path, echo: Callable[[str], None]) -> RunSummary:
             n += 1
             deliver_to_maildir(inbox, message, f"{int(when.timestamp())}.demo{n:03d}.acme")
         last = store.db.conn.execute("select coalesce(max(id), 0) from outbox").fetchone()[0]
+        run_id = store.start_run(when, when)  # so `status` shows the demo's last run
         summary = run_once(Runtime(config, store, when, secret, previous), source, transport)
+        store.finish_run(run_id, when, summary.as_json())
         for field in ("ingested", "created", "applied", "refused", "ignored", "queued", "scheduled", "sent"):
             setattr(total, field, getattr(total, field) + getattr(summary, field))
         if what != CRON or summary.did_something():
@@ -238,7 +240,7 @@ def run_demo(directory: Path, echo: Callable[[str], None]) -> RunSummary:
         at(25, 22, 10), at(25, 17, 2)))
     step(at(26, 8, 0), "Thanksgiving: a holiday, Lee's notice waits", None)
     step(at(27, 8, 0), "Friday 08:00: Lee's day starts; #1 is due today", None)
-    step(at(30, 8, 0), "Monday: #1 is overdue; team and weekly digests", None)
+    step(at(30, 8, 0), "Monday: #1 is overdue; the team digests", None)
     step(dec(1, 10, 0), "Lee replies \"done\" on the quote",
          reply(outbox, "new_handoff", "Lee Ledger <lee@acme.test>", "done\nQuote v2 sent to Hank.", dec(1, 10, 0)))
     step(dec(2, 8, 0), "Wednesday: #1 is 3 business days late", None)

@@ -31,6 +31,7 @@ class Preview:
     html: str
     raw: bytes
     empty: bool  # a digest that would not be sent today: nothing in it
+    note: str = ""  # what the schedule says of this email for this handoff
 
 
 def _pick_handoff(rt: Runtime, to: str, handoff_id: int | None) -> Handoff:
@@ -64,8 +65,11 @@ def preview(rt: Runtime, kind_name: str, to: str, handoff_id: int | None = None)
     to = to.strip().lower()
     handoff = _pick_handoff(rt, to, handoff_id) if kind.about_a_handoff else None
     context: dict[str, object] = {"as_of": rt.now}
+    note = ""
     if kind.name == "team_digest":
         context["team"] = _team_of(rt, to)
+    if kind.scheduled and handoff is not None:
+        context, note = _as_scheduled(rt, kind.name, handoff, to, context)
     notice = Notice(kind.name, to, handoff.id if handoff else None, context=context,
                     key=f"preview:{kind.name}:{to}", not_before=rt.now)
     extra = kind.context(KindInput(notice, handoff, rt.config, rt.store)) if kind.context else None
@@ -74,7 +78,26 @@ def preview(rt: Runtime, kind_name: str, to: str, handoff_id: int | None = None)
     assert isinstance(msg, EmailMessage)
     text, html = msg.get_body(("plain",)), msg.get_body(("html",))
     return Preview(rendered.subject, to, text.get_content() if text else "", html.get_content() if html else "",
-                   rendered.raw, kind.scheduled and is_empty(kind.name, extra or {}))
+                   rendered.raw, kind.scheduled and is_empty(kind.name, extra or {}), note)
+
+
+def _as_scheduled(rt: Runtime, kind: str, handoff: Handoff, to: str,
+                  context: dict[str, object]) -> tuple[dict[str, object], str]:
+    """The facts the schedule computes for this kind of email about this handoff (days late,
+    which repeat, as whose manager), from its latest slot up to now, else its next one."""
+    from nudger.scheduler import slots_for
+
+    slots = [s for s in slots_for(rt, f"h:{handoff.id}") if s.kind == kind]
+    mine = [s for s in slots if s.to == to] or slots
+    past = [s for s in mine if s.at <= rt.now]
+    slot = past[-1] if past else (min(mine, key=lambda s: s.at) if mine else None)
+    if slot is None:
+        return context, f"no {kind} is scheduled for #{handoff.id} as things stand"
+    when = f"{slot.at.astimezone(rt.now.tzinfo):%a %d %b %H:%M}"
+    note = (f"as the schedule owed it on {when}" if slot.at <= rt.now else f"scheduled for {when}")
+    if slot.to != to:
+        note += f" (to {slot.to}, not {to})"
+    return {**slot.context, **context}, note
 
 
 def when_local(rt: Runtime, email_address: str, at: datetime) -> datetime:

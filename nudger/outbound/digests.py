@@ -50,7 +50,8 @@ def _as_of(inp: KindInput) -> datetime:
 
 def _item(h: Handoff, other: str | None, today: Any, inp: KindInput) -> Item:
     cal = calendar_for(inp.config, inp.notice.to)
-    late = cal.business_days_between(h.due, today) if h.due and h.due < today else 0
+    open_and_late = h.status in OPEN_STATES and h.due and h.due < today
+    late = cal.business_days_between(h.due, today) if open_and_late and h.due else 0
     return Item(h.id, h.title, h.status, h.due, other, late, h.rush)
 
 
@@ -110,7 +111,8 @@ def escalation(inp: KindInput) -> dict[str, Any]:
         what = _TOLD[e.kind]
         data = e.data
         if e.kind in ("owner_assigned", "reassigned") and data.get("to"):
-            what = f"{what} {data['to']}"
+            person = inp.config.person_by_email(str(data["to"]))
+            what = f"{what} {person.name if person else data['to']}"
         if e.kind == "due_changed":
             what = f"moved the date from {data.get('from') or '-'} to {data.get('to')}"
         if e.kind == "acknowledged":

@@ -116,7 +116,7 @@ _KINDS = (
     Kind("thanks", "Thanks", fields={"words": ""}),
     Kind("note", "Note", fields={"words": ""}),
     # scheduled: the schedule stage queues these with the slot's key and time
-    Kind("ack_reminder", "Please confirm", scheduled=True, fields={"asked_at": None}),
+    Kind("ack_reminder", "Please confirm", scheduled=True, fields={"asked_at": None, "by": None}),
     Kind("due_soon", "Due soon", scheduled=True),
     Kind("overdue", "Overdue", scheduled=True, fields={"days_late": 0, "n": 0, "last": False}),
     Kind("overdue_notice", "Overdue", scheduled=True, fields={"days_late": 0}),

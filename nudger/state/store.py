@@ -341,6 +341,11 @@ class Store:
                 [iso(next_at), error, outbox_id],
             )
 
+    def hold(self, outbox_id: int, until: datetime) -> None:
+        """Not yet: a late run found the recipient outside their business hours."""
+        self.db.conn.execute("update outbox set send_after = ? where id = ? and status = 'queued'",
+                             [iso(until), outbox_id])
+
     def mark_dead(self, outbox_id: int, error: str) -> None:
         with self.transaction():
             self.db.conn.execute(
@@ -385,6 +390,22 @@ class Store:
     def digest_choices(self) -> dict[str, str]:
         """Choices people made by reply; the latest reply wins over the config."""
         return {r["email"]: r["digest"] for r in self._rows("select email, digest from people")}
+
+    def digest_chosen_at(self, email: str) -> datetime | None:
+        """When the person last chose their digest by reply."""
+        row = self.db.conn.execute("select updated from people where email = ?", [email.lower()]).fetchone()
+        return datetime.fromisoformat(row[0]) if row and row[0] else None
+
+    def supersede(self, patterns: tuple[str, ...], keep: str) -> int:
+        """Held mail that a newer email makes moot (yesterday's digest still waiting for
+        business hours when today's is queued) is not sent: marked superseded."""
+        count = 0
+        for pattern in patterns:
+            count += self.db.conn.execute(
+                "update outbox set status = 'superseded', last_error = ? where status = 'queued'"
+                " and dedupe_key like ? escape '\\' and dedupe_key != ?",
+                [f"superseded by {keep}", pattern.replace("_", "\\_"), keep]).rowcount
+        return count
 
     # --- schedule ------------------------------------------------------------------
     #
@@ -454,11 +475,16 @@ class Store:
                 f"select {_EVENT_COLUMNS} from events e where e.handoff_id in ({marks}) and e.id = ("
                 " select e2.id from events e2 where e2.handoff_id = e.handoff_id and e2.at <= ?"
                 " order by e2.at desc, e2.id desc limit 1)", [*chunk, iso(at)]))}
+            reasons = dict(self.db.conn.execute(
+                f"select e.handoff_id, e.words from events e where e.handoff_id in ({marks}) and e.id = ("
+                " select e2.id from events e2 where e2.handoff_id = e.handoff_id and e2.at <= ?"
+                " and e2.kind = 'blocked' order by e2.at desc, e2.id desc limit 1)", [*chunk, iso(at)]).fetchall())
             for row in rows:
                 h = _decode_handoff(row)
                 if (s := states.get(h.id)) is not None:
+                    why = reasons.get(h.id) if s.status == "blocked" else None
                     out.append(h.changed(status=s.status, owner=s.owner, team=s.team, due=s.due,
-                                         priority=s.priority, rush=s.rush))
+                                         priority=s.priority, rush=s.rush, blocked_reason=why or None))
         return out
 
     def handoff_ids_involving(self, email: str, since: datetime) -> list[int]:
