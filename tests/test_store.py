@@ -25,7 +25,7 @@ def test_database_made_by_first_schema_is_upgraded(tmp_path) -> None:
     store = Store.open(path)
     assert {"people", "team_cursors", "runs"} <= set(store.db.table_names())
     assert [h.title for h in store.handoffs()] == ["Old one"]
-    applied = [m.name for m in migrations.applied(store.db)]
+    applied = [m.name for m in migrations.applied(Database(store.db.conn))]
     assert applied == ["m001_initial", "m002_people_and_runs", "m003_inbound_body_hash",
                        "m004_events_are_history", "m005_quarantine_release_and_people_indexes",
                        "m006_schedule", "m007_due_asked"]
@@ -95,3 +95,21 @@ def test_old_event_logs_are_backfilled_with_the_state_after_each_event(tmp_path)
     assert events[2].words == "friday" and events[4].words == "waiting on legal"
     assert events[0].recorded == events[0].at
     assert {(e.state.team, e.state.priority, e.state.rush) for e in events} == {("accounting", "high", True)}
+
+
+def test_the_schema_version_names_the_newest_migration(tmp_path) -> None:
+    """An up-to-date database opens without sqlite-utils; LATEST must follow the migrations."""
+    from nudger.state.schema import LATEST, is_current
+
+    assert LATEST == list(migrations._migrations)[-1].name  # type: ignore[attr-defined]
+    store = Store.open(tmp_path / "n.db")
+    assert is_current(store.db.conn)
+    store.close()
+    code = ("import sys; from nudger.state.store import Store; Store.open(sys.argv[1]);"
+            " print('sqlite_utils' in sys.modules)")
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "n.db")], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "False"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -11,12 +12,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlite_utils import Database
-
 from nudger.core.message_ids import root_message_id
 from nudger.core.records import HANDOFF_STATES, Event, Handoff, HandoffState
 from nudger.errors import TemporaryFailure
-from nudger.state.migrations import migrations
+from nudger.state.schema import is_current
 
 if TYPE_CHECKING:
     from nudger.core.handoffs import Outcome
@@ -62,10 +61,46 @@ class Quarantined:
     dedupe_key: str
 
 
+class Connection:
+    """The database connection as the store uses it: plain sqlite3, with savepoints for
+    nested transactions. sqlite-utils is imported only to apply migrations."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    @contextmanager
+    def atomic(self) -> Iterator[Connection]:
+        """A savepoint inside the open transaction (or a transaction of its own)."""
+        if not self.conn.in_transaction:
+            with self.conn:
+                yield self
+            return
+        name = f"nudger_{secrets.token_hex(8)}"
+        self.conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield self
+        except BaseException:
+            self.conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
+            self.conn.execute(f"RELEASE SAVEPOINT {name}")
+            raise
+        else:
+            self.conn.execute(f"RELEASE SAVEPOINT {name}")
+
+    def rollback(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+
+    def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, params)
+
+    def table_names(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("select name from sqlite_master where type = 'table'")]
+
+
 class Store:
     """nudger's state in one SQLite file: WAL, a busy timeout, migrations applied on open."""
 
-    def __init__(self, db: Database):
+    def __init__(self, db: Connection):
         self.db = db
 
     @classmethod
@@ -76,17 +111,20 @@ class Store:
         try:
             conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            db = Database(conn)
-            if str(path) != ":memory:":
-                db.enable_wal()
+            if str(path) != ":memory:" and conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = wal")
             conn.execute("PRAGMA foreign_keys = ON")
-            if migrate:
-                migrations.apply(db)
+            if migrate and not is_current(conn):
+                from sqlite_utils import Database
+
+                from nudger.state.migrations import migrations
+
+                migrations.apply(Database(conn))
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
                 raise TemporaryFailure(f"database {path} is busy: {exc}") from exc
             raise
-        return cls(db)
+        return cls(Connection(conn))
 
     def close(self) -> None:
         self.db.conn.close()
