@@ -149,10 +149,12 @@ def handoff_slots(h: Handoff, events: Sequence[Event], config: Config) -> list[S
         first_day = cal.first_business_day_after(due)
         horizon = _horizon(history)
         sent = 0
+        day = first_day
         for i in range(_MAX_ALERT_DAYS):
             if sent > n.overdue_max_repeats:
                 break
-            day = cal.add_business_days(first_day, i * n.overdue_repeat_days)
+            if i:
+                day = cal.add_business_days(day, n.overdue_repeat_days)  # step on: linear, not i * repeat
             t = cal.at_local(day, at_digest)
             s = history.state_at(t)
             if s is None or s.due != due or s.status not in (*CHASED, "blocked"):
