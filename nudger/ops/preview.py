@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import email
 from dataclasses import dataclass
-from datetime import datetime
 from email.message import EmailMessage
 from email.policy import default as default_policy
 
@@ -98,10 +97,3 @@ def _as_scheduled(rt: Runtime, kind: str, handoff: Handoff, to: str,
     if slot.to != to:
         note += f" (to {slot.to}, not {to})"
     return {**slot.context, **context}, note
-
-
-def when_local(rt: Runtime, email_address: str, at: datetime) -> datetime:
-    """A time in the recipient's own timezone, as `upcoming` shows it."""
-    from nudger.core.calendars import calendar_for
-
-    return calendar_for(rt.config, email_address).local(at)
