@@ -1,0 +1,111 @@
+"""The inbound log: dedupe, the reused-Message-ID check and quarantine.
+
+They live together so that a quarantined message can be released and read again instead of
+being skipped as "already seen".
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from nudger.state.db import Rows, iso
+
+
+@dataclass(frozen=True)
+class InboundCheck:
+    """What the store knows of a message: ``new``, a ``redelivery``, or a ``reused_id``
+    (its Message-ID was used by a different message). ``key`` is the one to record it under."""
+
+    verdict: str
+    key: str
+    seen_id: int | None = None
+
+
+@dataclass(frozen=True)
+class InboundRecord:
+    key: str
+    received: datetime
+    kind: str
+    outcome: str
+    reasons: tuple[str, ...] | list[str]
+    body_hash: str
+    authorised: bool = False
+    message_id: str | None = None
+    sender: str = ""
+    subject: str = ""
+    handoff_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    id: int
+    raw: bytes
+    source_key: str
+    dedupe_key: str
+
+
+
+class InboundLog(Rows):
+    def inbound_check(self, key: str, body_hash: str) -> InboundCheck:
+        """Is this message new, a redelivery, or a different message reusing a Message-ID?"""
+        seen = self._one("select id, body_hash from inbound where dedupe_key = ?", [key])
+        if seen and seen["body_hash"] and seen["body_hash"] != body_hash:
+            own_key = f"{key}#{body_hash[:16]}"
+            again = self._one("select id from inbound where dedupe_key = ?", [own_key])
+            return InboundCheck("redelivery" if again else "reused_id", own_key, int(seen["id"]))
+        return InboundCheck("redelivery" if seen else "new", key, int(seen["id"]) if seen else None)
+
+    def inbound_seen(self, dedupe_key: str) -> bool:
+        return self._one("select 1 as x from inbound where dedupe_key = ?", [dedupe_key]) is not None
+
+    def record_redelivery(self, dedupe_key: str) -> None:
+        with self.transaction():
+            self.db.conn.execute(
+                "update inbound set deliveries = deliveries + 1 where dedupe_key = ?", [dedupe_key]
+            )
+
+    def record_inbound(self, row: InboundRecord) -> int:
+        return self._insert("inbound", {
+            "dedupe_key": row.key, "message_id": row.message_id, "received": iso(row.received),
+            "sender": row.sender, "subject": row.subject[:500], "kind": row.kind,
+            "authorised": int(row.authorised), "reasons": json.dumps(list(row.reasons)),
+            "handoff_id": row.handoff_id, "outcome": row.outcome, "body_hash": row.body_hash,
+        }, or_ignore=True)
+
+    def quarantine(self, raw: bytes, reason: str, detail: str, source_key: str, at: datetime,
+                   record: InboundRecord) -> int:
+        """Keep the message whole with its reason; its inbound record makes a redelivery of
+        it a duplicate until someone releases it. In the caller's transaction."""
+        qid = self._insert(
+            "quarantine",
+            {"at": iso(at), "reason": reason, "detail": detail, "source_key": source_key,
+             "raw": raw, "status": "held", "dedupe_key": record.key},
+        )
+        self.record_inbound(record)
+        return qid
+
+    def quarantined(self) -> list[dict[str, Any]]:
+        return self._rows(
+            "select id, at, reason, source_key, status, length(raw) as size from quarantine order by id"
+        )
+
+    def release_quarantined(self, quarantine_id: int, key_of: Callable[[bytes], str]) -> Quarantined | None:
+        """Take a held message out of quarantine so the next read handles it as new.
+
+        Its inbound record is removed (it was only there to hold redeliveries back); the
+        quarantine row stays, marked released, as the record of what happened.
+        """
+        with self.transaction():
+            row = self._one("select id, raw, source_key, dedupe_key, status from quarantine where id = ?",
+                            [quarantine_id])
+            if row is None or row["status"] != "held":
+                return None
+            raw = bytes(row["raw"])
+            key = row["dedupe_key"] or key_of(raw)  # rows from before m005 kept no key
+            self.db.conn.execute("update quarantine set status = 'released' where id = ?", [quarantine_id])
+            self.db.conn.execute("delete from inbound where dedupe_key = ? and outcome = 'quarantined'", [key])
+        return Quarantined(int(row["id"]), raw, row["source_key"] or "", key)

@@ -1,0 +1,121 @@
+"""The outbox: every outgoing email from queued to sent (or dead, or superseded).
+
+Its dedupe keys are the ledger of what was sent."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from nudger.state.db import Rows, iso
+
+
+class OutboxRows(Rows):
+
+    def enqueue(self, row: dict[str, Any]) -> bool:
+        """Insert one outgoing message unless its dedupe key is already there."""
+        cur = self.db.conn.execute(
+            "insert or ignore into outbox (dedupe_key, kind, handoff_id, recipient, message_id,"
+            " subject, raw, status, send_after, attempts, created)"
+            " values (?, ?, ?, ?, ?, ?, ?, 'queued', ?, 0, ?)",
+            [
+                row["dedupe_key"],
+                row["kind"],
+                row.get("handoff_id"),
+                row["recipient"],
+                row["message_id"],
+                row["subject"],
+                row["raw"],
+                row["send_after"],
+                row["created"],
+            ],
+        )
+        return cur.rowcount == 1
+
+    def outbox_due(self, now: datetime, limit: int = 1000) -> list[dict[str, Any]]:
+        return self._rows(
+            "select id, kind, recipient, raw, attempts, created, send_after from outbox"
+            " where status = 'queued' and send_after <= ?"
+            " order by send_after, id limit ?",
+            [iso(now), limit],
+        )
+
+    def mark_sending(self, ids: list[int]) -> None:
+        with self.transaction():
+            marks = ",".join("?" * len(ids))
+            self.db.conn.execute(
+                f"update outbox set status = 'sending', attempts = attempts + 1 where id in ({marks})",
+                ids,
+            )
+
+    def mark_sent(self, outbox_id: int, at: datetime, answer: str = "") -> None:
+        with self.transaction():
+            self.db.conn.execute(
+                "update outbox set status = 'sent', sent = ?, last_error = ? where id = ?",
+                [iso(at), answer or None, outbox_id],
+            )
+
+    def mark_retry(self, outbox_id: int, next_at: datetime, error: str) -> None:
+        with self.transaction():
+            self.db.conn.execute(
+                "update outbox set status = 'queued', send_after = ?, last_error = ? where id = ?",
+                [iso(next_at), error, outbox_id],
+            )
+
+    def hold(self, outbox_id: int, until: datetime) -> None:
+        """Not yet: a late run found the recipient outside their business hours."""
+        self.db.conn.execute("update outbox set send_after = ? where id = ? and status = 'queued'",
+                             [iso(until), outbox_id])
+
+    def mark_dead(self, outbox_id: int, error: str) -> None:
+        with self.transaction():
+            self.db.conn.execute(
+                "update outbox set status = 'dead', last_error = ? where id = ?", [error, outbox_id]
+            )
+
+    def recover_sending(self) -> int:
+        """Rows a killed run left in 'sending' go back to the queue, same Message-ID."""
+        with self.transaction():
+            cur = self.db.conn.execute("update outbox set status = 'queued' where status = 'sending'")
+        return cur.rowcount
+
+    def outbox(self, statuses: tuple[str, ...] = ("queued", "sending", "dead")) -> list[dict]:
+        marks = ",".join("?" * len(statuses))
+        return self._rows(
+            f"select id, kind, handoff_id, recipient, subject, status, send_after, attempts,"
+            f" sent, last_error from outbox where status in ({marks}) order by id",
+            list(statuses),
+        )
+
+    def outbox_for_handoff(self, handoff_id: int) -> list[dict[str, Any]]:
+        return self._rows(
+            "select id, kind, recipient, subject, status, send_after, sent from outbox"
+            " where handoff_id = ? order by id",
+            [handoff_id],
+        )
+
+    def supersede(self, patterns: tuple[str, ...], keep: str) -> int:
+        """Held mail that a newer email makes moot (yesterday's digest still waiting for
+        business hours when today's is queued) is not sent: marked superseded."""
+        count = 0
+        for pattern in patterns:
+            count += self.db.conn.execute(
+                "update outbox set status = 'superseded', last_error = ? where status = 'queued'"
+                " and dedupe_key like ? escape '\\' and dedupe_key != ?",
+                [f"superseded by {keep}", pattern.replace("_", "\\_"), keep]).rowcount
+        return count
+
+    # --- schedule ------------------------------------------------------------------
+    #
+    # One row per subject ("h:<id>", "p:<email>", "t:<team>") with the next time the
+    # schedule must look at it. A change to a handoff makes it due at once.
+
+    def sent_keys(self, keys: list[str]) -> set[str]:
+        """Which of these dedupe keys are in the outbox already (the ledger of what was sent)."""
+        found: set[str] = set()
+        for i in range(0, len(keys), 500):
+            chunk = keys[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            found |= {r[0] for r in self.db.conn.execute(
+                f"select dedupe_key from outbox where dedupe_key in ({marks})", chunk)}
+        return found
