@@ -1,0 +1,281 @@
+"""The whole pipeline beside its floors, on one seeded realistic inbox, in one run.
+
+    .venv/bin/python bench/pipeline.py [--messages N] [--rounds R] [--write-results]
+
+Per round (interleaved, so machine noise hits both sides alike), each in a fresh process:
+- ingest: nudger's Maildir ingest of the forwards, then of the replies to its notices
+  (parse, classify, decide, render, commit; schedule stage included) vs the parse floor:
+  ``message_from_bytes(policy=default)`` + ``get_body().get_content()`` of the same files;
+- delivery: nudger's deliver stage vs writing the same prebuilt bytes through tmp/ + fsync +
+  rename into a Maildir;
+- idle: ``nudger run -q`` with nothing to do vs ``python -c pass``.
+Figures are CPU ms per message (median of the rounds, min–max), wall seconds, peak RSS (at the
+full inbox and at a quarter of it: it must be flat) and SQL statements per forward and per
+reply. ``--write-results`` puts the table into bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import corpus  # noqa: E402
+
+NOW = datetime(2026, 11, 23, 9, 5, tzinfo=ZoneInfo("America/Chicago"))  # a Monday morning
+REPLIES_AT = NOW.replace(hour=11)
+KEY = "6b" * 32
+
+
+@dataclass(frozen=True)
+class Inbox:
+    """The seeded messages on disk: forwards (and auto-replies), then the replies."""
+
+    root: Path
+    config: str
+    forwards: list[Path]
+    replies: list[Path]
+
+    @property
+    def files(self) -> list[Path]:
+        return self.forwards + self.replies
+
+
+def build(root: Path, n: int) -> Inbox:
+    """Forwards first; the replies answer the notices a reference run sent (same key, same ids)."""
+    config, people = corpus.org()
+    fwd_dir, rep_dir = root / "corpus" / "forwards", root / "corpus" / "replies"
+    fwd_dir.mkdir(parents=True)
+    rep_dir.mkdir(parents=True)
+    forwards = []
+    for i, raw in enumerate(corpus.forwards(n, people, NOW.replace(hour=8))):
+        forwards.append(fwd_dir / f"{i:06d}.eml")
+        forwards[-1].write_bytes(raw)
+    reference = root / "reference"
+    _workspace(reference, config, forwards)
+    _child(reference, "forwards")
+    by_email = {p.email: p for p in people}
+    replies = []
+    for i, path in enumerate(sorted((reference / "mail" / "outbox" / "new").iterdir())):
+        text = path.read_bytes()
+        if b"X-Nudger-Kind: new_handoff" not in text or len(replies) >= n // 2:
+            continue
+        to = text.split(b"\nDelivered-To: ", 1)[1].split(b"\r\n", 1)[0].decode()
+        words = corpus.REPLY_WORDS[i % len(corpus.REPLY_WORDS)]
+        replies.append(rep_dir / f"{len(replies):06d}.eml")
+        replies[-1].write_bytes(corpus.reply_to(text.split(b"\r\n", 2)[2], words, by_email[to], REPLIES_AT))
+    shutil.rmtree(reference)
+    return Inbox(root, config, forwards, replies)
+
+
+def _workspace(ws: Path, config: str, files: list[Path]) -> None:
+    if ws.exists():
+        shutil.rmtree(ws)
+    for sub in ("tmp", "new", "cur"):
+        (ws / "mail" / "inbox" / sub).mkdir(parents=True)
+    (ws / "nudger.toml").write_text(config)
+    _drop(ws, files)
+
+
+def _drop(ws: Path, files: list[Path]) -> None:
+    for f in files:
+        shutil.copyfile(f, ws / "mail" / "inbox" / "new" / f"{f.parent.name}-{f.name}")
+
+
+def _child(ws: Path, phase: str) -> dict:
+    """One measured phase in a fresh process (its own RSS, no warm caches from the last)."""
+    out = subprocess.run([sys.executable, __file__, "--child", str(ws), phase], capture_output=True, text=True,
+                         check=True, env={**os.environ, "NUDGER_SECRET": KEY})
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def child(ws: Path, phase: str) -> None:
+    """Run ingest (+ schedule) and delivery, timing each; print one JSON line."""
+    from nudger.app import open_runtime, open_source, open_transport
+    from nudger.config import load_config
+    from nudger.pipeline import RunSummary, deliver_due, ingest_from, schedule_stage
+
+    config = load_config(ws / "nudger.toml", os.environ)
+    now = NOW if phase == "forwards" else REPLIES_AT
+    statements = 0
+
+    def count(_sql: str) -> None:
+        nonlocal statements
+        statements += 1
+
+    with open_runtime(config, now, os.environ) as rt, open_source(config) as source, \
+            open_transport(config) as transport:
+        rt.store.db.conn.set_trace_callback(count)
+        summary = RunSummary()
+        c0, w0 = time.process_time(), time.perf_counter()
+        ingest_from(rt, source, summary)
+        schedule_stage(rt, summary)
+        c1, w1 = time.process_time(), time.perf_counter()
+        ingest_statements = statements
+        deliver_due(rt, transport, summary)
+        c2, w2 = time.process_time(), time.perf_counter()
+    print(json.dumps({
+        "ingest_cpu": c1 - c0, "ingest_wall": w1 - w0, "deliver_cpu": c2 - c1, "deliver_wall": w2 - w1,
+        "statements": ingest_statements, "sent": summary.sent, "handoffs": summary.created,
+        "applied": summary.applied, "refused": summary.refused, "quarantined": summary.quarantined,
+        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }))
+
+
+def parse_floor(files: list[Path]) -> tuple[float, float]:
+    """The stdlib parse of the same files: CPU and wall seconds."""
+    from email import message_from_bytes
+    from email.policy import default
+
+    c0, w0 = time.process_time(), time.perf_counter()
+    for f in files:
+        msg = message_from_bytes(f.read_bytes(), policy=default)
+        body = msg.get_body(("plain", "html"))  # type: ignore[attr-defined]
+        if body is not None:
+            body.get_content()
+    return time.process_time() - c0, time.perf_counter() - w0
+
+
+def write_floor(ws: Path) -> tuple[float, float, int]:
+    """Write the bytes nudger delivered again, the same way (tmp/, fsync, rename)."""
+    from nudger.maildir import deliver_to_maildir
+
+    sent = sorted((ws / "mail" / "outbox" / "new").iterdir())
+    data = [p.read_bytes() for p in sent]
+    target = ws / "floor-outbox"
+    c0, w0 = time.process_time(), time.perf_counter()
+    for i, raw in enumerate(data):
+        deliver_to_maildir(target, raw, f"{i:08d}.eml")
+    return time.process_time() - c0, time.perf_counter() - w0, len(data)
+
+
+def idle(ws: Path) -> tuple[float, float]:
+    nudger = Path(sys.executable).with_name("nudger")
+    env = {**os.environ, "NUDGER_SECRET": KEY}
+    w0 = time.perf_counter()
+    later = REPLIES_AT.replace(hour=12).isoformat()
+    subprocess.run([str(nudger), "--config", str(ws / "nudger.toml"), "run", "-q", "--now", later], cwd=ws,
+                   env=env, check=True)
+    w1 = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "pass"], check=True)
+    return w1 - w0, time.perf_counter() - w1
+
+
+def one_round(inbox: Inbox, ws: Path) -> dict:
+    floor_cpu, floor_wall = parse_floor(inbox.files)
+    _workspace(ws, inbox.config, inbox.forwards)
+    fwd = _child(ws, "forwards")
+    _drop(ws, inbox.replies)
+    rep = _child(ws, "replies")
+    wcpu, wwall, written = write_floor(ws)
+    idle_run, idle_floor = idle(ws)
+    return {"floor_cpu": floor_cpu, "floor_wall": floor_wall, "fwd": fwd, "rep": rep, "write_cpu": wcpu,
+            "write_wall": wwall, "written": written, "idle": idle_run, "idle_floor": idle_floor}
+
+
+def _ms(seconds: list[float], n: int) -> str:
+    per = sorted(s * 1000 / max(n, 1) for s in seconds)
+    return f"{statistics.median(per):.2f} ({per[0]:.2f}–{per[-1]:.2f})"
+
+
+def table(inbox: Inbox, rounds: list[dict], quarter_rss: float) -> str:
+    n = len(inbox.files)
+    nudger_cpu = [r["fwd"]["ingest_cpu"] + r["rep"]["ingest_cpu"] + r["fwd"]["deliver_cpu"] + r["rep"]["deliver_cpu"]
+                  for r in rounds]
+    ingest_cpu = [r["fwd"]["ingest_cpu"] + r["rep"]["ingest_cpu"] for r in rounds]
+    deliver_cpu = [r["fwd"]["deliver_cpu"] + r["rep"]["deliver_cpu"] for r in rounds]
+    floor = [r["floor_cpu"] for r in rounds]
+    sent = rounds[0]["written"]
+    ratio = statistics.median(nudger_cpu) / statistics.median(floor)
+    deliver_ratio = statistics.median(deliver_cpu) / statistics.median([r["write_cpu"] for r in rounds])
+    rss = max(max(r["fwd"]["rss_mb"], r["rep"]["rss_mb"]) for r in rounds)
+    idle_run = statistics.median(r["idle"] for r in rounds)
+    idle_floor = statistics.median(r["idle_floor"] for r in rounds)
+    r0 = rounds[0]
+    fwd_stmts = r0["fwd"]["statements"] / max(len(inbox.forwards), 1)
+    rep_stmts = r0["rep"]["statements"] / max(len(inbox.replies), 1)
+
+    def verdict(ok: bool) -> str:
+        return "ok" if ok else "MISSED"
+
+    rows = [
+        ("inbox", f"{len(inbox.forwards)} forwards and auto-replies, {len(inbox.replies)} replies; "
+                  f"{r0['fwd']['handoffs']} handoffs; {sent} emails sent", "", ""),
+        ("parse floor, CPU ms/message", _ms(floor, n), "", ""),
+        ("nudger ingest (+ schedule), CPU ms/message", _ms(ingest_cpu, n), "", ""),
+        ("nudger delivery, CPU ms/email sent", _ms(deliver_cpu, sent), "", ""),
+        ("write floor, CPU ms/email", _ms([r["write_cpu"] for r in rounds], sent), "", ""),
+        ("whole pipeline / parse floor, CPU", f"{ratio:.2f}x", "<= 1.5x", verdict(ratio <= 1.5)),
+        ("delivery / write floor, CPU", f"{deliver_ratio:.2f}x", "", ""),
+        ("wall: ingest+delivery / parse floor",
+         f"{statistics.median(r['fwd']['ingest_wall'] + r['fwd']['deliver_wall'] + r['rep']['ingest_wall'] + r['rep']['deliver_wall'] for r in rounds):.2f} s"  # noqa: E501
+         f" / {statistics.median(r['floor_wall'] for r in rounds):.2f} s", "", ""),
+        ("peak RSS, full inbox / a quarter", f"{rss:.0f} MB / {quarter_rss:.0f} MB", "<= 200 MB, flat",
+         verdict(rss <= 200 and rss <= quarter_rss * 1.5)),
+        ("idle `nudger run -q` / `python -c pass`", f"{idle_run:.3f} s / {idle_floor:.3f} s", "<= 0.3 s",
+         verdict(idle_run <= 0.3)),
+        ("SQL statements per forward / per reply", f"{fwd_stmts:.1f} / {rep_stmts:.1f}", "", ""),
+    ]
+    lines = ["| figure | measured (median, min–max) | target | |", "| --- | --- | --- | --- |"]
+    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    return "\n".join(lines)
+
+
+def write_results(text: str) -> None:
+    path = HERE / "RESULTS.md"
+    start, end = "<!-- bench/pipeline.py -->", "<!-- /bench/pipeline.py -->"
+    body = path.read_text() if path.exists() else "# Benchmarks\n"
+    block = f"{start}\n{text}\n{end}"
+    if start in body and end in body:
+        body = body[:body.index(start)] + block + body[body.index(end) + len(end):]
+    else:
+        body = body.replace("# Benchmarks\n", f"# Benchmarks\n\n{block}\n", 1)
+    path.write_text(body)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--messages", type=int, default=10_000, help="forwards and auto-replies (replies: half)")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--write-results", action="store_true")
+    ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        child(Path(args.child[0]), args.child[1])
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        print(f"building a seeded inbox of {args.messages} messages ...", file=sys.stderr)
+        inbox = build(root, args.messages)
+        rounds = []
+        for i in range(args.rounds):
+            print(f"round {i + 1} of {args.rounds} ...", file=sys.stderr)
+            rounds.append(one_round(inbox, root / "ws"))
+        quarter = Inbox(root, inbox.config, inbox.forwards[: len(inbox.forwards) // 4], [])
+        _workspace(root / "q", quarter.config, quarter.forwards)
+        quarter_rss = _child(root / "q", "forwards")["rss_mb"]
+        when = datetime.now().strftime("%Y-%m-%d")
+        text = (f"## Whole pipeline vs its floors (`bench/pipeline.py --messages {args.messages}`)\n\n"
+                f"{when}, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs; {args.rounds} interleaved rounds.\n\n"
+                + table(inbox, rounds, quarter_rss))
+        print(text)
+        if args.write_results:
+            write_results(text)
+
+
+if __name__ == "__main__":
+    main()
