@@ -235,7 +235,7 @@ def test_help_and_status_answer_anyone_in_allowed_domains(ws: Workspace) -> None
     [help_mail] = ws.sent_to("lee@acme.test", "help")
     assert "ack [date]" in help_mail.text
     [status] = ws.sent_to("maria@acme.test", "status")
-    assert "#1 W-9 request" in status.text and "Status:    open" in status.text
+    assert "#1 W-9 request" in status.text and "Status:    waiting for confirmation" in status.text
 
 
 def test_reply_attachments_reach_the_other_side(ws: Workspace) -> None:

@@ -64,6 +64,7 @@ def test_each_kind_declares_every_variable_its_templates_use(kind: str) -> None:
     spec = KINDS[kind]
     used = set().union(*(_variables(env, t) for t in spec.templates))
     given = {"handoff", "recipient", "role", "reply_address", "handoff_address", "from_name", "kind",
+             "today", "overdue", "status_word", "actions",
              *LAYOUT_FIELDS, *spec.fields}
     assert used <= given, f"{kind} templates use undeclared {sorted(used - given)}"
 

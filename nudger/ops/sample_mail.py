@@ -43,6 +43,56 @@ def forward(
     return msg.as_bytes()
 
 
+def outlook_forward(
+    note: str,
+    *,
+    sender: str,
+    to: str,
+    subject: str,
+    date: datetime,
+    customer: str,
+    customer_to: str,
+    customer_cc: str,
+    customer_subject: str,
+    paragraphs: list[str],
+    table: list[tuple[str, ...]],
+    customer_date: datetime,
+    message_id: str | None = None,
+) -> bytes:
+    """An Outlook desktop forward with no text part at all: MsoNormal paragraphs, the
+    customer's header block under Outlook's rule, a table of line items and a signature
+    logo shown inline (``cid:``) from a multipart/related part, as Outlook sends them."""
+    from html import escape
+
+    msg = _start(sender, to, subject, date, message_id)
+    head = "".join(
+        f"<b>{label}:</b> {escape(value)}<br>"
+        for label, value in (("From", customer), ("Sent", customer_date.strftime("%A, %B %-d, %Y %-I:%M %p")),
+                             ("To", customer_to), ("Cc", customer_cc), ("Subject", customer_subject))
+    )
+    rows = "".join(
+        "<tr>" + "".join(f'<td style="padding:0 6pt"><p class="MsoNormal">{escape(c)}</p></td>' for c in row) + "</tr>"
+        for row in table
+    )
+    body = "".join(f'<p class="MsoNormal">{escape(p)}<o:p></o:p></p><p class="MsoNormal">&nbsp;</p>'
+                   for p in paragraphs)
+    html = (
+        '<html><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8"></head>'
+        '<body lang="EN-US"><div class="WordSection1">'
+        f'<p class="MsoNormal">{escape(note)}<o:p></o:p></p><p class="MsoNormal">&nbsp;</p>'
+        '<div style="border:none;border-top:solid #E1E1E1 1.0pt;padding:3.0pt 0in 0in 0in">'
+        f'<p class="MsoNormal">{head}</p></div><p class="MsoNormal">&nbsp;</p>'
+        f'{body}<table class="MsoNormalTable" border="1" cellspacing="0" cellpadding="0">{rows}</table>'
+        '<p class="MsoNormal">&nbsp;</p><p class="MsoNormal"><img width="120" height="40" '
+        'src="cid:image001.png@01DA1234.5678ABCD" alt="Initech"></p></div></body></html>'
+    )
+    msg.set_content(html, subtype="html")
+    logo = (b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+    msg.add_related(logo, maintype="image", subtype="png", cid="<image001.png@01DA1234.5678ABCD>",
+                    filename="image001.png")
+    return msg.as_bytes()
+
+
 def plain(
     sender: str,
     subject: str,

@@ -38,9 +38,13 @@ from nudger.core.classify import LOOP_HEADER
 from nudger.core.message_ids import message_id_for
 from nudger.core.records import Handoff, Notice
 from nudger.core.tokens import digest_address, reply_address
+from nudger.outbound.actions import actions_for, with_mailto
 from nudger.outbound.kinds import LAYOUT_FIELDS, Kind, kind_of
 
 WIDTH = 72
+# How a handoff's status reads in the card's badge and the text part's Status line.
+STATUS_WORDS = {"open": "waiting for confirmation", "acknowledged": "confirmed", "blocked": "blocked",
+                "done": "done", "cancelled": "cancelled"}
 
 
 def builtin_templates() -> Path:
@@ -165,10 +169,11 @@ class Renderer:
         return reply_address(self.secret, c.handoff_local, c.handoff_domain, notice.handoff_id, notice.to)
 
     def context(self, notice: Notice, handoff: Handoff | None, kind: Kind,
-                extra: dict[str, Any] | None = None) -> dict[str, Any]:
+                extra: dict[str, Any] | None = None, now: datetime | None = None) -> dict[str, Any]:
         """The layout's variables, the kind's own (defaults, then its context function's), then
         the notice's facts. Anything else a template names is an error (StrictUndefined)."""
         c = self.config
+        today = calendar_for(c, notice.to).local(now).date() if now else None
         ctx: dict[str, Any] = {
             **LAYOUT_FIELDS,
             **kind.fields,
@@ -179,6 +184,10 @@ class Renderer:
             "reply_address": self.reply_to(notice),
             "handoff_address": c.org.handoff_address,
             "from_name": c.outbound.from_name,
+            "today": today,
+            "overdue": bool(handoff and handoff.is_open and handoff.due and today and handoff.due < today),
+            "status_word": STATUS_WORDS.get(handoff.status, handoff.status) if handoff else "",
+            "actions": [],
         }
         ctx.update(extra or {})
         ctx.update(notice.context)
@@ -199,11 +208,12 @@ class Renderer:
         without a handoff, is titled after the subject it answers (``about``)."""
         c = self.config
         kind = kind_of(notice)
-        ctx = self.context(notice, handoff, kind, extra)
+        ctx = self.context(notice, handoff, kind, extra, now)
+        subject = self.subject(kind, handoff, ctx, about if kind.answer else "")
+        ctx["actions"] = with_mailto(actions_for(notice.kind, handoff, ctx["role"]), ctx["reply_address"], subject)
         text_name, html_name = kind.templates
         text = wrap_text(self.env.get_template(text_name).render(ctx)).strip() + "\n"
-        html = self.env.get_template(html_name).render(ctx)
-        subject = self.subject(kind, handoff, ctx, about if kind.answer else "")
+        html = inline_css(self.env.get_template(html_name).render(ctx))
         message_id = message_id_for(dedupe_key, c.handoff_domain)
 
         refs = []
@@ -236,6 +246,21 @@ class Renderer:
         for name, value in [*headers, *mime_headers]:
             msg[name] = value
         return Rendered(message_id, subject, msg.as_bytes(policy=_WIRE))
+
+
+_INLINER: Any = None
+
+
+def inline_css(html: str) -> str:
+    """The template's <style> moved into style attributes (many mail clients drop <style>);
+    a <style data-css-inline="keep"> (dark mode, narrow screens) stays as it is. css-inline
+    is imported on the first email rendered, not by every command that loads this module."""
+    global _INLINER
+    if _INLINER is None:
+        import css_inline
+
+        _INLINER = css_inline.CSSInliner(load_remote_stylesheets=False)
+    return str(_INLINER.inline(html))
 
 
 _WIRE = compat32.clone(linesep="\r\n")
@@ -278,7 +303,7 @@ def build_mime(text: str, html: str, attachments: list[Any]) -> Message:
         file_part = MIMEBase(maintype or "application", subtype or "octet-stream")
         del file_part["MIME-Version"]
         file_part.set_payload(att.data)
-        encode_base64(part)
+        encode_base64(file_part)
         filename = safe_header(att.filename or "attachment", 120)
         file_part.add_header("Content-Disposition", "attachment",
                         filename=filename if filename.isascii() else ("utf-8", "", filename))
