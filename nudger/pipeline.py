@@ -76,7 +76,14 @@ def run_once(rt: Runtime, source: InboundSource, transport: Transport) -> RunSum
     ingest_from(rt, source, summary)
     schedule_stage(rt, summary)
     deliver_due(rt, transport, summary)
+    forget_sent(rt)
     return summary
+
+
+def forget_sent(rt: Runtime) -> None:
+    """Sent mail's bytes are kept ``keep_sent_days`` (for a look at what went out), then
+    dropped: the outbox row, its dedupe key and the event log keep the facts."""
+    rt.store.forget_sent_bytes(rt.now - timedelta(days=rt.config.outbound.keep_sent_days))
 
 
 def schedule_stage(rt: Runtime, summary: RunSummary) -> None:

@@ -19,7 +19,7 @@ SCHEMA: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "inbound": ("source", "path", "host", "port", "username", "password_env", "folder",
                 "processed_folder", "tls"),
     "outbound": ("transport", "path", "host", "port", "username", "password_env", "tls",
-                 "concurrency", "from_name"),
+                 "concurrency", "from_name", "keep_sent_days"),
     "security": ("secret_env", "previous_secret_env", "allowed_domains", "trusted_authserv_ids"),
     "limits": ("max_message_mb", "attach_max_mb"),
     "logging": ("path", "level"),
@@ -122,6 +122,7 @@ class OutboundConfig:
     server: ServerConfig
     concurrency: int
     from_name: str
+    keep_sent_days: int = 30  # then a sent email's bytes are dropped; its row and the event log stay
 
 
 @dataclass(frozen=True)

@@ -414,7 +414,8 @@ def config_from_dict(data: dict, source: Path | None = None, base_dir: Path | No
     outbound = OutboundConfig(transport=transport_kind, path=outbound_path,
                               server=outbound_server,
                               concurrency=outbound_t.integer("concurrency", 4, 1),
-                              from_name=outbound_t.text("from_name", "Nudger"))
+                              from_name=outbound_t.text("from_name", "Nudger"),
+                              keep_sent_days=outbound_t.integer("keep_sent_days", 30, 1))
 
     sec = _section(file, data, "security")
     security = SecurityConfig(

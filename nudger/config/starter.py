@@ -35,6 +35,7 @@ path = "mail/inbox"
 [outbound]
 transport = "maildir"                    # or "smtp" (host, port, username, password_env, ...)
 path = "mail/outbox"
+# keep_sent_days = 30                    # then a sent email's bytes are dropped (the facts stay)
 
 # [security]
 # allowed_domains = ["{domain}"]         # who may send handoffs; default: [domain]

@@ -216,3 +216,12 @@ def m007_due_asked(db: Database) -> None:
     handoffs: a rush one certainly was asked for; for the rest it is unknown, so no."""
     db.table("handoffs").add_column("due_asked", int)
     db.conn.execute("update handoffs set due_asked = rush")
+
+
+@migrations()
+def m013_history_indexes(db: Database) -> None:
+    """Costs that must not grow with history: a reply finds its handoff by root Message-ID
+    through an index (it was a scan of every handoff), and the sent mail whose bytes are past
+    their keep-by date is found without reading the rest of the outbox."""
+    db.table("handoffs").create_index(["root_message_id"])
+    db.conn.execute("create index if not exists idx_outbox_sent_raw on outbox (sent) where raw is not null")

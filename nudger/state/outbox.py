@@ -87,6 +87,17 @@ class OutboxRows(Rows):
             list(statuses),
         )
 
+    def forget_sent_bytes(self, before: datetime) -> int:
+        """Drop the bytes of mail sent before ``before`` (the row, its key and the event log
+        stay: dedupe and history need no body). Read-only when there is nothing to drop, so an
+        idle run writes nothing."""
+        if self.db.conn.execute("select 1 from outbox where raw is not null and sent < ? limit 1",
+                                [iso(before)]).fetchone() is None:
+            return 0
+        with self.transaction():
+            return self.db.conn.execute("update outbox set raw = null where raw is not null and sent < ?"
+                                        " and status = 'sent'", [iso(before)]).rowcount
+
     def outbox_for_handoff(self, handoff_id: int) -> list[dict[str, Any]]:
         return self._rows(
             "select id, kind, recipient, subject, status, send_after, sent from outbox"

@@ -2,8 +2,9 @@
 run but the first after an upgrade) opens without importing it (~0.2 s with its plugin scan).
 
 ``NAMES`` lists every migration; a test checks it against ``migrations``. The database is
-current only when all of them are applied, so a migration added beside another (two
-branches merged) is never skipped because a later one is already there.
+current only when all of them are applied (its ``user_version`` is their count), so a
+migration added beside another (two branches merged) is never skipped because a later one
+is already there.
 """
 
 from __future__ import annotations
@@ -19,14 +20,20 @@ NAMES = (
     "m005_quarantine_release_and_people_indexes",
     "m006_schedule",
     "m007_due_asked",
+    "m013_history_indexes",
 )
 
 
 def is_current(conn: sqlite3.Connection) -> bool:
+    """One read of the file's header (``PRAGMA user_version``), no schema read: ``mark_current``
+    sets it to the number of migrations once they are all applied."""
+    return bool(conn.execute("PRAGMA user_version").fetchone()[0] == len(NAMES))
+
+
+def mark_current(conn: sqlite3.Connection) -> None:
+    """After the migrations ran: record that every one of ``NAMES`` is applied."""
     marks = ",".join("?" * len(NAMES))
-    try:
-        row = conn.execute(f"select count(*) from _sqlite_migrations where migration_set = ? and name in ({marks})",
-                           [MIGRATION_SET, *NAMES]).fetchone()
-    except sqlite3.OperationalError:  # no migrations table yet: a new database
-        return False
-    return bool(row[0] == len(NAMES))
+    row = conn.execute(f"select count(*) from _sqlite_migrations where migration_set = ? and name in ({marks})",
+                       [MIGRATION_SET, *NAMES]).fetchone()
+    if row[0] == len(NAMES):
+        conn.execute(f"PRAGMA user_version = {len(NAMES)}")

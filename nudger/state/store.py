@@ -18,7 +18,7 @@ from nudger.state.handoff_rows import HandoffRows, _handoff_row
 from nudger.state.inbound_log import InboundCheck, InboundLog, InboundRecord, Quarantined
 from nudger.state.outbox import OutboxRows
 from nudger.state.schedule_rows import ScheduleRows
-from nudger.state.schema import is_current
+from nudger.state.schema import is_current, mark_current
 
 if TYPE_CHECKING:
     from nudger.core.handoffs import Outcome
@@ -48,6 +48,7 @@ class Store(InboundLog, HandoffRows, OutboxRows, ScheduleRows):
                 from nudger.state.migrations import migrations
 
                 migrations.apply(Database(conn))
+                mark_current(conn)
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
                 raise TemporaryFailure(f"database {path} is busy: {exc}") from exc
