@@ -17,8 +17,8 @@ SCHEMA: Mapping[str, tuple[str, ...]] = MappingProxyType({
             "holidays", "date_order", "admin"),
     "database": ("path",),
     "inbound": ("source", "path", "host", "port", "username", "password_env", "folder",
-                "processed_folder", "tls"),
-    "outbound": ("transport", "path", "host", "port", "username", "password_env", "tls",
+                "processed_folder", "quarantine_folder", "tls", "timeout", "fetch_batch"),
+    "outbound": ("transport", "path", "host", "port", "username", "password_env", "tls", "timeout",
                  "concurrency", "from_name", "keep_sent_days"),
     "security": ("secret_env", "previous_secret_env", "allowed_domains", "trusted_authserv_ids"),
     "limits": ("max_message_mb", "attach_max_mb"),
@@ -99,6 +99,9 @@ class ServerConfig:
     username: str | None
     password_env: str | None
     tls: str
+    # Seconds allowed to connect and then for each read or write: a server that stops answering
+    # fails the run's fetch (or delivery) instead of hanging the cron job.
+    timeout: float = 30.0
 
     @staticmethod
     def default_port(protocol: str, tls: str) -> int:
@@ -113,6 +116,8 @@ class InboundConfig:
     server: ServerConfig
     folder: str
     processed_folder: str
+    quarantine_folder: str = "Quarantine"
+    fetch_batch: int = 200  # IMAP: messages per FETCH (also bounded by size; see inbound/imap.py)
 
 
 @dataclass(frozen=True)

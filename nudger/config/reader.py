@@ -305,6 +305,7 @@ def _read_mailbox(t: _Table, kind_key: str, kinds: tuple[str, str], default_path
     port = t.integer("port", None, 1, 65535)
     username = t.text("username", empty_is_none=True)
     password_env = t.text("password_env", empty_is_none=True)
+    timeout = t.number("timeout", 30.0, positive=True)
     if kind != "maildir":
         if host is None:
             raise t.fail("host", f'required when {kind_key} = "{kind}"')
@@ -313,7 +314,7 @@ def _read_mailbox(t: _Table, kind_key: str, kinds: tuple[str, str], default_path
                          "environment variable that holds the password")
         port = port or ServerConfig.default_port(kind, tls)
     server = ServerConfig(host=host, port=port, username=username, password_env=password_env,
-                          tls=tls)
+                          tls=tls, timeout=timeout)
     return kind, path, server
 
 
@@ -404,9 +405,18 @@ def config_from_dict(data: dict, source: Path | None = None, base_dir: Path | No
     if source_kind == "imap":
         if inbound_server.username is None:
             raise inbound_t.fail("username", 'required when source = "imap"')
-    inbound = InboundConfig(source=source_kind, path=inbound_path,
-                            server=inbound_server, folder=inbound_t.text("folder", "INBOX"),
-                            processed_folder=inbound_t.text("processed_folder", "Processed"))
+    folder = inbound_t.text("folder", "INBOX")
+    processed = inbound_t.text("processed_folder", "Processed")
+    quarantine = inbound_t.text("quarantine_folder", "Quarantine")
+    for key, name in (("processed_folder", processed), ("quarantine_folder", quarantine)):
+        if name.lower() == folder.lower():  # moving a message where it is would read it forever
+            raise inbound_t.fail(key, f"{_shown(name)} must differ from folder ({_shown(folder)})")
+    if processed.lower() == quarantine.lower():
+        raise inbound_t.fail("quarantine_folder", f"{_shown(quarantine)} must differ from processed_folder, "
+                             "so that what needs a look is not hidden among what was handled")
+    inbound = InboundConfig(source=source_kind, path=inbound_path, server=inbound_server,
+                            folder=folder, processed_folder=processed, quarantine_folder=quarantine,
+                            fetch_batch=inbound_t.integer("fetch_batch", 200, 1, 10000))
 
     outbound_t = _section(file, data, "outbound")
     transport_kind, outbound_path, outbound_server = _read_mailbox(
