@@ -34,17 +34,32 @@ def open_runtime(config: Config, now: datetime, env: Mapping[str, str]) -> Runti
     return Runtime(config, Store.open(config.database_path), now, secret, previous)
 
 
-def open_source(config: Config) -> InboundSource:
-    """Where `nudger run` reads mail; a kind not built yet is a config error (exit 78)."""
-    from nudger.inbound.sources import MaildirSource
-
+def open_source(config: Config, env: Mapping[str, str] | None = None) -> InboundSource:
+    """Where `nudger run` reads mail. Opening connects to nothing (IMAP logs in on the first
+    fetch); an IMAP password variable that is not set is a config error (exit 78)."""
     if config.inbound.source == "maildir":
+        from nudger.inbound.sources import MaildirSource
+
         assert config.inbound.path is not None
         return MaildirSource(config.inbound.path)
-    raise ConfigError(
-        f"{config.source}: inbound.source: \"{config.inbound.source}\" intake is not built yet; "
-        "use \"maildir\" (or `nudger ingest -` from your MTA)"
-    )
+    # imapclient is imported by the IMAP source only when it connects: Maildir runs never load it.
+    from nudger.inbound.imap import ImapSource
+
+    return ImapSource(config.inbound, server_password(config, "inbound", env), f"{config.source}: inbound")
+
+
+def server_password(config: Config, section: str, env: Mapping[str, str] | None = None) -> str | None:
+    """The password of [inbound] or [outbound], from the environment variable the config names."""
+    import os
+
+    server = config.inbound.server if section == "inbound" else config.outbound.server
+    if server.password_env is None:
+        return None
+    value = (os.environ if env is None else env).get(server.password_env)
+    if not value:
+        raise ConfigError(f"{config.source}: {section}.password_env: ${server.password_env} is not set "
+                          f"(it holds the password for {server.username} on {server.host})")
+    return value
 
 
 def open_transport(config: Config) -> Transport:

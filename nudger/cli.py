@@ -149,7 +149,8 @@ def run(ctx: click.Context, now_text: str | None) -> None:
 
     Prints one line when it did something (or on a terminal), nothing when idle.
     Exits 0 at once if another run holds the lock, 75 if fetching mail failed
-    (the rest of the run still happened), 78 on a configuration error.
+    (the rest of the run still happened), 78 on a configuration error (a refused
+    IMAP login too: the run still scheduled and delivered).
     """
     from nudger.lock import run_lock
     from nudger.pipeline import run_once
@@ -163,13 +164,15 @@ def run(ctx: click.Context, now_text: str | None) -> None:
                 click.echo("another nudger run is in progress; nothing to do")
             return
         # Source and transport first: a kind not built yet stops the run before it is recorded.
-        with (open_source(config) as source, open_transport(config) as transport,
+        with (open_source(config, os.environ) as source, open_transport(config) as transport,
               open_runtime(config, now, os.environ) as rt):
             run_id = rt.store.start_run(datetime.now(UTC), now)
             summary = run_once(rt, source, transport)
             rt.store.finish_run(run_id, datetime.now(UTC), summary.as_json())
     if (summary.did_something() or sys.stdout.isatty()) and ctx.obj.get("verbosity", 0) >= 0:
         click.echo(summary.line())
+    if summary.fetch_config_error:
+        raise ConfigError(f"could not fetch mail: {summary.fetch_error}")
     if summary.fetch_error:
         raise TemporaryFailure(f"could not fetch mail: {summary.fetch_error}")
 

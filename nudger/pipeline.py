@@ -42,6 +42,7 @@ class RunSummary:
     dead: int = 0
     recovered: int = 0
     fetch_error: str | None = None
+    fetch_config_error: bool = False  # the source's settings are wrong (a refused login): exit 78
     outcomes: list[str] = field(default_factory=list)
 
     def did_something(self) -> bool:
@@ -96,15 +97,30 @@ def schedule_stage(rt: Runtime, summary: RunSummary) -> None:
 
 
 def ingest_from(rt: Runtime, source: InboundSource, summary: RunSummary) -> None:
+    """Every message the source has, one at a time. A failing source (or a busy database) ends
+    the stage with ``fetch_error``; the run goes on to schedule and deliver."""
+    messages = source.fetch()
     try:
-        for raw in source.fetch():
+        while True:
+            try:
+                raw = next(messages)
+            except StopIteration:
+                return
+            except ConfigError as exc:  # the source's own settings (a refused login): still deliver
+                summary.fetch_error, summary.fetch_config_error = str(exc), True
+                log.error("fetch failed: %s", exc, extra=_LOG_ONLY)
+                return
             ingest_one(rt, source, raw, summary)
     except TemporaryFailure as exc:
         summary.fetch_error = str(exc)
-        log.error("fetch failed: %s", exc)
+        log.error("fetch failed: %s", exc, extra=_LOG_ONLY)
     except OSError as exc:
         summary.fetch_error = f"{type(exc).__name__}: {exc}"
-        log.error("fetch failed: %s", summary.fetch_error)
+        log.error("fetch failed: %s", summary.fetch_error, extra=_LOG_ONLY)
+
+
+# The command prints the fetch failure as its one line on stderr; the log file keeps it too.
+_LOG_ONLY = {"console": False}
 
 
 def ingest_one(rt: Runtime, source: InboundSource, raw: RawMessage, summary: RunSummary,
@@ -128,7 +144,7 @@ def ingest_one(rt: Runtime, source: InboundSource, raw: RawMessage, summary: Run
         reason = (f"its Message-ID was already used by a different message (inbound "
                   f"#{check.seen_id}); kept here rather than dropped as a duplicate")
         quarantine_message(rt, raw, key, reason, "")
-        source.acknowledge(raw.key)
+        source.acknowledge(raw.key, quarantined=True)
         summary.ingested += 1
         summary.quarantined += 1
         log.warning("%s: quarantined: %s", raw.key, reason)
@@ -163,7 +179,7 @@ def ingest_one(rt: Runtime, source: InboundSource, raw: RawMessage, summary: Run
         outcome = "quarantined"
         log.warning("%s: quarantined: %s", raw.key, reason)
     crash_point("after_commit")
-    source.acknowledge(raw.key)
+    source.acknowledge(raw.key, quarantined=outcome == "quarantined")
     summary.ingested += 1
     field_name = {"created": "created", "applied": "applied", "answered": "applied", "refused": "refused",
                   "quarantined": "quarantined"}.get(outcome, "ignored")

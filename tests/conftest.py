@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import email
+import importlib.util
+import os
 import re
+import subprocess
+import sys
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from click.testing import CliRunner
@@ -218,6 +223,27 @@ def make_reply(
                              headers=headers)
 
 
+def nudger_process(ws: Workspace, *args: str, crash_at: str | None = None) -> subprocess.CompletedProcess:
+    """A real `nudger` process with the workspace's environment, so a crash point can SIGKILL it."""
+    env = {**os.environ, **ws.env}
+    env.pop("NUDGER_CRASH_AT", None)
+    if crash_at:
+        env["NUDGER_CRASH_AT"] = crash_at
+    return subprocess.run([sys.executable, "-m", "nudger", *args], env=env, capture_output=True,
+                          timeout=60, cwd=ws.root)
+
+
+def load_bench(name: str) -> ModuleType:
+    """``bench/<name>.py`` as a module (bench/ is not a package), for its smoke test."""
+    path = Path(__file__).resolve().parent.parent / "bench" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[f"bench_{name}"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 def token_address(sent: Sent) -> str:
     return str(sent.msg["Reply-To"])
 
@@ -226,3 +252,53 @@ def reply_local(sent: Sent) -> str:
     m = re.match(r"handoffs\+(\d+)\.([a-z2-7]{16})@acme\.test", token_address(sent))
     assert m, token_address(sent)
     return m.group(0)
+
+
+@pytest.fixture(scope="session")
+def dovecot():
+    """A private Dovecot on 127.0.0.1 for the whole session (tests/dovecot.py); each test takes
+    its own mailbox from it. Never skipped: CI installs dovecot-imapd, and its absence fails."""
+    import dovecot as dovecot_module
+
+    server = dovecot_module.start()
+    yield server
+    dovecot_module.stop(server)
+
+
+@pytest.fixture(scope="session")
+def dovecot_without_move():
+    """A second private Dovecot that does not offer MOVE (the COPY + EXPUNGE fallback)."""
+    import dovecot as dovecot_module
+
+    server = dovecot_module.start(without=("MOVE",))
+    yield server
+    dovecot_module.stop(server)
+
+
+def imap_toml(mailbox, **extra: object) -> str:
+    """ORG_TOML reading its mail from ``mailbox`` (a tests/dovecot.py Mailbox) over IMAP."""
+    maildir = '[inbound]\nsource = "maildir"\npath = "mail/inbox"\n'
+    assert maildir in ORG_TOML
+    return ORG_TOML.replace(maildir, mailbox.toml(**extra))
+
+
+class ImapWorkspace(Workspace):
+    """A Workspace whose inbound mail is an IMAP mailbox on the session's Dovecot."""
+
+    def __init__(self, root: Path, mailbox, more_toml: str = "", **extra: object):
+        super().__init__(root, imap_toml(mailbox, **extra) + more_toml)
+        self.mailbox = mailbox
+        self.env["NUDGER_IMAP_PASSWORD"] = mailbox.password
+
+    def deliver(self, raw: bytes, name: str | None = None, arrived: str | None = None) -> Path:
+        """APPEND to the IMAP inbox; ``arrived`` (org-local ISO time) becomes its INTERNALDATE."""
+        from zoneinfo import ZoneInfo
+
+        when = datetime.fromisoformat(arrived).replace(tzinfo=ZoneInfo("America/Chicago")) if arrived else None
+        self.mailbox.append(raw, when=when)
+        return self.mailbox.root
+
+
+@pytest.fixture
+def imap_ws(tmp_path: Path, dovecot) -> ImapWorkspace:
+    return ImapWorkspace(tmp_path, dovecot.mailbox())

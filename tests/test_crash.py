@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from conftest import Workspace, make_forward, make_reply
+from conftest import nudger_process as nudger
 
 POINTS = ["before_commit", "inside_commit", "after_commit", "after_claim", "after_send"]
-
-
-def nudger(ws: Workspace, *args: str, crash_at: str | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, **ws.env}
-    env.pop("NUDGER_CRASH_AT", None)
-    if crash_at:
-        env["NUDGER_CRASH_AT"] = crash_at
-    return subprocess.run([sys.executable, "-m", "nudger", *args], env=env, capture_output=True,
-                          timeout=60, cwd=ws.root)
 
 
 def outbox_files(ws: Workspace) -> list[Path]:

@@ -74,15 +74,41 @@ def test_every_edge_is_a_context_manager_and_closes_twice_safely(tmp_path: Path)
 
 
 def test_app_refuses_remote_mailboxes_not_built_yet(tmp_path: Path) -> None:
-    config = small_config(
-        tmp_path,
-        inbound={"source": "imap", "host": "imap.acme.test", "username": "h", "password_env": "P"},
-        outbound={"transport": "smtp", "host": "smtp.acme.test"})
-    with pytest.raises(ConfigError, match='inbound.source: "imap" intake is not built yet') as exc:
-        open_source(config)
-    assert exc.value.exit_code == 78
-    with pytest.raises(ConfigError, match='outbound.transport: "smtp" delivery is not built yet'):
+    config = small_config(tmp_path, outbound={"transport": "smtp", "host": "smtp.acme.test"})
+    with pytest.raises(ConfigError, match='outbound.transport: "smtp" delivery is not built yet') as exc:
         open_transport(config)
+    assert exc.value.exit_code == 78
+
+
+def test_an_unset_imap_password_variable_is_a_config_error(tmp_path: Path) -> None:
+    config = small_config(
+        tmp_path, inbound={"source": "imap", "host": "imap.acme.test", "username": "h", "password_env": "P"})
+    with pytest.raises(ConfigError, match=r"inbound.password_env: \$P is not set") as exc:
+        open_source(config, {})
+    assert exc.value.exit_code == 78
+
+
+def test_imapclient_is_loaded_only_when_the_imap_source_connects(tmp_path: Path) -> None:
+    """An idle Maildir run, and opening an IMAP source, import no IMAP library (cron pays for nothing)."""
+    ws = Workspace(tmp_path)
+    script = f"""
+import sys
+from click.testing import CliRunner
+from nudger.cli import cli
+result = CliRunner().invoke(cli, ["run", "--now", "2026-11-23T09:05"], env={ws.env!r})
+assert result.exit_code == 0, result.output
+assert "imapclient" not in sys.modules, "a Maildir run loaded imapclient"
+from nudger.app import open_source
+from nudger.config import config_from_dict
+config = config_from_dict({{"org": {{"domain": "acme.test"}}, "inbound": {{"source": "imap",
+    "host": "imap.acme.test", "username": "h", "password_env": "P"}}}})
+with open_source(config, {{"P": "secret"}}):
+    pass
+assert "imapclient" not in sys.modules, "opening (not fetching) loaded imapclient"
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert done.stdout.strip() == "ok", done.stderr
 
 
 @pytest.fixture

@@ -43,7 +43,9 @@ class InboundSource(Protocol):
 
     def fetch(self) -> Iterator[RawMessage]: ...
 
-    def acknowledge(self, key: str) -> None: ...
+    def acknowledge(self, key: str, quarantined: bool = False) -> None:
+        """After the commit: mark the message processed (or, when ``quarantined``, set it aside)."""
+        ...
 
 
 def _flags(name: str) -> str:
@@ -120,7 +122,8 @@ class MaildirSource(Closing):
                 continue
             yield RawMessage(key, data, datetime.fromtimestamp(mtime, UTC))
 
-    def acknowledge(self, key: str) -> None:
+    def acknowledge(self, key: str, quarantined: bool = False) -> None:
+        """Quarantined or not, a message moves to ``cur/`` flagged S: `nudger quarantine` lists it."""
         sub, _, name = key.partition("/")
         src = self.path / sub / name
         base = name.split(":2,", 1)[0]
@@ -145,7 +148,7 @@ class StdinSource(Closing):
         data = self._data if self._data is not None else sys.stdin.buffer.read()
         yield RawMessage("stdin", data)
 
-    def acknowledge(self, key: str) -> None:
+    def acknowledge(self, key: str, quarantined: bool = False) -> None:
         return None
 
 
