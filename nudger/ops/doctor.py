@@ -25,10 +25,14 @@ def checkup(config: Config, env: Mapping[str, str]) -> Iterator[tuple[bool, str,
         yield True, "reply-token secret available", ""
     except Exception as exc:  # noqa: BLE001
         yield False, f"reply-token secret: {exc}", f"set ${config.security.secret_env} (16+ characters)"
+    if config.inbound.source == "imap":
+        yield from _check_imap(config, env)
     for label, kind, path in (
         ("inbound", config.inbound.source, config.inbound.path),
         ("outbound", config.outbound.transport, config.outbound.path),
     ):
+        if label == "inbound" and kind == "imap":
+            continue  # checked above
         if kind == "maildir" and path is not None:
             try:
                 ensure_maildir(path)
@@ -46,6 +50,50 @@ def checkup(config: Config, env: Mapping[str, str]) -> Iterator[tuple[bool, str,
             yield True, f"holidays {config.org.holidays} known", ""
         except Exception as exc:  # noqa: BLE001
             yield False, f"holidays {config.org.holidays}: {exc}", "use a country code such as US or DE"
+
+
+def _check_imap(config: Config, env: Mapping[str, str]) -> Iterator[tuple[bool, str, str]]:
+    """Log in, open the folder, make sure both destination folders exist (creating them, as the
+    run would): "ok" means the next run can read and move mail."""
+    from nudger.app import server_password
+    from nudger.errors import ConfigError, TemporaryFailure
+    from nudger.inbound.imap import ImapSource
+
+    inbound = config.inbound
+    server = inbound.server
+    label = f"IMAP {server.host}:{server.port} (tls {server.tls})"
+    try:
+        password = server_password(config, "inbound", env)
+    except ConfigError as exc:
+        yield False, f"{label}: {exc}", f"export {server.password_env}=<the password of {server.username}>"
+        return
+    with ImapSource(inbound, password) as source:
+        try:
+            source.connect()
+            yield True, f"{label}: logged in as {server.username}", ""
+        except ConfigError as exc:
+            fix = ("use the right password or user name" if "login" in str(exc)
+                   else "set inbound.tls to what the server offers, or fix its certificate")
+            yield False, f"{label}: {exc}", fix
+            return
+        except TemporaryFailure as exc:
+            yield False, f"{label}: {exc}", ("check inbound.host, inbound.port and inbound.tls, and that the "
+                                             "server is up and reachable from here")
+            return
+        try:
+            source.select()
+            yield True, f"IMAP folder {inbound.folder!r}: {source.pending()} message(s) waiting", ""
+        except (ConfigError, TemporaryFailure) as exc:
+            yield False, f"IMAP folder {inbound.folder!r}: {exc}", "set inbound.folder to a folder that exists"
+            return
+        for key, name in (("processed_folder", inbound.processed_folder),
+                          ("quarantine_folder", inbound.quarantine_folder)):
+            try:
+                created = source.ensure_folder(name)
+                yield True, f"IMAP {key} {name!r} " + ("created" if created else "exists"), ""
+            except (ConfigError, TemporaryFailure) as exc:
+                yield False, f"IMAP {key} {name!r}: {exc}", f"create it, or set inbound.{key} to one that exists"
+        yield True, f"IMAP moves processed mail with {source.move_method()}", ""
 
 
 def _check_templates(config: Config) -> Iterator[tuple[bool, str, str]]:
