@@ -4,14 +4,13 @@ only: the bench measures time, the tests never do)."""
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import sqlite3
-import sys
 from datetime import datetime
 from pathlib import Path
 
 import pytest
+from conftest import load_bench
 
 from nudger.config import load_config
 from nudger.core.calendars import calendar_for
@@ -20,12 +19,7 @@ from nudger.runtime import Runtime
 from nudger.scheduler import schedule_due
 from nudger.state.store import Store
 
-_path = Path(__file__).resolve().parent.parent / "bench" / "schedule.py"
-_spec = importlib.util.spec_from_file_location("bench_schedule", _path)
-assert _spec and _spec.loader
-bench = importlib.util.module_from_spec(_spec)
-sys.modules["bench_schedule"] = bench
-_spec.loader.exec_module(bench)
+bench = load_bench("schedule")
 
 
 def queued(store: Store) -> list[tuple[str, str, str, str]]:
