@@ -96,6 +96,8 @@ class Inbound:
                 sent, skipped = split_attachments(customer, limit)
                 if notice.to == saved.owner:
                     notice.context.update(attachments=sent, skipped_attachments=skipped)
+                else:  # a watcher hears what came with it, without the files
+                    notice.context.update(customer_files=customer)
             elif outcome.before and attachments and kind_holds(notice):
                 # What the person attached to their reply (the signed form) goes along.
                 notice.context.update(attachments=relayed[0], skipped_attachments=relayed[1])
@@ -273,7 +275,7 @@ def _apply_reply(m: Inbound, handoff: Handoff, roles: frozenset[str]) -> Result:
     if outcome is not None:
         reasons.append("the requester named the owner")
     else:
-        if not parsed and reading.mail.attachments:
+        if not parsed and reading.mail.files:
             parsed = [Command("note", "")]  # files with no words: still news for the other side
         if not parsed:
             reasons.append("no text after removing quoted history: nothing to do")
@@ -285,7 +287,7 @@ def _apply_reply(m: Inbound, handoff: Handoff, roles: frozenset[str]) -> Result:
             notice = Notice("refusal", sender, handoff.id, context={"reason": str(refusal), "how": ""})
             return Result("reply", "refused", reasons, handoff.id, True, m.answer([notice], handoff))
         reasons.append("commands: " + ", ".join(c.name for c in parsed))
-    _, queued = m.commit(outcome, reading.mail.attachments)
+    _, queued = m.commit(outcome, reading.mail.files)
     return Result("reply", "applied", reasons, handoff.id, True, queued)
 
 
@@ -323,7 +325,7 @@ def _digest_reply(m: Inbound) -> Result:
     queued = m.answer(answers)
     applied: list[str] = []
     acted: list[int] = []
-    files = m.reading.mail.attachments
+    files = m.reading.mail.files
     for ref, cmds in by_ref.items():
         shown = ", ".join(f"`{_shown(c)}`" for c in cmds)
         at = next(i for i, c in enumerate(parsed) if c.ref == ref)

@@ -109,7 +109,7 @@ def test_html_to_text_lines_quotes_and_no_markdown():
     text = html_to_text(html)
     assert "- item one\n1. two" in text
     assert "> quoted" in text and ">> deeper" in text
-    assert "a  b" in text and "5 & 6" in text and "x()" not in text
+    assert "a | b" in text and "5 & 6" in text and "x()" not in text
     assert html_to_text(html, drop_quotes=True).strip().splitlines()[-1] == "5 & 6"
 
 

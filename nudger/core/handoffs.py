@@ -16,7 +16,7 @@ from typing import Any
 from nudger.config import Config
 from nudger.core.business_time import BusinessCalendar
 from nudger.core.commands import Command
-from nudger.core.dates import find_due, snooze_until
+from nudger.core.dates import find_due, parse_date, parse_date_prefix, snooze_until
 from nudger.core.intake import HandoffPlan, find_priority
 from nudger.core.records import CLOSED_STATES, Event, Handoff, Notice
 from nudger.core.routing import Routing, find_mentions, resolve, route_team
@@ -158,7 +158,20 @@ def do_ack(out: Outcome, cmd: Command, ctx: Context) -> None:
     _event(out, "acknowledged", cmd.args, due=cmd.due.isoformat() if cmd.due else None)
     if cmd.due:
         _set_due(out, cmd.due)
-    _tell(out, ctx, "acknowledged", [h.requester], words=cmd.args, new_due=cmd.due)
+    _tell(out, ctx, "acknowledged", [h.requester], words=_beyond_the_date(cmd, ctx), new_due=cmd.due)
+
+
+def _beyond_the_date(cmd: Command, ctx: Context) -> str:
+    """What an ``ack <date>`` says besides its date: "friday" alone is not words to relay."""
+    if not cmd.due:
+        return cmd.args
+    order = ctx.config.org.date_order
+    if parse_date(cmd.args, ctx.today, ctx.calendar, order) == cmd.due:
+        return ""
+    found = parse_date_prefix(cmd.args, ctx.today, ctx.calendar, order)
+    if found and found[0] == cmd.due:
+        return found[1].strip(" \t,.;:-\u2013\u2014")
+    return cmd.args
 
 
 def do_done(out: Outcome, cmd: Command, ctx: Context) -> None:
@@ -192,7 +205,7 @@ def do_due(out: Outcome, cmd: Command, ctx: Context) -> None:
     if "requester" in ctx.roles:
         _set(out, due_asked=True)
     told = [h.owner, h.requester] if ctx.roles == {"manager"} else _others(h, ctx)
-    _tell(out, ctx, "due_changed", told, new_due=new_due, words=cmd.args)
+    _tell(out, ctx, "due_changed", told, new_due=new_due, old_due=h.due, words=cmd.args)
 
 
 def do_blocked(out: Outcome, cmd: Command, ctx: Context) -> None:

@@ -18,6 +18,7 @@ from nudger.mail.forwards import strip_subject_prefix
 from nudger.mail.message import ParsedMail
 
 _TAG = re.compile(r"^\s*\[([^\[\]]{1,40})\]\s*")
+_TRAILING_TAG = re.compile(r"\s*[\[(]([^\[\]()]{1,40})[\])]\s*$")
 _PRIORITY_WORDS = ("rush", "high", "normal", "low")
 _PRIORITY = re.compile(r"\bpriority\s*[:=]?\s*(rush|high|normal|low)\b", re.IGNORECASE)
 _BANG = re.compile(r"(?<![\w!])!(rush|high|normal|low|urgent)\b", re.IGNORECASE)
@@ -35,8 +36,14 @@ def acted_on_tag(tag: str, config: Config) -> bool:
 
 
 def clean_title(subject: str, config: Config) -> str:
-    """The subject without its run of Re:/Fwd:… prefixes and the bracket tags we act on."""
+    """The subject without its run of Re:/Fwd:… prefixes and the bracket tags we act on,
+    and without a mail gateway's tag at its end ("… [EXT]", "… (External)")."""
     title = " ".join(subject.split())
+    for _ in range(5):
+        m = _TRAILING_TAG.search(title)
+        if not (m and m.start() > 0 and m.group(1).strip().lower() in GATEWAY_TAGS):
+            break
+        title = title[: m.start()]
     while True:
         if (rest := strip_subject_prefix(title)) is not None:
             title = rest

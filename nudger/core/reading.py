@@ -68,10 +68,13 @@ class Reading:
     @cached_property
     def customer_attachments(self) -> list[Attachment]:
         """Everything attached to a new handoff: the forwarded email's files and the outer ones,
-        each once (the same file attached twice is sent once)."""
+        each once (the same file attached twice is sent once). Images the HTML shows inline
+        (``cid:`` signature logos) are not attachments anyone chose to send."""
         found: list[Attachment] = []
         seen: set[tuple[str, bytes]] = set()
         for att in [*(self.forward.attachments if self.forward else []), *self.mail.attachments]:
+            if att.inline:
+                continue
             key = (att.filename, hashlib.sha256(att.data).digest())
             if key not in seen:
                 seen.add(key)

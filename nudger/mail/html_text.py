@@ -11,6 +11,7 @@ underscore rule, and nothing is Markdown-escaped.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from html import unescape
 from html.parser import HTMLParser
 
@@ -55,6 +56,17 @@ def _is_tight(attrs: list[tuple[str, str | None]]) -> bool:
     return bool(_NO_MARGIN.search(values.get("style", "")))
 
 
+@dataclass
+class _Row:
+    """An open table row: where its lines and each cell's lines start in the output."""
+
+    start: int
+    depth: int
+    prefix: str
+    cells: list[int] = field(default_factory=list)
+    nested: bool = False
+
+
 class _Renderer(HTMLParser):
     def __init__(self, drop_quotes: bool) -> None:
         super().__init__(convert_charrefs=True)
@@ -70,6 +82,8 @@ class _Renderer(HTMLParser):
         self.stopped = False
         self.list_stack: list[list[int]] = []  # [is_ordered, counter]
         self.tight_p: list[bool] = []  # per open <p>: margin-less (Outlook's MsoNormal)
+        self.rows: list[_Row] = []  # open <tr>s, innermost last
+        self.table_depth = 0
 
     # -- output helpers
     def _prefix(self) -> str:
@@ -144,9 +158,19 @@ class _Renderer(HTMLParser):
         elif tag == "pre":
             self._break()
             self.pre_depth += 1
+        elif tag == "table":
+            self._break()
+            self.table_depth += 1
+            if self.rows:
+                self.rows[-1].nested = True
+        elif tag == "tr":
+            self._break()
+            if len(self.rows) < 64:
+                self.rows.append(_Row(len(self.lines), self.table_depth, self._prefix()))
         elif tag in ("td", "th"):
-            if self.current and not self.current[-1].endswith(" "):
-                self.current.append("  ")
+            self._break()
+            if self.rows and self.rows[-1].depth == self.table_depth and len(self.rows[-1].cells) < 64:
+                self.rows[-1].cells.append(len(self.lines))
         elif tag == "p":
             tight = _is_tight(attrs)
             if len(self.tight_p) < 512:
@@ -194,8 +218,44 @@ class _Renderer(HTMLParser):
                 self.list_stack.pop()
         elif tag == "p":
             self._break(blank=not (self.tight_p.pop() if self.tight_p else False))
+        elif tag == "tr":
+            self._end_rows(self.table_depth)
+        elif tag == "table":
+            self._end_rows(self.table_depth)
+            self.table_depth = max(0, self.table_depth - 1)
         elif tag in _BLOCK:
             self._break()
+
+    def _end_rows(self, depth: int) -> None:
+        """Close the open rows of the table at ``depth``; a simple one becomes one line."""
+        self._break()
+        while self.rows and self.rows[-1].depth >= depth:
+            self._join_row(self.rows.pop())
+
+    def _join_row(self, row: _Row) -> None:
+        """A row of short cells (a line item, a label and its value) reads as one line, its
+        cells joined by " | " (after a "Label:" cell, a space), instead of one cell per line. Rows holding paragraphs or
+        another table (the layout tables mail clients wrap everything in) are left alone."""
+        if row.nested or len(row.cells) < 2 or row.start > len(self.lines):
+            return
+        bounds = [*row.cells, len(self.lines)]
+        cells = []
+        for begin, end in zip(bounds, bounds[1:], strict=False):
+            parts = [line[len(row.prefix):].strip() for line in self.lines[begin:end]]
+            if any(not line.startswith(row.prefix.rstrip()) for line in self.lines[begin:end]):
+                return
+            text = " ".join(p for p in parts if p)
+            if len(text) > 80 or len([p for p in parts if p]) > 3:
+                return
+            if text:
+                cells.append(text)
+        if len(cells) < 2 or any(self.lines[i].strip("> ") for i in range(row.start, row.cells[0])):
+            return
+        joined = cells[0]
+        for cell in cells[1:]:  # a label cell ("From:", "Qty:") reads into its value
+            joined += (" " if joined.endswith((":", "：")) else " | ") + cell
+        del self.lines[row.start:]
+        self.lines.append(row.prefix + joined)
 
     def handle_data(self, data: str) -> None:
         self._emit(data)

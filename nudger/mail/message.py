@@ -13,7 +13,7 @@ import email
 import email.utils
 import quopri
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email import policy
 from email.header import decode_header, make_header
@@ -41,6 +41,10 @@ class Attachment:
     filename: str
     content_type: str
     data: bytes
+    content_id: str = ""
+    # Shown inside the HTML body (a signature logo referenced as ``cid:``), not a file the
+    # sender attached: kept for the record, never passed on as the customer's attachment.
+    inline: bool = False
 
     @property
     def size(self) -> int:
@@ -66,6 +70,11 @@ class ParsedMail:
     defects: list[str] = field(default_factory=list)
     text_from_html: bool = False  # True when `text` was converted from `html` (no text/plain part)
     _msg: Message | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def files(self) -> list[Attachment]:
+        """The attachments the sender chose: not the images the HTML shows inline."""
+        return [a for a in self.attachments if not a.inline]
 
     def header(self, name: str) -> str:
         """First occurrence of a header, decoded; '' when missing or unreadable."""
@@ -333,7 +342,24 @@ def _walk(msg: Message, mail: ParsedMail, bodies: dict[str, str]) -> None:
         except Exception:  # noqa: BLE001
             data = b""
             mail.defects.append("undecodable attachment")
-        mail.attachments.append(Attachment(_filename(part), ctype, data))
+        mail.attachments.append(Attachment(_filename(part), ctype, data, _content_id(part)))
+
+
+def _content_id(part: Message) -> str:
+    """The part's Content-ID without its angle brackets, or ''."""
+    try:
+        return str(part.get("Content-ID") or "").strip().strip("<>").strip()[:300]
+    except Exception:  # noqa: BLE001
+        return ""
+
+
+def _mark_inline(mail: ParsedMail) -> None:
+    """Parts the HTML body shows by ``cid:`` (signature logos, pasted screenshots) are not
+    attachments the sender chose."""
+    html = (mail.html or "").lower()
+    if "cid:" in html:
+        mail.attachments = [replace(a, inline=True) if a.content_id and f"cid:{a.content_id.lower()}" in html else a
+                            for a in mail.attachments]
 
 
 def _rfc822_bytes(part: Message) -> bytes:
@@ -410,6 +436,7 @@ def parse_message(raw: bytes) -> ParsedMail:
     for key, value in bodies.items():
         bodies[key] = to_lf(value)
     mail.html = bodies.get("text/html")
+    _mark_inline(mail)
     if "text/plain" in bodies and (bodies["text/plain"].strip() or not mail.html):
         mail.text = bodies["text/plain"]
     elif mail.html is not None:

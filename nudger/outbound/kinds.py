@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 # Every template may use these (the layout's own); a kind's fields come on top.
 LAYOUT_FIELDS: Mapping[str, Any] = MappingProxyType({
-    "actor": None, "also_told": [], "attachments": [], "skipped_attachments": [],
+    "actor": None, "also_told": [], "attachments": [], "skipped_attachments": [], "customer_files": [],
 })
 
 
@@ -46,7 +46,7 @@ def per_cause(notice: Notice, cause: str) -> str:
 @dataclass(frozen=True)
 class Kind:
     name: str
-    subject: str  # prefix, formatted with the context: "Did you mean “{suggestion}”?"
+    subject: str  # prefix, formatted with the context: 'Did you mean "{suggestion}"?' (ASCII: no RFC 2047)
     answer: bool = False
     fields: Mapping[str, Any] = field(default_factory=dict)
     key: Callable[[Notice, str], str] = per_cause
@@ -95,7 +95,7 @@ _KINDS = (
     Kind("refusal", "Not changed", answer=True, fields={"reason": "", "how": ""}),
     Kind("status", "Status", answer=True, fields={"open_items": []}, context=_open_items),
     Kind("help", "How to reply", answer=True),
-    Kind("did_you_mean", "Did you mean “{suggestion}”?", answer=True,
+    Kind("did_you_mean", 'Did you mean "{suggestion}"?', answer=True,
          fields={"word": "", "suggestion": ""}),
     Kind("digest_choice", "Digest", answer=True, fields={"choice": None}),
     Kind("owner_assigned", "Assigned", answer=True, fields={"new_owner": None}),
@@ -107,7 +107,7 @@ _KINDS = (
     Kind("done", "Done", fields={"words": "", "prompt_thanks": False}),
     Kind("blocked", "Blocked", fields={"reason": ""}),
     Kind("unblocked", "Unblocked", fields={"words": ""}),
-    Kind("due_changed", "New date", fields={"new_due": None, "words": ""}),
+    Kind("due_changed", "New date", fields={"new_due": None, "old_due": None, "words": ""}),
     Kind("reassigned", "Reassigned", fields={"words": "", "new_owner": None}),
     Kind("declined", "Declined",
          fields={"reason": "", "words": "", "new_owner": None, "back_to_requester": False}),

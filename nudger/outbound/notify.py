@@ -40,6 +40,8 @@ def send_time(rt: Runtime, notice: Notice) -> datetime:
 def queue(rt: Runtime, notices: list[Notice], cause: Cause, handoff: Handoff | None = None) -> int:
     """Render and queue each notice in the caller's transaction; returns how many are new."""
     queued = 0
+    # When each person in this batch hears: "Also told" says so when their email waits.
+    told_at = {n.to: send_time(rt, n) for n in notices}
     for notice in notices:
         kind = kind_of(notice)
         if notice.handoff_id is not None and (handoff is None or handoff.id != notice.handoff_id):
@@ -48,6 +50,8 @@ def queue(rt: Runtime, notices: list[Notice], cause: Cause, handoff: Handoff | N
         key = notice.key or kind.key(notice, cause.key)
         send_after = send_time(rt, notice)
         extra = kind.context(KindInput(notice, about, rt.config, rt.store)) if kind.context else None
+        if notice.context.get("also_told"):
+            extra = {**(extra or {}), "told_at": told_at}
         if kind.scheduled and is_empty(kind.name, extra or {}):
             continue  # a digest with nothing in it is not sent
         rendered = rt.renderer.render(notice, about, key, send_after, extra=extra,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import textwrap
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from email.charset import QP, Charset
 from email.encoders import encode_base64
 from email.header import Header
@@ -79,9 +79,10 @@ def wrap_text(text: str, width: int = WIDTH) -> str:
         if verbatim or len(line) <= width or "://" in line and len(line.split()) == 1:
             out.append(line)
             continue
-        m = re.match(r"^(\s*(?:>\s?)*(?:[-*•]\s+|\d+\.\s+)?)", line)
+        m = re.match(r"^(\s*(?:>\s?)*(?:[-*•]\s+|\d+\.\s+|[A-Z][A-Za-z]{1,12}:\s{2,})?)", line)
         lead = m.group(1) if m else ""
-        cont = re.sub(r"[-*•]|\d+\.", " ", lead) if lead.strip(" >") else lead
+        # A bullet's or a "Label:   " column's continuation lines hang under its text.
+        cont = re.sub(r"[-*•]|\d+\.|[A-Za-z]+:", lambda x: " " * len(x.group(0)), lead) if lead.strip(" >") else lead
         out.append(
             textwrap.fill(
                 line[len(lead) :], width, initial_indent=lead, subsequent_indent=cont,
@@ -118,6 +119,17 @@ def human_size(n: int) -> str:
     return str(n)
 
 
+def addresses(value: Any) -> str:
+    """A stored address or list of them ({"name", "email"}) as a header shows them."""
+    items = value if isinstance(value, list) else [value]
+    shown = []
+    for a in items:
+        if not isinstance(a, dict) or not a.get("email"):
+            continue
+        shown.append(f"{a['name']} <{a['email']}>" if a.get("name") else str(a["email"]))
+    return ", ".join(shown)
+
+
 @dataclass(frozen=True)
 class Rendered:
     message_id: str
@@ -146,6 +158,7 @@ class Renderer:
         self.env.filters["size"] = human_size
         self.env.filters["when"] = pass_context(lambda ctx, value: self.local_when(ctx, value))
         self.env.filters["person"] = self.person_name
+        self.env.filters["addresses"] = addresses
 
     def local_when(self, ctx: Any, value: datetime | str | None) -> str:
         """A moment of ours in the recipient's own time ("Mon 23 Nov, 09:02"); a date
@@ -191,14 +204,25 @@ class Renderer:
         }
         ctx.update(extra or {})
         ctx.update(notice.context)
-        ctx["also_told"] = [self.person_name(e) for e in ctx.get("also_told") or []]
+        ctx["also_told"] = [self._told(e, ctx, now) for e in ctx.get("also_told") or []]
         return ctx
 
+    def _told(self, email: str, ctx: dict[str, Any], now: datetime | None) -> str:
+        """A name for "Also told:", with when they will hear if their email waits for their
+        business hours ("Lee Ledger (Fri 27 Nov, 08:00, when their day starts)")."""
+        name = self.person_name(email)
+        at = (ctx.get("told_at") or {}).get(email)
+        if isinstance(at, datetime) and now is not None and at > now + timedelta(minutes=1):
+            return f"{name} ({self.local_when(ctx, at)}, when their day starts)"
+        return name
+
     def subject(self, kind: Kind, handoff: Handoff | None, ctx: dict[str, Any], about: str) -> str:
+        """``[#id] Prefix: title``; after a question (``Did you mean "done"?``) a dash, not ``?:``."""
         prefix = kind.subject_prefix(ctx)
+        sep = " - " if prefix.endswith("?") else ": "
         if handoff:
-            return safe_header(f"[#{handoff.id}] {prefix}: {handoff.title}")
-        return safe_header(f"{prefix}: {about}" if about else prefix)
+            return safe_header(f"[#{handoff.id}] {prefix}{sep}{handoff.title}")
+        return safe_header(f"{prefix}{sep}{about}" if about else prefix)
 
     def render(
         self, notice: Notice, handoff: Handoff | None, dedupe_key: str, now: datetime, *,
