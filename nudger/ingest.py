@@ -28,8 +28,9 @@ from nudger.core.intake import plan_handoff, sent_time
 from nudger.core.reading import Reading, read_message
 from nudger.core.records import Handoff, Notice
 from nudger.core.tokens import token_matches
+from nudger.crashpoints import crash_point
 from nudger.inbound.identity import body_hash
-from nudger.mail.message import Attachment, parse_message
+from nudger.mail.message import Attachment, mime_parts, parse_message
 from nudger.outbound.notify import Cause, queue
 from nudger.runtime import Runtime
 from nudger.state.store import InboundRecord
@@ -139,7 +140,12 @@ def ingest_message(rt: Runtime, raw: bytes, key: str, arrived: datetime | None =
             f"message is {len(raw) / 1048576:.1f} MB; the limit is "
             f"{rt.config.limits.max_message_mb:g} MB ([limits] max_message_mb)"
         )
+    parts = mime_parts(raw, rt.config.limits.max_parts)
+    if parts > rt.config.limits.max_parts:
+        raise Quarantine(f"message has more than {rt.config.limits.max_parts} MIME parts; not read "
+                         "([limits] max_parts)")
     mail = parse_message(raw)
+    crash_point("while_reading")  # where a message that stalls or kills the run would be
     if reason := not_an_email(mail):
         raise Quarantine(reason)
     at = min(arrived or rt.now, rt.now)
@@ -165,8 +171,8 @@ def tell_sender_quarantined(rt: Runtime, raw: bytes, key: str, reason: str, quar
 
     Only the header is read again (the body may be what failed); automated mail gets nothing.
     """
-    end = raw.find(b"\n\n", 0, 262144)
-    mail = parse_message(raw[: end if end >= 0 else 65536] + b"\n\n")
+    ends = [at for at in (raw.find(b"\n\n", 0, 262144), raw.find(b"\r\n\r\n", 0, 262144)) if at >= 0]
+    mail = parse_message(raw[: min(ends) if ends else 65536] + b"\n\n")
     reading = read_message(mail, rt.config, rt.now)
     if not_an_email(mail) or not reading.allowed or reading.verdict.kind not in ("handoff", "reply"):
         return 0

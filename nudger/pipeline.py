@@ -12,6 +12,7 @@ import traceback
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
+from nudger.budget import OverBudget, time_budget
 from nudger.core.tokens import bounce_address
 from nudger.crashpoints import crash_point
 from nudger.errors import ConfigError, TemporaryFailure
@@ -156,11 +157,18 @@ def ingest_one(rt: Runtime, source: InboundSource, raw: RawMessage, summary: Run
         log.info("%s: already seen (%s): recorded, no reply", raw.key, key)
         return "duplicate"
     crash_point("before_commit")
+    limits = rt.config.limits
     try:
+        tries = rt.store.begin_attempt(key, rt.now)  # committed first: a run killed below still counts it
+        if tries >= limits.max_attempts:
+            raise Quarantine(f"reading it stopped {tries} runs (killed or timed out) before this one; kept "
+                             f"here so the mail behind it moves on ([limits] max_attempts)")
         with rt.store.transaction():
             # Checked again under the write lock: `ingest -` and a run may race for one message.
             seen = rt.store.inbound_seen(key)
-            result = None if seen else ingest_message(rt, raw.data, key, raw.arrived)
+            with time_budget(limits.message_seconds):
+                result = None if seen else ingest_message(rt, raw.data, key, raw.arrived)
+            rt.store.end_attempt(key)
             crash_point("inside_commit")
         if result is None:
             source.acknowledge(raw.key)
@@ -172,9 +180,10 @@ def ingest_one(rt: Runtime, source: InboundSource, raw: RawMessage, summary: Run
                  f" #{result.handoff_id}" if result.handoff_id else "", "; ".join(result.reasons))
     except (TemporaryFailure, ConfigError):
         raise  # not this message's fault: it stays at the source for the next run
-    except Exception as exc:  # noqa: BLE001 - one bad message never stops the run
-        reason = str(exc) if isinstance(exc, Quarantine) else f"{type(exc).__name__}: {exc}"
-        detail = "" if isinstance(exc, Quarantine) else traceback.format_exc()
+    except (Exception, OverBudget) as exc:  # noqa: BLE001 - one bad message never stops the run
+        plain = isinstance(exc, (Quarantine, OverBudget))
+        reason = str(exc) if plain else f"{type(exc).__name__}: {exc}"
+        detail = "" if plain else traceback.format_exc()
         quarantine_message(rt, raw, key, reason, detail)
         outcome = "quarantined"
         log.warning("%s: quarantined: %s", raw.key, reason)
@@ -199,10 +208,12 @@ def quarantine_message(rt: Runtime, raw: RawMessage, key: str, reason: str, deta
         record = InboundRecord(key=key, received=rt.now, kind="unknown", outcome="quarantined",
                                reasons=[reason], body_hash=body_hash(raw.data))
         qid = rt.store.quarantine(raw.data, reason, detail, raw.key, rt.now, record)
+        rt.store.end_attempt(key)
         try:
-            with rt.store.db.atomic():  # a savepoint: if telling fails, the quarantine still holds
+            with rt.store.db.atomic(), time_budget(rt.config.limits.message_seconds):
+                # a savepoint: if telling fails, the quarantine still holds
                 tell_sender_quarantined(rt, raw.data, key, reason, qid)
-        except Exception:  # noqa: BLE001
+        except (Exception, OverBudget):  # noqa: BLE001
             log.exception("%s: could not tell the sender about quarantine #%s", raw.key, qid)
 
 

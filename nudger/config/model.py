@@ -21,7 +21,7 @@ SCHEMA: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "outbound": ("transport", "path", "host", "port", "username", "password_env", "tls", "timeout",
                  "concurrency", "from_name", "keep_sent_days"),
     "security": ("secret_env", "previous_secret_env", "allowed_domains", "trusted_authserv_ids"),
-    "limits": ("max_message_mb", "attach_max_mb"),
+    "limits": ("max_message_mb", "attach_max_mb", "max_parts", "message_seconds", "max_attempts"),
     "logging": ("path", "level"),
     "people": ("email", "name", "handle", "team", "manager", "digest", "timezone"),
     "teams": ("aliases", "lead", "members", "routing", "min_lead_days", "turnaround_days"),
@@ -142,6 +142,9 @@ class SecurityConfig:
 class LimitsConfig:
     max_message_mb: float
     attach_max_mb: float
+    max_parts: int = 1000  # MIME parts; a message with more is quarantined unparsed
+    message_seconds: float = 60  # time budget for reading one message
+    max_attempts: int = 3  # runs one message may stop (killed, timed out) before it is quarantined
 
 
 @dataclass(frozen=True)

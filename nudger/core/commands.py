@@ -154,7 +154,7 @@ _SPELLINGS: tuple[tuple[str, str], ...] = (
 )  # fmt: skip
 
 _P_COMMAND = re.compile(
-    r"(?:[^\w@]|_)*(?:" + "|".join(f"(?P<{n}>{p})" for n, p in _COMMANDS) + r")(?!\w|[-'’]\w)",
+    r"(?>(?:[^\w@]|_)*)(?:" + "|".join(f"(?P<{n}>{p})" for n, p in _COMMANDS) + r")(?!\w|[-'’]\w)",
     re.IGNORECASE,
 )
 _NO_ARGS = frozenset({"status", "help", "daily", "weekly", "no_digest"})
@@ -164,7 +164,7 @@ _NO_ARGS_FILLER = frozenset(
     "please pls plz thanks thank you thx digest digests email emails summary".split()
 )
 _P_WORDS = re.compile(r"[^\W_]+")
-_P_MENTION = re.compile(r"@[\w.-]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_P_MENTION = re.compile(r"@[\w.-]+|(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")  # starts a word: linear
 _P_BARE_TARGET = re.compile(
     r"(?>(?:to\s+)?)(?!(?:the|a|an|someone|somebody|anyone|whoever)\b)(?P<who>[a-z][\w.-]*)",
     re.IGNORECASE,
@@ -172,11 +172,11 @@ _P_BARE_TARGET = re.compile(
 _P_LEADING_OBJECT = re.compile(r"(?:it|this|that|them|these|those)\s+", re.IGNORECASE)
 _P_LONE_WORD = re.compile(r"[^\w]*(?P<word>[a-z]{3,20})[^\w]*", re.IGNORECASE)
 # Handoff numbers on a command line: "#12", "#12 #14", "#12, #14", "#12 and #14".
-_REFS = r"#\d{1,9}(?:\s*(?:,|&|\+|and\b)?\s*#\d{1,9})*(?!\w)"
+_REFS = r"#\d{1,9}(?:\s*(?:(?:,|&|\+|and\b)\s*)?#\d{1,9})*(?!\w)"
 _P_REFS = re.compile(_REFS, re.IGNORECASE)
 _P_REF_NUMBER = re.compile(r"#(\d{1,9})")
 _P_GAP = re.compile(r"[^\w#@?\n]*")  # between a command word and its number
-_P_LEADING_REFS = re.compile(r"(?:[^\w@#]|_)*(?P<refs>" + _REFS + r")[\s:,.)\u2013\u2014-]*", re.IGNORECASE)
+_P_LEADING_REFS = re.compile(r"(?>(?:[^\w@#]|_)*)(?P<refs>" + _REFS + r")[\s:,.)\u2013\u2014-]*", re.IGNORECASE)
 
 # Real words near a command that a person would write as they are (never "did you mean").
 NOT_TYPOS = frozenset(

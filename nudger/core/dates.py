@@ -449,7 +449,7 @@ def parse_date(
 
 _P_SNOOZE = _compile(
     rf"\s*(?:for\s+)?(?P<n>\d{{1,3}}|{_alternation(_NUMBER_WORDS)}|(?:a\s+)?couple(?:\s+of)?)"
-    r"\s*(?P<unit>d|bd|days?|business\s+days?|working\s+days?|w|wk|wks|weeks?)?\s*[.!]*\s*"
+    r"(?:\s*(?P<unit>d|bd|days?|business\s+days?|working\s+days?|w|wk|wks|weeks?))?\s*(?:[.!]+\s*)?"
 )
 _MAX_SNOOZE_DAYS = 260
 _MAX_SNOOZE_WEEKS = 52

@@ -20,7 +20,7 @@ from nudger.mail.message import ParsedMail
 _TAG = re.compile(r"^\s*\[([^\[\]]{1,40})\]\s*")
 _TRAILING_TAG = re.compile(r"\s*[\[(]([^\[\]()]{1,40})[\])]\s*$")
 _PRIORITY_WORDS = ("rush", "high", "normal", "low")
-_PRIORITY = re.compile(r"\bpriority\s*[:=]?\s*(rush|high|normal|low)\b", re.IGNORECASE)
+_PRIORITY = re.compile(r"\bpriority\s*(?:[:=]\s*)?(rush|high|normal|low)\b", re.IGNORECASE)
 _BANG = re.compile(r"(?<![\w!])!(rush|high|normal|low|urgent)\b", re.IGNORECASE)
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from nudger.config import Config, Person, Team
 
 _MENTION = re.compile(r"(?<![\w.@+-])@([a-z0-9][a-z0-9._-]{0,63})", re.IGNORECASE)
-_EMAIL = re.compile(r"[a-z0-9._%+-]{1,64}@[a-z0-9.-]{1,253}\.[a-z]{2,63}", re.IGNORECASE)
+_EMAIL = re.compile(r"(?<![a-z0-9._%+-])[a-z0-9._%+-]{1,64}@[a-z0-9.-]{1,253}\.[a-z]{2,63}", re.IGNORECASE)
 _BRACKET_TAG = re.compile(r"\[([^\[\]\s#]{1,40})\]")
 
 

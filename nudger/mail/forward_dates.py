@@ -125,7 +125,8 @@ _ZONE_NAME = re.compile(
     r"\b(?:" + "|".join(re.escape(k) for k in sorted(_ZONE_NAMES, key=len, reverse=True)) + r")\b", re.I
 )
 _TIME_COLON = re.compile(
-    r"(?P<pre>上午|下午|午前|午後|오전|오후)?[ \t]*(?<![\d:])(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?(?![\d:])"
+    r"(?:(?P<pre>上午|下午|午前|午後|오전|오후)[ \t]*)?"
+    r"(?<![\d:])(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?(?![\d:])"
     r"(?:[ \t]*(?P<ampm>[AaPp])\.?[ \t]?[Mm]\.?(?![^\W\d_]))?"
 )
 _TIME_DOT = re.compile(

@@ -141,8 +141,8 @@ GATEWAY_TAGS = ("external", "ext", "extern", "external sender", "external email"
 FORWARD_PREFIX_RE = _alternation(FORWARD_PREFIXES)
 
 _HEADER_LINE = re.compile(
-    r"^\*{0,2}[ \t]*(?P<name>" + HEADER_NAME_RE + r")[ \t\xa0]*\*{0,2}[ \t\xa0]*"
-    r"[:：][ \t\xa0]*\*{0,2}[ \t]*(?P<value>.*)$",
+    r"^\*{0,2}[ \t]*(?P<name>" + HEADER_NAME_RE + r")[ \t\xa0]*(?:\*{1,2}[ \t\xa0]*)?"
+    r"[:：][ \t\xa0]*(?:\*{1,2}[ \t]*)?(?P<value>.*)$",
     re.I,
 )
 _PHRASE = re.compile(SEPARATOR_RE, re.I)
@@ -188,7 +188,7 @@ def iso_date(raw: str) -> str | None:
     return parse_forward_date(raw)
 
 
-_UNKNOWN_HEADER = re.compile(r"^\*{0,2}[^\W\d][\w .'-]{0,24}?[ \t\xa0]*\*{0,2}[:：][ \t\xa0]")
+_UNKNOWN_HEADER = re.compile(r"^\*{0,2}[^\W\d][\w .'-]{0,24}?[ \t\xa0]*(?:\*{1,2})?[:：][ \t\xa0]")
 
 
 def unknown_header_line(line: str) -> bool:

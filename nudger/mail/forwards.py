@@ -33,7 +33,7 @@ _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060"), No
 _QUOTE_PREFIX = re.compile(r"^(?:[ \t]?>){1,64}[ \t]?")
 _PREFIX_RUN = re.compile(
     r"^[ \t]*(?:(?P<word>" + FORWARD_PREFIX_RE + "|" + REPLY_PREFIX_RE + r")"
-    r"[ \t]*(?:\[\d{1,4}\]|\(\d{1,4}\))?[ \t]*[:：][ \t]*"
+    r"[ \t]*(?:(?:\[\d{1,4}\]|\(\d{1,4}\))[ \t]*)?[:：][ \t]*"
     r"|\[(?:" + "|".join(re.escape(t) for t in GATEWAY_TAGS) + r")\][ \t]*)",
     re.I,
 )

@@ -30,7 +30,7 @@ _VERB = (
     "|(?:" + "|".join(_CJK_VERBS) + "))"
 )
 # "… wrote:" / "… a écrit :" / "… wrote ----" at the very end of a (joined) line
-_ENDS_WITH_VERB = re.compile(_VERB + r"[ \t]*(?:[:：]|-{2,})?[ \t]*$", re.I)
+_ENDS_WITH_VERB = re.compile(_VERB + r"[ \t]*(?:(?:[:：]|-{2,})[ \t]*)?$", re.I)
 # "Am … schrieb Name <addr>:" / "Name <addr> schrieb am …:" - the verb inside, a colon at the end
 _HAS_VERB = re.compile(_VERB, re.I)
 _STARTS = re.compile(
@@ -411,10 +411,19 @@ def trim(lines: list[_Line]) -> list[_Line]:
     return [x for x in lines if x.kind != ATTRIBUTION]
 
 
+MAX_REPLY_LINES = 20_000  # what a person wrote is above this; reading a million lines took 49 s
+
+
 def strip_reply(text: str) -> str:
-    """The new text of a plain-text reply, without quoted history or signature. Never raises."""
+    """The new text of a plain-text reply, without quoted history or signature. Never raises.
+
+    Only the first MAX_REPLY_LINES lines are read (a reply written below 20,000 quoted lines
+    is not seen), so that the cost of a message has a ceiling whatever its length."""
+    text = text or ""
+    if text.count("\n") > MAX_REPLY_LINES:
+        text = "\n".join(text.split("\n", MAX_REPLY_LINES)[:MAX_REPLY_LINES])
     try:
-        kept = trim(classify(text or ""))
+        kept = trim(classify(text))
     except Exception:  # noqa: BLE001 - the parser must not stop the run; an empty text is safe
         return ""
     return "\n".join(x.text for x in kept).strip().replace("\r", "")

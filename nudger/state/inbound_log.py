@@ -88,6 +88,34 @@ class InboundLog(Rows):
         self.record_inbound(record)
         return qid
 
+    def begin_attempt(self, key: str, at: datetime) -> int:
+        """Count one more try at reading this message, committed before the try: how many
+        tries came before this one (each of them stopped a run, or it would be recorded).
+
+        Written without waiting for the disk (synchronous = NORMAL): the count must outlive
+        a killed process, which it does, not a power cut, and a second fsync per message
+        would halve the ingest rate.
+        """
+        conn = self.db.conn
+        (level,) = conn.execute("pragma synchronous").fetchone()
+        conn.execute("pragma synchronous = normal")
+        try:
+            with self.transaction():
+                row = self._one("select count from attempts where dedupe_key = ?", [key])
+                if row is None:
+                    self._insert("attempts", {"dedupe_key": key, "count": 1, "first_at": iso(at),
+                                              "last_at": iso(at)})
+                    return 0
+                conn.execute("update attempts set count = count + 1, last_at = ? where dedupe_key = ?",
+                             [iso(at), key])
+                return int(row["count"])
+        finally:
+            conn.execute(f"pragma synchronous = {int(level)}")
+
+    def end_attempt(self, key: str) -> None:
+        """The message was recorded (handled or quarantined): no attempt is left open."""
+        self.db.conn.execute("delete from attempts where dedupe_key = ?", [key])
+
     def quarantined(self) -> list[dict[str, Any]]:
         return self._rows(
             "select id, at, reason, source_key, status, length(raw) as size from quarantine order by id"

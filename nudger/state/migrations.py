@@ -225,3 +225,13 @@ def m013_history_indexes(db: Database) -> None:
     their keep-by date is found without reading the rest of the outbox."""
     db.table("handoffs").create_index(["root_message_id"])
     db.conn.execute("create index if not exists idx_outbox_sent_raw on outbox (sent) where raw is not null")
+
+
+@migrations()
+def m011_hardening(db: Database) -> None:
+    """Attempts: a message is counted before it is read, so one that kills or stalls runs is
+    quarantined after a few instead of blocking the mail behind it forever. Outgoing mail is
+    counted by recipient and time (per-recipient and loop limits) without a scan."""
+    db.table("attempts").create({"dedupe_key": str, "count": int, "first_at": str, "last_at": str},
+                                pk="dedupe_key")
+    db.table("outbox").create_index(["recipient", "created"])

@@ -21,6 +21,7 @@ NAMES = (
     "m006_schedule",
     "m007_due_asked",
     "m013_history_indexes",
+    "m011_hardening",
 )
 
 
