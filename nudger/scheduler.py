@@ -21,7 +21,10 @@ from nudger.crashpoints import crash_point
 from nudger.runtime import Runtime
 
 if TYPE_CHECKING:
-    from nudger.core.schedule import Slot
+    from collections.abc import Container
+
+    from nudger.core.schedule import History, Slot
+    from nudger.state.handoff_rows import Requested
 
 log = logging.getLogger("nudger.schedule")
 
@@ -48,75 +51,113 @@ def subjects_from_config(config: Config) -> list[str]:
     return [*(f"p:{p.email}" for p in config.people), *(f"t:{name}" for name in config.teams)]
 
 
-def digest_choice(rt: Runtime, email: str, choices: dict[str, str] | None = None) -> str:
-    """The person's latest reply wins over the config; else the config; else none."""
-    chosen = (choices if choices is not None else rt.store.digest_choices()).get(email)
-    if chosen:
-        return chosen
+@dataclass
+class _Batch:
+    """What the schedule reads for a batch of subjects, a few queries for all of them: the
+    handoffs' requesters and histories, the people's digest choices, and since when the
+    config's preferences hold."""
+
+    handoffs: dict[int, Requested]
+    histories: dict[int, History]
+    choices: dict[str, tuple[str, datetime | None]]
+    config_since: datetime | None
+
+    @classmethod
+    def read(cls, rt: Runtime, subjects: list[str], config_since: str | None) -> _Batch:
+        from nudger.core.schedule import History
+
+        ids = [int(s[2:]) for s in subjects if s.startswith("h:") and s[2:].isdigit()]
+        emails = [s[2:] for s in subjects if s.startswith("p:")]
+        return cls(rt.store.handoff_requesters(ids),
+                   {i: History(steps) for i, steps in rt.store.histories(ids).items()},
+                   rt.store.digest_choices_for(emails) if emails else {},
+                   datetime.fromisoformat(config_since) if config_since else None)
+
+    def ack_keys(self) -> list[str]:
+        """The ack reminders these histories could owe: their keys, to skip those already sent."""
+        return [f"ack_reminder:{i}:{owner}" for i, h in self.histories.items() for _, owner, _ in h.assignments()]
+
+    def slots(self, rt: Runtime, subject: str, sent: Container[str] = (), until: datetime | None = None) -> list[Slot]:
+        from nudger.core import schedule
+
+        kind, _, name = subject.partition(":")
+        if kind == "h":
+            handoff = self.handoffs.get(int(name)) if name.isdigit() else None
+            if handoff is None:
+                return []
+            return schedule.handoff_slots(handoff, self.histories[handoff.id], rt.config, sent)
+        if kind == "p":
+            chosen, chosen_at = self.choices.get(name, (None, None))
+            digest = chosen or _config_digest(rt, name)
+            # Since when the preference holds: the person's reply, else the config's edit.
+            since = chosen_at if chosen else self.config_since
+            return schedule.person_slots(name, digest, rt.config, rt.now, until, since=since)
+        if kind == "t" and rt.config.team_named(name):
+            return schedule.team_slots(name, rt.config, rt.now, until)
+        return []
+
+
+def _config_digest(rt: Runtime, email: str) -> str:
     person = rt.config.person_by_email(email)
     return person.digest if person else "none"
 
 
-def _chosen_since(rt: Runtime, email: str, choices: dict[str, str] | None) -> datetime | None:
-    """Since when the person's digest preference holds: their reply, else the config's edit."""
-    if (choices if choices is not None else rt.store.digest_choices()).get(email):
-        return rt.store.digest_chosen_at(email)
-    since = rt.store.setting("schedule_config_at")
-    return datetime.fromisoformat(since) if since else None
-
-
-def slots_for(rt: Runtime, subject: str, choices: dict[str, str] | None = None,
-              until: datetime | None = None) -> list[Slot]:
+def slots_for(rt: Runtime, subject: str, until: datetime | None = None) -> list[Slot]:
     """Every slot of one subject, past and future, as the pure schedule computes them."""
-    from nudger.core import schedule
-
-    kind, _, name = subject.partition(":")
-    if kind == "h":
-        handoff = rt.store.handoff(int(name))
-        return schedule.handoff_slots(handoff, rt.store.events(handoff.id), rt.config) if handoff else []
-    if kind == "p":
-        return schedule.person_slots(name, digest_choice(rt, name, choices), rt.config, rt.now, until,
-                                     since=_chosen_since(rt, name, choices))
-    if kind == "t" and rt.config.team_named(name):
-        return schedule.team_slots(name, rt.config, rt.now, until)
-    return []
+    return _Batch.read(rt, [subject], rt.store.setting("schedule_config_at")).slots(rt, subject, until=until)
 
 
-def schedule_due(rt: Runtime) -> ScheduleSummary:
-    """Queue what is owed now; in batches, each one transaction (crash-safe: queued mail and
-    the row's next time commit together)."""
-    summary = ScheduleSummary()
+def look_again_if_config_changed(rt: Runtime) -> None:
+    """A config edit that moves times makes every subject due once (and the people's config
+    preferences hold from now)."""
     mark = fingerprint(rt.config)
     if rt.store.setting("schedule_config") != mark:
         rt.store.reset_schedule(subjects_from_config(rt.config))
         with rt.store.transaction():
             rt.store.set_setting("schedule_config", mark)
             rt.store.set_setting("schedule_config_at", rt.now.isoformat())
-    while subjects := rt.store.due_subjects(rt.now, BATCH):
-        with rt.store.transaction():
-            choices = rt.store.digest_choices()
-            for subject in subjects:
-                _look_at(rt, subject, choices, summary)
-            crash_point("inside_schedule")
-        crash_point("after_schedule")
-        if len(subjects) < BATCH:
-            break
+
+
+def schedule_due(rt: Runtime) -> ScheduleSummary:
+    """Queue what is owed now; in batches, each one transaction (crash-safe: queued mail and
+    the rows' next times commit together)."""
+    from nudger.state.metrics import remembering
+
+    summary = ScheduleSummary()
+    look_again_if_config_changed(rt)
+    config_since = None
+    with remembering():  # a team's week is read once for its lead and the admin
+        while subjects := rt.store.due_subjects(rt.now, BATCH):
+            if config_since is None:
+                config_since = rt.store.setting("schedule_config_at") or ""
+            with rt.store.transaction():
+                _look_at(rt, subjects, config_since, summary)
+                crash_point("inside_schedule")
+            crash_point("after_schedule")
+            if len(subjects) < BATCH:
+                break
     return summary
 
 
-def _look_at(rt: Runtime, subject: str, choices: dict[str, str], summary: ScheduleSummary) -> None:
+def _look_at(rt: Runtime, subjects: list[str], config_since: str, summary: ScheduleSummary) -> None:
+    """One batch: its reads in a few queries, then each subject's owed slots queued in order."""
     from nudger.core import schedule
 
-    summary.looked_at += 1
-    slots = slots_for(rt, subject, choices)
-    sent = rt.store.sent_keys([s.key for s in slots])
-    for slot in schedule.owed(slots, rt.now, sent):
-        if queue_slot(rt, slot):
-            summary.queued += 1
-            sent.add(slot.key)
-        else:
-            summary.skipped_empty += 1
-    rt.store.set_next(subject, schedule.next_at(slots, rt.now, sent))
+    batch = _Batch.read(rt, subjects, config_since)
+    acked = rt.store.sent_keys(batch.ack_keys())
+    slots = {s: batch.slots(rt, s, acked) for s in subjects}
+    sent = rt.store.sent_keys([slot.key for found in slots.values() for slot in found])
+    nexts: list[tuple[str, datetime | None]] = []
+    for subject in subjects:
+        summary.looked_at += 1
+        for slot in schedule.owed(slots[subject], rt.now, sent):
+            if queue_slot(rt, slot):
+                summary.queued += 1
+                sent.add(slot.key)
+            else:
+                summary.skipped_empty += 1
+        nexts.append((subject, schedule.next_at(slots[subject], rt.now, sent)))
+    rt.store.set_next_many(nexts)
 
 
 def queue_slot(rt: Runtime, slot: Slot) -> bool:
@@ -144,11 +185,13 @@ def upcoming(rt: Runtime, until: datetime) -> list[Slot]:
     """Every slot after now and up to ``until`` not sent yet (for `nudger upcoming`): what
     the schedule will owe if nothing else happens. Digests are listed even when they might
     turn out empty on the day."""
-    choices = rt.store.digest_choices()
-    subjects = {s for s, _ in rt.store.schedule_rows()} | set(subjects_from_config(rt.config))
+    subjects = sorted({s for s, _ in rt.store.schedule_rows()} | set(subjects_from_config(rt.config)))
+    config_since = rt.store.setting("schedule_config_at")
     found: list[Slot] = []
-    for subject in sorted(subjects):
-        slots = [s for s in slots_for(rt, subject, choices, until) if rt.now < s.at <= until]
+    for i in range(0, len(subjects), BATCH):
+        chunk = subjects[i:i + BATCH]
+        batch = _Batch.read(rt, chunk, config_since)
+        slots = [s for subject in chunk for s in batch.slots(rt, subject, until=until) if rt.now < s.at <= until]
         sent = rt.store.sent_keys([s.key for s in slots])
         found += [s for s in slots if s.key not in sent and not _empty_now(rt, s)]
     return sorted(found, key=lambda s: (s.at, s.to, s.key))

@@ -6,10 +6,11 @@ Built once by ``nudger.config.reader``; nothing outside this package reads raw T
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 # Section -> keys. `people` is an array of tables, `teams` a table of tables keyed by name.
 SCHEMA: Mapping[str, tuple[str, ...]] = MappingProxyType({
@@ -178,6 +179,20 @@ class Config:
     people: tuple[Person, ...]
     teams: Mapping[str, Team] = field(hash=False)
     source: Path | None = None
+
+    @cached_property
+    def derived(self) -> dict[tuple[Any, ...], Any]:
+        """Answers computed from this config alone (a person's calendar, whom an escalation
+        goes to), remembered for its lifetime: the config is frozen, so they never go stale."""
+        return {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (the idle run's cache) without what is derived from it."""
+        state = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {**state, "teams": dict(self.teams)}  # a mappingproxy does not pickle
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update({**state, "teams": MappingProxyType(state["teams"])})
 
     @cached_property
     def _by_email(self) -> dict[str, Person]:

@@ -22,9 +22,10 @@ Rules chosen where DESIGN.md is silent (also in docs/dates-and-commands.md):
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -33,6 +34,7 @@ _DEFAULT_DAYS = ("mon", "tue", "wed", "thu", "fri")
 
 # Scanning farther than this without meeting a business day means the calendar has none.
 _MAX_SCAN_DAYS = 3700
+_MEMO_SIZE = 200_000  # remembered answers per calendar
 
 
 def check_holidays(code: str, year: int = 2026) -> None:
@@ -81,6 +83,10 @@ class BusinessCalendar:
     start: time = time(8, 0)
     end: time = time(18, 0)
     holidays: str | None = None
+    # Day arithmetic remembered per calendar (a schedule pass asks the same questions about
+    # the same few hundred days for 100,000 handoffs); bounded, cleared when full.
+    _memo: dict[tuple[Any, ...], Any] = field(default_factory=dict, init=False, repr=False, compare=False,
+                                              hash=False)
 
     def __post_init__(self) -> None:
         if not self.business_days:
@@ -140,8 +146,18 @@ class BusinessCalendar:
                 return d
         raise ValueError("this calendar has no business days")
 
+    def _remember(self, key: tuple[Any, ...], value: Any) -> Any:
+        if len(self._memo) >= _MEMO_SIZE:
+            self._memo.clear()
+        self._memo[key] = value
+        return value
+
     def add_business_days(self, d: date, n: int) -> date:
         """``n`` business days after ``d`` (``d`` itself not counted); negative goes back."""
+        found = self._memo.get(("add", d, n))
+        return found if found is not None else self._remember(("add", d, n), self._add_business_days(d, n))
+
+    def _add_business_days(self, d: date, n: int) -> date:
         direction = 1 if n >= 0 else -1
         for _ in range(abs(n)):
             d = self._step(d, direction)
@@ -149,6 +165,10 @@ class BusinessCalendar:
 
     def business_days_between(self, a: date, b: date) -> int:
         """Business days in ``(a, b]``: how many business days late ``b`` is for a date ``a``."""
+        found = self._memo.get(("between", a, b))
+        return found if found is not None else self._remember(("between", a, b), self._business_days_between(a, b))
+
+    def _business_days_between(self, a: date, b: date) -> int:
         count = 0
         d = a
         while d < b:
@@ -158,10 +178,14 @@ class BusinessCalendar:
         return count
 
     def last_business_day_on_or_before(self, d: date) -> date:
-        return d if self.is_business_day(d) else self._step(d, -1)
+        found = self._memo.get(("last", d))
+        if found is None:
+            found = self._remember(("last", d), d if self.is_business_day(d) else self._step(d, -1))
+        return found
 
     def first_business_day_after(self, d: date) -> date:
-        return self._step(d, 1)
+        found = self._memo.get(("first", d))
+        return found if found is not None else self._remember(("first", d), self._step(d, 1))
 
     # -- instants -----------------------------------------------------------------------
 
@@ -173,6 +197,10 @@ class BusinessCalendar:
 
     def at_local(self, d: date, t: time) -> datetime:
         """The aware instant of local date and wall time; a time skipped by DST moves forward."""
+        found = self._memo.get(("at", d, t))
+        return found if found is not None else self._remember(("at", d, t), self._at_local(d, t))
+
+    def _at_local(self, d: date, t: time) -> datetime:
         naive_aware = datetime.combine(d, t, tzinfo=self.tz)
         # A round trip through UTC turns a non-existent wall time (02:30 on spring-forward
         # day) into the real instant an hour later; ambiguous times keep fold=0 (the first).

@@ -32,7 +32,15 @@ def org_calendar(config: Config) -> BusinessCalendar:
 
 
 def calendar_for(config: Config, email: str | None) -> BusinessCalendar:
-    """A directory person's own timezone, else the org's (requesters need not be listed)."""
+    """A directory person's own timezone, else the org's (requesters need not be listed).
+    Remembered per config (a schedule pass asks for the same people's calendars again and again)."""
+    found = config.derived.get(("calendar", email))
+    if found is None:
+        found = config.derived[("calendar", email)] = _calendar_for(config, email)
+    return found
+
+
+def _calendar_for(config: Config, email: str | None) -> BusinessCalendar:
     person = config.person_by_email(email) if email else None
     org = config.org
     if org.holidays:

@@ -122,6 +122,18 @@ class Event:
                 "recorded": self.recorded.isoformat() if self.recorded else None}
 
 
+@dataclass(frozen=True, slots=True)
+class Step:
+    """An event as the schedule reads it: when, what, who, and the state it left; its words
+    and JSON data are not decoded (a schedule pass reads half a million of them)."""
+
+    kind: str
+    state: HandoffState
+    actor: str | None
+    at: datetime
+    id: int
+
+
 @dataclass
 class Notice:
     """One email to one person, before rendering.

@@ -26,15 +26,15 @@ hour or every 6 hours owes the same set. Rules (also in docs/schedule.md):
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from nudger.config import Config
 from nudger.core.business_time import BusinessCalendar
 from nudger.core.calendars import calendar_for
-from nudger.core.records import Event, Handoff, HandoffState
+from nudger.core.records import HandoffState
 
 CHASED = ("open", "acknowledged")  # states in which the owner is reminded
 _ASSIGNING = ("created", "owner_assigned", "reassigned", "declined")
@@ -55,19 +55,51 @@ class Slot:
     replaces: tuple[str, ...] = ()  # outbox keys (LIKE patterns) of held mail this one makes moot
 
 
+class Moment(Protocol):
+    """What the schedule reads of an event: a full ``Event`` or a light ``Step``."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def state(self) -> HandoffState: ...
+    @property
+    def actor(self) -> str | None: ...
+    @property
+    def at(self) -> datetime | None: ...
+    @property
+    def id(self) -> int: ...
+
+
+class Asked(Protocol):
+    """What the schedule reads of a handoff itself: its number and who asked for it."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def requester(self) -> str: ...
+
+
 class History:
     """A handoff's events in time order, answering "what was it at T"."""
 
-    def __init__(self, events: Sequence[Event]):
+    def __init__(self, events: Sequence[Moment]):
         self.events = sorted((e for e in events if e.at is not None), key=lambda e: (e.at, e.id))
-        self._times = [e.at for e in self.events if e.at is not None]
+        # In UTC: comparing instants of one zone is quick; of two zones, each comparison
+        # asks both for their offset.
+        self._times = [_utc(e.at) for e in self.events if e.at is not None]
+        self._assignments: list[tuple[datetime, str, str | None]] | None = None
 
     def state_at(self, t: datetime) -> HandoffState | None:
-        i = bisect_right(self._times, t)
+        i = bisect_right(self._times, _utc(t))
         return self.events[i - 1].state if i else None
 
     def assignments(self) -> list[tuple[datetime, str, str | None]]:
         """(when, new owner, who handed it over) for each time the handoff reached an owner."""
+        if self._assignments is None:
+            self._assignments = self._find_assignments()
+        return self._assignments
+
+    def _find_assignments(self) -> list[tuple[datetime, str, str | None]]:
         found = []
         last: str | None = None
         for e in self.events:
@@ -85,6 +117,10 @@ class History:
         return list(seen.items())
 
 
+def _utc(t: datetime) -> datetime:
+    return t if t.tzinfo is UTC else t.astimezone(UTC)
+
+
 def _clock(text: str) -> time:
     hours, minutes = text.split(":")
     return time(int(hours), int(minutes))
@@ -96,7 +132,15 @@ def _week(d: date) -> str:
 
 
 def escalation_target(config: Config, owner: str, team: str | None) -> tuple[str, str] | None:
-    """(email, why) of who hears that a commitment is badly overdue, or None."""
+    """(email, why) of who hears that a commitment is badly overdue, or None (remembered
+    per config)."""
+    key = ("escalation_target", owner, team)
+    if key not in config.derived:
+        config.derived[key] = _escalation_target(config, owner, team)
+    return config.derived[key]
+
+
+def _escalation_target(config: Config, owner: str, team: str | None) -> tuple[str, str] | None:
     person = config.person_by_email(owner)
     if person and person.manager and (manager := config.person_by_handle(person.manager)):
         return manager.email, "manager"
@@ -110,20 +154,27 @@ def escalation_target(config: Config, owner: str, team: str | None) -> tuple[str
     return None
 
 
-def handoff_slots(h: Handoff, events: Sequence[Event], config: Config) -> list[Slot]:
+def handoff_slots(h: Asked, events: Sequence[Moment] | History, config: Config,
+                  known_sent: Container[str] = ()) -> list[Slot]:
     """Every slot this handoff's history owes, past and future (future ones assume nothing
     more happens: a new event makes the schedule read the handoff again).
 
     Each slot also says whether it is ``still_owed`` by the latest state: a reminder whose
     run comes very late (an outage) is dropped when what it asks for has happened since.
+    An ack reminder whose key is in ``known_sent`` is left out (once sent, it is never owed again;
+    its business hours are the costliest sum here).
     """
-    history = History(events)
-    latest = history.events[-1].state if history.events else h.state
+    history = events if isinstance(events, History) else History(events)
+    if not history.events:
+        return []
+    latest = history.events[-1].state
     n = config.nudges
     at_digest = _clock(n.digest_time)
     slots: list[Slot] = []
 
     for assigned, owner, by in history.assignments():
+        if f"ack_reminder:{h.id}:{owner}" in known_sent:
+            continue
         cal = calendar_for(config, owner)
         t = cal.add_business_hours(assigned, n.ack_reminder_hours)
         s = history.state_at(t)

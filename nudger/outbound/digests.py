@@ -66,12 +66,16 @@ def personal_digest(inp: KindInput) -> dict[str, Any]:
     email, at = inp.notice.to, _as_of(inp)
     store = inp.lookup
     today = calendar_for(inp.config, email).local(at).date()
-    handoffs = store.handoffs_as_of(store.handoff_ids_involving(email, at - RECENT), at)
+    # Only what the digest can show is read in full: what was open at the slot, and the
+    # week's completions not thanked (their status then is checked below).
+    statuses = store.statuses_as_of(store.handoff_ids_involving(email, at - RECENT), at)
+    done = [hid for hid, _done, thanked in store.completions(email, at - RECENT, at) if not thanked]
+    shown = {hid for hid, status in statuses.items() if status in OPEN_STATES} | set(done)
+    handoffs = store.handoffs_as_of(sorted(shown & statuses.keys()), at)
     mine = [h for h in handoffs if h.owner == email and h.status in OPEN_STATES]
     asked = [h for h in handoffs if h.requester == email and h.owner != email and h.status in OPEN_STATES]
     by_id = {h.id: h for h in handoffs}
-    unthanked = [by_id[hid] for hid, _done, thanked in store.completions(email, at - RECENT, at)
-                 if not thanked and hid in by_id and by_id[hid].status == "done"]
+    unthanked = [by_id[hid] for hid in done if hid in by_id and by_id[hid].status == "done"]
     sections = [
         _section("Waiting for your ack", [_item(h, h.requester, today, inp) for h in mine if h.status == "open"]),
         _section("You owe", [_item(h, h.requester, today, inp) for h in mine if h.status != "open"]),

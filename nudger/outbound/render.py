@@ -153,6 +153,7 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
+            auto_reload=False,  # a run's templates do not change under it: no stat per email
         )
         self.env.filters["date"] = human_date
         self.env.filters["size"] = human_size

@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from nudger.core.records import Event, Handoff, HandoffState
+from nudger.core.records import Event, Handoff, HandoffState, Step
 from nudger.state.db import Rows, _time, iso
+
+
+@dataclass(frozen=True, slots=True)
+class Requested:
+    """A handoff as the schedule needs it beside its history: its number and requester."""
+
+    id: int
+    requester: str
+
+
+def _chunks(ids: list[int], size: int = 500) -> Iterator[list[int]]:
+    """Ids in chunks that stay under SQLite's limit on bound parameters."""
+    for i in range(0, len(ids), size):
+        yield ids[i:i + size]
 
 
 class HandoffRows(Rows):
@@ -52,6 +68,36 @@ class HandoffRows(Rows):
                           [handoff_id])
         return [_decode_event(r) for r in rows]
 
+    def handoff_requesters(self, ids: list[int]) -> dict[int, Requested]:
+        """The number and requester of each of these handoffs that exists: all the schedule
+        reads of the handoff row itself (the rest comes from its history)."""
+        found: dict[int, Requested] = {}
+        for chunk in _chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            found.update((r[0], Requested(r[0], r[1])) for r in self.db.conn.execute(
+                f"select id, requester from handoffs where id in ({marks})", chunk))
+        return found
+
+    def histories(self, ids: list[int]) -> dict[int, list[Step]]:
+        """Each handoff's events in time order as light steps (no words or data decoded): a
+        batch of the schedule in one query by the (handoff_id, at) index."""
+        found: dict[int, list[Step]] = {i: [] for i in ids}
+        states: dict[tuple[Any, ...], HandoffState] = {}  # one state record per distinct state
+        for chunk in _chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            for hid, eid, at, kind, actor, *state in self.db.conn.execute(
+                    f"select handoff_id, id, at, kind, actor, status, owner, team, due, priority, rush"
+                    f" from events where handoff_id in ({marks}) order by handoff_id, at, id", chunk):
+                key = tuple(state)
+                if (s := states.get(key)) is None:
+                    status, owner, team, due, priority, rush = state
+                    s = states[key] = HandoffState(status or "open", owner, team,
+                                                   date.fromisoformat(due) if due else None,
+                                                   priority or "normal", bool(rush))
+                t = datetime.fromisoformat(at)  # stored in UTC ("+00:00")
+                found[hid].append(Step(kind, s, actor, t if t.tzinfo is UTC else t.astimezone(UTC), eid))
+        return found
+
     def state_at(self, handoff_id: int, at: datetime) -> HandoffState | None:
         """The handoff as it stood at instant ``at``: the state its last event up to then left.
         None before it existed."""
@@ -88,6 +134,19 @@ class HandoffRows(Rows):
                     out.append(h.changed(status=s.status, owner=s.owner, team=s.team, due=s.due,
                                          priority=s.priority, rush=s.rush, blocked_reason=why or None))
         return out
+
+    def statuses_as_of(self, ids: list[int], at: datetime) -> dict[int, str]:
+        """Each handoff's status as it stood at ``at`` (one index probe each, nothing decoded);
+        those that did not exist yet are left out."""
+        found: dict[int, str] = {}
+        for chunk in _chunks(ids):
+            values = ", ".join("(?)" for _ in chunk)
+            found.update((hid, status or "open") for hid, status in self.db.conn.execute(
+                f"with wanted(wanted_id) as (values {values})"
+                " select e.handoff_id, e.status from wanted w cross join events e where e.id = ("
+                " select x.id from events x where x.handoff_id = w.wanted_id and x.at <= ?"
+                " order by x.at desc, x.id desc limit 1)", [*chunk, iso(at)]))
+        return found
 
     def handoff_ids_involving(self, email: str, since: datetime) -> list[int]:
         """Handoffs the person asked for, owns, or owned at some point since ``since``."""

@@ -40,7 +40,6 @@ Rules (also in docs/team-digest.md):
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import statistics
 from collections.abc import Iterator
@@ -124,24 +123,47 @@ def team_week(source: sqlite3.Connection | Store, config: Config, team: str, sta
         raise ValueError(f"the week must start before it ends: {start.isoformat()} .. {end.isoformat()}")
     known = config.team_named(team)
     name = known.name if known else team.strip().lower()
+    key = (id(conn), id(config), name, start, start.tzinfo, end, end.tzinfo, with_previous)
+    if _remembered is not None and key in _remembered:
+        return _remembered[key]
     with _snapshot(conn):
         previous = None
         if with_previous:
             previous = _week(conn, config, name, start - (end - start), start, None)
-        return _week(conn, config, name, start, end, previous)
+        week = _week(conn, config, name, start, end, previous)
+    if _remembered is not None:
+        _remembered[key] = week
+    return week
+
+
+_remembered: dict[tuple[Any, ...], TeamWeek] | None = None
+
+
+@contextmanager
+def remembering() -> Iterator[None]:
+    """Inside, a team's week asked for again (its lead's digest and the admin's, at the same
+    instant) is read once. For a stage that writes no events meanwhile: the schedule's pass."""
+    global _remembered
+    outer = _remembered
+    _remembered = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _remembered = outer
 
 
 # --- queries --------------------------------------------------------------------------
 #
-# Every query starts from the handoffs created before ``end`` and reaches their events
-# through the (handoff_id, at) index: a range on ``at`` for the week's events, a reverse
-# probe for "the latest event before end". CROSS JOIN fixes that join order (SQLite
-# never reorders a CROSS JOIN). See docs/team-digest.md for the plans.
+# Every query starts from the team's own events through the (team, at, handoff_id) index:
+# a range on ``at`` for the week's events, and the team's handoffs up to ``end`` for what is
+# open then; each handoff's events are reached through the (handoff_id, at) index (a reverse
+# probe for "the latest event before end"). CROSS JOIN fixes that join order (SQLite never
+# reorders a CROSS JOIN). See docs/team-digest.md for the plans.
 
 _WEEK_EVENTS = """
-from handoffs h cross join events e
-where h.created < :end and e.handoff_id = h.id and e.at >= :start and e.at < :end
-  and e.team = :team"""
+from events e cross join handoffs h
+where e.team = :team and e.at >= :start and e.at < :end and h.id = e.handoff_id
+  and h.created < :end"""
 
 WEEK_COUNTS = f"""
 select count(distinct case when e.kind in ('done', 'cancelled') then e.handoff_id end) as closed,
@@ -151,15 +173,20 @@ select count(distinct case when e.kind in ('done', 'cancelled') then e.handoff_i
 
 # The team a handoff is opened for: the first team in its history (the created event's,
 # or the one the answer naming an owner gave it); rush as the handoff stood at ``end``.
+# A handoff created in the week got its first team in the week too (no event precedes the
+# created one), so the candidates are the handoffs with an event of the team in the week.
 OPENED_BY_REQUESTER = """
-with created as materialized (
+with candidates as materialized (
+  select distinct k.handoff_id as id from events k
+  where k.team = :team and k.at >= :start and k.at < :end
+), created as materialized (
   select h.requester,
     (select t.team from events t where t.handoff_id = h.id and t.at < :end and t.team is not null
       order by t.at, t.id limit 1) as team,
     (select r.rush from events r where r.handoff_id = h.id and r.at < :end
       order by r.at desc, r.id desc limit 1) as rush
-  from handoffs h cross join events c
-  where h.created < :end and c.handoff_id = h.id and c.at >= :start and c.at < :end
+  from candidates k cross join handoffs h cross join events c
+  where h.id = k.id and h.created < :end and c.handoff_id = h.id and c.at >= :start and c.at < :end
     and c.kind = 'created'
 )
 select requester, count(*) as opened, coalesce(sum(rush), 0) as rush
@@ -206,35 +233,25 @@ from completions group by owner order by done desc, owner"""
 COMPLETION_TIMES = f"""{_COMPLETIONS}
 select created, at as done, owner, due from completions order by at, id"""
 
-# The team's open handoffs as of ``end``: each handoff's latest event before it.
-# ``:today`` maps a directory person to ``end``'s date in their calendar (JSON object);
-# anyone else, and no owner, takes the org's ``:org_today``.
-_OPEN_AT_END = """
-with latest as (
-  select h.id, h.title, h.created, e.status, e.owner, e.team, e.due
-  from handoffs h cross join events e
-  where h.created < :end and e.id = (
+# The team's open handoffs as of ``end``: each handoff that had the team before ``end``
+# (the index's range), as its latest event before ``end`` left it, kept when that event
+# still has the team and an open status. Whether one is overdue depends on its owner's
+# calendar: computed in Python (``_open_at_end``).
+OPEN_AT_END = """
+with mine as materialized (
+  select distinct k.handoff_id as id from events k where k.team = :team and k.at < :end
+)
+select h.id, h.title, h.created, e.status, e.owner, e.due
+from mine m cross join handoffs h cross join events e
+where h.id = m.id and h.created < :end and e.id = (
     select x.id from events x where x.handoff_id = h.id and x.at < :end
     order by x.at desc, x.id desc limit 1)
-), open_now as (
-  select l.*, (l.due is not null and l.due < coalesce(
-      (select c.value from json_each(:today) c where c.key = l.owner), :org_today)) as overdue
-  from latest l where l.team = :team and l.status in (_OPEN_STATES_)
-)""".replace("_OPEN_STATES_", ", ".join(f"'{s}'" for s in OPEN_STATES))
+  and e.team = :team and e.status in (_OPEN_STATES_)
+order by h.created, h.id""".replace("_OPEN_STATES_", ", ".join(f"'{s}'" for s in OPEN_STATES))
 
-OPEN_COUNTS = f"""{_OPEN_AT_END}
-select count(*) as open_now, coalesce(sum(overdue), 0) as overdue_now from open_now"""
-
-OLDEST_OPEN_ROWS = f"""{_OPEN_AT_END}
-select id, title, owner, created, due, status from open_now order by created, id limit {OLDEST_OPEN}"""
-
-NEEDS_SOMEONE_ROWS = f"""{_OPEN_AT_END}
-select o.id, o.title, o.owner, o.status, o.due, o.overdue,
-  case when o.status = 'blocked' then (
-    select b.words from events b where b.handoff_id = o.id and b.kind = 'blocked' and b.at < :end
-    order by b.at desc, b.id desc limit 1) end as blocked_reason
-from open_now o where o.owner is null or o.status = 'blocked' or o.overdue
-order by o.created, o.id"""
+BLOCKED_REASON = """
+select b.words from events b where b.handoff_id = :id and b.kind = 'blocked' and b.at < :end
+order by b.at desc, b.id desc limit 1"""
 
 # --- assembly -------------------------------------------------------------------------
 
@@ -256,21 +273,16 @@ def _week(conn: sqlite3.Connection, config: Config, team: str, start: datetime, 
             with_due += 1
             on_time += calendar.local(done).date() <= date.fromisoformat(r["due"])
 
-    as_of = {**params, **_todays(config, end)}
-    open_counts = _rows(conn, OPEN_COUNTS, as_of)[0]
-    oldest = tuple(
-        OpenHandoff(int(r["id"]), r["title"], r["owner"], _time(r["created"]), _date(r["due"]), r["status"])
-        for r in _rows(conn, OLDEST_OPEN_ROWS, as_of)
-    )
-    needs = tuple(
-        NeedsSomeone(int(r["id"]), r["title"], _why(r), r["owner"], r["status"], _date(r["due"]))
-        for r in _rows(conn, NEEDS_SOMEONE_ROWS, as_of)
-    )
+    open_rows = _open_at_end(conn, config, params, end)
+    oldest = tuple(OpenHandoff(r.id, r.title, r.owner, _time(r.created), _date(r.due), r.status)
+                   for r in open_rows[:OLDEST_OPEN])
+    needs = tuple(NeedsSomeone(r.id, r.title, _why(conn, r, params), r.owner, r.status, _date(r.due))
+                  for r in open_rows if r.owner is None or r.status == "blocked" or r.overdue)
     return TeamWeek(
         team=team, start=start, end=end,
         opened=sum(int(r["opened"]) for r in opened),
         closed=int(counts["closed"]), done=int(counts["done"]),
-        open_now=int(open_counts["open_now"]), overdue_now=int(open_counts["overdue_now"]),
+        open_now=len(open_rows), overdue_now=sum(r.overdue for r in open_rows),
         median_ack_hours=statistics.median(ack_hours) if ack_hours else None,
         median_done_hours=statistics.median(done_hours) if done_hours else None,
         on_time_rate=on_time / with_due if with_due else None,
@@ -282,21 +294,41 @@ def _week(conn: sqlite3.Connection, config: Config, team: str, start: datetime, 
     )
 
 
-def _why(row: dict[str, Any]) -> str:
+@dataclass(frozen=True)
+class _OpenRow:
+    id: int
+    title: str
+    created: str  # ISO text in UTC, as stored: its order is time order
+    status: str
+    owner: str | None
+    due: str | None
+    overdue: bool
+
+
+def _open_at_end(conn: sqlite3.Connection, config: Config, params: dict[str, Any], end: datetime) -> list[_OpenRow]:
+    """The team's open handoffs as of ``end``, oldest first; overdue when due before ``end``'s
+    date in the owner's calendar (the org's when there is no owner or they are not listed)."""
+    todays: dict[str | None, str] = {}
+    found = []
+    for r in _rows(conn, OPEN_AT_END, params):
+        owner = r["owner"]
+        if owner not in todays:
+            todays[owner] = calendar_for(config, owner).local(end).date().isoformat()
+        overdue = r["due"] is not None and r["due"] < todays[owner]
+        found.append(_OpenRow(int(r["id"]), r["title"], r["created"], r["status"], owner, r["due"], overdue))
+    return found
+
+
+def _why(conn: sqlite3.Connection, row: _OpenRow, params: dict[str, Any]) -> str:
     reasons = []
-    if row["owner"] is None:
+    if row.owner is None:
         reasons.append("no owner")
-    if row["status"] == "blocked":
-        reasons.append(f"blocked: {row['blocked_reason']}" if row["blocked_reason"] else "blocked")
-    if row["overdue"]:
-        reasons.append(f"overdue (due {row['due']})")
+    if row.status == "blocked":
+        found = conn.execute(BLOCKED_REASON, {"id": row.id, "end": params["end"]}).fetchone()
+        reasons.append(f"blocked: {found[0]}" if found and found[0] else "blocked")
+    if row.overdue:
+        reasons.append(f"overdue (due {row.due})")
     return "; ".join(reasons)
-
-
-def _todays(config: Config, end: datetime) -> dict[str, str]:
-    """``end``'s local date for each directory person, and the org's for everyone else."""
-    today = {p.email: calendar_for(config, p.email).local(end).date().isoformat() for p in config.people}
-    return {"today": json.dumps(today), "org_today": calendar_for(config, None).local(end).date().isoformat()}
 
 
 @contextmanager

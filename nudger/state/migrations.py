@@ -235,3 +235,13 @@ def m011_hardening(db: Database) -> None:
     db.table("attempts").create({"dedupe_key": str, "count": int, "first_at": str, "last_at": str},
                                 pk="dedupe_key")
     db.table("outbox").create_index(["recipient", "created"])
+
+
+@migrations()
+def m008_schedule_indexes(db: Database) -> None:
+    """Indexes for the schedule at scale: a team's events by time (a team digest reads the
+    team's week, not every handoff), and the schedule's due rows in the order they are read
+    (next_at, then subject: no sort of the due rows on every batch)."""
+    db.table("events").create_index(["team", "at", "handoff_id"], if_not_exists=True)
+    db.conn.execute("drop index if exists idx_schedule_next_at")
+    db.table("schedule").create_index(["next_at", "subject"], if_not_exists=True)

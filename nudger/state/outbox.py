@@ -110,10 +110,14 @@ class OutboxRows(Rows):
         business hours when today's is queued) is not sent: marked superseded."""
         count = 0
         for pattern in patterns:
+            # The text before the first wildcard bounds a range of the dedupe key's unique
+            # index (``+status``: not the status index), and the LIKE filters a few rows, not
+            # every queued one.
+            prefix = pattern.split("%", 1)[0]
             count += self.db.conn.execute(
-                "update outbox set status = 'superseded', last_error = ? where status = 'queued'"
-                " and dedupe_key like ? escape '\\' and dedupe_key != ?",
-                [f"superseded by {keep}", pattern.replace("_", "\\_"), keep]).rowcount
+                "update outbox set status = 'superseded', last_error = ? where dedupe_key >= ?"
+                " and dedupe_key < ? and +status = 'queued' and dedupe_key like ? escape '\\' and dedupe_key != ?",
+                [f"superseded by {keep}", prefix, prefix + "\U0010ffff", pattern.replace("_", "\\_"), keep]).rowcount
         return count
 
     # --- schedule ------------------------------------------------------------------

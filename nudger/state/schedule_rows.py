@@ -35,6 +35,17 @@ class ScheduleRows(Rows):
         return datetime.fromisoformat(row[0]) if row and row[0] else None
 
 
+    def digest_choices_for(self, emails: list[str]) -> dict[str, tuple[str, datetime | None]]:
+        """The digest each of these people chose by reply, and when (a batch of the schedule)."""
+        found: dict[str, tuple[str, datetime | None]] = {}
+        for i in range(0, len(emails), 500):
+            chunk = emails[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            for email, digest, updated in self.db.conn.execute(
+                    f"select email, digest, updated from people where email in ({marks})", chunk):
+                found[email] = (digest, datetime.fromisoformat(updated) if updated else None)
+        return found
+
     def touch(self, subject: str) -> None:
         self.db.conn.execute(
             "insert into schedule (subject, next_at) values (?, '') on conflict(subject)"
@@ -53,6 +64,13 @@ class ScheduleRows(Rows):
             self.db.conn.execute(
                 "insert into schedule (subject, next_at) values (?, ?) on conflict(subject)"
                 " do update set next_at = excluded.next_at", [subject, iso(at)])
+
+    def set_next_many(self, nexts: list[tuple[str, datetime | None]]) -> None:
+        """``set_next`` for a batch: rows with nothing ahead are deleted, the rest moved on."""
+        self.db.conn.executemany("delete from schedule where subject = ?", [[s] for s, at in nexts if at is None])
+        self.db.conn.executemany(
+            "insert into schedule (subject, next_at) values (?, ?) on conflict(subject)"
+            " do update set next_at = excluded.next_at", [[s, iso(at)] for s, at in nexts if at is not None])
 
     def schedule_rows(self) -> list[tuple[str, str]]:
         return [(r[0], r[1]) for r in self.db.conn.execute("select subject, next_at from schedule order by next_at")]

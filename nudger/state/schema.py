@@ -22,6 +22,7 @@ NAMES = (
     "m007_due_asked",
     "m013_history_indexes",
     "m011_hardening",
+    "m008_schedule_indexes",
 )
 
 
