@@ -19,7 +19,7 @@ import click
 
 from nudger import __version__
 from nudger.app import open_runtime, open_source, open_transport
-from nudger.config import Config, find_config_path, load_config, load_secrets
+from nudger.config import Config, find_config_path, load_secrets
 from nudger.core.records import Handoff
 
 if TYPE_CHECKING:
@@ -100,7 +100,9 @@ def get_config(ctx: click.Context, required: bool = True) -> Config | None:
                 "no config found: pass --config FILE, set NUDGER_CONFIG, or run `nudger init` here"
             )
         return None
-    config = load_config(path, os.environ)
+    from nudger.config.cache import load_config_cached
+
+    config = load_config_cached(path, os.environ)  # validated once per edit, not every cron run
     obj["loaded"] = config
     from nudger.log import configure_logging
 

@@ -502,14 +502,25 @@ def config_from_dict(data: dict, source: Path | None = None, base_dir: Path | No
 def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
     """Read and validate one TOML file; `env` supplies HOME for "~/" paths."""
     path = Path(path)
+    return config_from_bytes(read_config_bytes(path), path, env)
+
+
+def read_config_bytes(path: Path) -> bytes:
+    """The config file as stored; a missing or unreadable file is a config error."""
     try:
-        text = path.read_bytes().decode("utf-8")
+        return path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file (write one with `nudger init`)") from None
     except IsADirectoryError:
         raise ConfigError(f"{path}: is a folder, not a config file") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def config_from_bytes(raw: bytes, path: Path, env: Mapping[str, str] | None = None) -> Config:
+    """Validate the bytes of the config file at ``path``."""
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = exc.object.count(b"\n", 0, exc.start) + 1
         raise ConfigError(f"{path}: line {line}: not valid UTF-8") from None

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 OPEN_STATES = ("open", "acknowledged", "blocked")
 CLOSED_STATES = ("done", "cancelled")
@@ -122,10 +122,10 @@ class Event:
                 "recorded": self.recorded.isoformat() if self.recorded else None}
 
 
-@dataclass(frozen=True, slots=True)
-class Step:
+class Step(NamedTuple):
     """An event as the schedule reads it: when, what, who, and the state it left; its words
-    and JSON data are not decoded (a schedule pass reads half a million of them)."""
+    and JSON data are not decoded (a schedule pass reads half a million of them, so a
+    tuple: twice as quick to make as a frozen dataclass)."""
 
     kind: str
     state: HandoffState
