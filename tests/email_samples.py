@@ -73,6 +73,7 @@ class Sample:
     label: str  # kind, and whose copy: "done-requester"
     kind: str
     msg: EmailMessage
+    raw: bytes = b""  # the bytes nudger would send
 
     @property
     def html(self) -> str:
@@ -175,5 +176,5 @@ def samples() -> list[Sample]:
                                   about="FW: Order form").raw
             msg = email.message_from_bytes(raw, policy=default_policy)
             assert isinstance(msg, EmailMessage)
-            out.append(Sample(label, kind, msg))
+            out.append(Sample(label, kind, msg, raw))
     return out
