@@ -275,6 +275,16 @@ def dovecot_without_move():
     dovecot_module.stop(server)
 
 
+@pytest.fixture(scope="session")
+def dovecot_tls():
+    """A third private Dovecot with a throwaway certificate: STARTTLS on ``port``, TLS on ``ssl_port``."""
+    import dovecot as dovecot_module
+
+    server = dovecot_module.start(tls=True)
+    yield server
+    dovecot_module.stop(server)
+
+
 def imap_toml(mailbox, **extra: object) -> str:
     """ORG_TOML reading its mail from ``mailbox`` (a tests/dovecot.py Mailbox) over IMAP."""
     maildir = '[inbound]\nsource = "maildir"\npath = "mail/inbox"\n'

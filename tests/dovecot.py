@@ -42,7 +42,7 @@ state_dir = {root}/state
 instance_name = nudger-test-{port}
 listen = 127.0.0.1
 protocols = imap
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 log_path = {root}/dovecot.log
@@ -70,7 +70,9 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {ssl_port}
+    ssl = yes
   }}
 }}
 service anvil {{
@@ -149,12 +151,23 @@ class Mailbox:
 
 
 class DovecotServer:
-    """A running private Dovecot; ``stop()`` ends it. ``without`` drops capabilities (e.g. MOVE)."""
+    """A running private Dovecot; ``stop()`` ends it. ``without`` drops capabilities (e.g. MOVE);
+    ``tls``: a throwaway certificate for 127.0.0.1 (``self.cert``), STARTTLS offered on ``port``
+    and TLS from the start on ``ssl_port``."""
 
-    def __init__(self, root: Path, without: tuple[str, ...] = ()):
+    def __init__(self, root: Path, without: tuple[str, ...] = (), tls: bool = False):
         self.root = root
         self.host = "127.0.0.1"
         self.port = free_port()
+        self.ssl_port = free_port() if tls else 0
+        self.cert = root / "cert.pem"
+        ssl = "ssl = no"
+        if tls:
+            key = root / "key.pem"
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                            "-keyout", str(key), "-out", str(self.cert)], check=True, capture_output=True)
+            ssl = f"ssl = yes\nssl_cert = <{self.cert}\nssl_key = <{key}"
         self._users = itertools.count(1)
         for sub in ("run", "state", "mail"):
             (root / sub).mkdir(parents=True, exist_ok=True)
@@ -175,7 +188,8 @@ class DovecotServer:
                     "STATUS=SIZE", "SAVEDATE", "LITERAL+", "NOTIFY"]
             capability = "imap_capability = " + " ".join(c for c in have if c not in without)
         self.conf = root / "dovecot.conf"
-        self.conf.write_text(_CONF.format(root=root, port=self.port, uid=NOBODY, capability=capability))
+        self.conf.write_text(_CONF.format(root=root, port=self.port, ssl_port=self.ssl_port, uid=NOBODY,
+                                          capability=capability, ssl=ssl))
         self.proc = subprocess.Popen([DOVECOT, "-F", "-c", str(self.conf)], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE)
         self._wait_ready()
@@ -217,12 +231,12 @@ class DovecotServer:
             self.proc.stderr.close()
 
 
-def start(without: tuple[str, ...] = ()) -> DovecotServer:
+def start(without: tuple[str, ...] = (), tls: bool = False) -> DovecotServer:
     """A server in a fresh 0755 temp dir outside pytest's 0700 tree (Dovecot must traverse it)."""
     root = Path(tempfile.mkdtemp(prefix="nudger-dovecot-"))
     root.chmod(0o755)
     try:
-        return DovecotServer(root, without)
+        return DovecotServer(root, without, tls)
     except Exception:
         shutil.rmtree(root, ignore_errors=True)
         raise

@@ -255,3 +255,21 @@ def test_doctor_names_each_imap_failure_with_its_fix_and_exits_non_zero(tmp_path
     ws = ImapWorkspace(tmp_path / "d", dovecot.mailbox(), tls="starttls")
     out = ws.cli("doctor", expect=1).output
     assert "does not offer STARTTLS" in out and "fix: set inbound.tls" in out
+
+
+@pytest.mark.parametrize("tls", ["ssl", "starttls"])
+def test_tls_from_the_start_or_by_starttls_checks_the_certificate(tmp_path: Path, dovecot_tls, tls: str):
+    mailbox = dovecot_tls.mailbox()
+    port = dovecot_tls.ssl_port if tls == "ssl" else dovecot_tls.port
+    ws = ImapWorkspace(tmp_path, mailbox, port=port, tls=tls)
+    ws.deliver(make_forward(), arrived="2026-11-23T09:00")
+    # The throwaway certificate is nobody's CA: refused, as a configuration error, nothing read.
+    result = ws.run("2026-11-23T09:05", expect=78)
+    assert "inbound.tls" in result.stderr and "the certificate does not verify" in result.stderr
+    assert "$SSL_CERT_FILE" in result.stderr and ws.items() == []
+    # Trusted (the admin's private CA), the same run works, and doctor says so.
+    ws.env["SSL_CERT_FILE"] = str(dovecot_tls.cert)
+    assert "FAIL" not in ws.cli("doctor").output
+    ws.run("2026-11-23T09:06")
+    assert [i["owner"] for i in ws.items()] == ["dana@acme.test"]
+    assert mailbox.uids("INBOX") == []
