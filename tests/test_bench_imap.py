@@ -19,9 +19,7 @@ def test_the_messages_are_realistic_and_distinct():
     assert sum(b"Forwarded message" in raw for raw in messages) == 16
 
 
-def test_both_passes_read_the_same_messages_and_nudger_moves_them(dovecot):
-    mailbox = dovecot.mailbox()
-    figures = bench.measure(mailbox, 30, batch=7)
-    assert figures.same and figures.messages == 30
-    assert figures.raw_s > 0 and figures.nudger_s > 0
-    assert mailbox.uids("INBOX") == [] and len(mailbox.uids("Processed")) == 30
+def test_both_passes_read_the_same_messages_in_either_order_and_nudger_moves_them(dovecot):
+    figures = bench.measure(dovecot, 30, batch=7, rounds=2)
+    assert figures.same and figures.messages == 30 and figures.rounds == 2
+    assert figures.raw_s > 0 and figures.nudger_s > 0 and figures.megabytes > 0
