@@ -15,7 +15,9 @@ with a warm cache, one pass each:
 
 Each round uses a fresh mailbox with the same messages; raw goes first in one round (on
 INBOX), nudger first in the next (raw then reads them in ``Processed``); the best round of
-each counts. Prints both side by side with the target (nudger within 1.5x raw) in one run; timing is
+each counts. Wall time waits for a shared machine and for the server's disk; CPU time (this
+process plus the server's imap process for the session, from /proc) is the work each pass
+did, whatever the load. Prints both side by side with the target (nudger within 1.5x raw) in one run; timing is
 never asserted by tests (tests/test_bench_imap.py runs it small, for correctness only).
 """
 
@@ -91,31 +93,40 @@ def _parse(raw: bytes) -> str:
     return str(msg.get("Message-ID", ""))
 
 
-def raw_pass(mailbox: dovecot.Mailbox, batch: int = BATCH, folder: str = "INBOX") -> list[str]:
+@dataclass
+class Pass:
+    ids: list[str]  # Message-IDs in the order read
+    server_cpu: float = 0.0  # the session's imap process, read just before logging out
+
+
+def raw_pass(mailbox: dovecot.Mailbox, batch: int = BATCH, folder: str = "INBOX",
+             server: dovecot.DovecotServer | None = None) -> Pass:
     """imapclient, batch FETCH, the stdlib parse: the floor nudger is measured against."""
-    ids = []
+    done = Pass([])
     with mailbox.connect() as client:
         client.select_folder(folder, readonly=True)
         uids = sorted(client.search(["UNDELETED"]))
         for at in range(0, len(uids), batch):
             chunk = uids[at:at + batch]
             fetched = client.fetch(chunk, ["BODY.PEEK[]", "INTERNALDATE"])
-            ids += [_parse(fetched[uid][b"BODY[]"]) for uid in chunk]
-    return ids
+            done.ids += [_parse(fetched[uid][b"BODY[]"]) for uid in chunk]
+        done.server_cpu = server.session_cpu() if server else 0.0
+    return done
 
 
-def source_pass(mailbox: dovecot.Mailbox, batch: int = BATCH) -> list[str]:
+def source_pass(mailbox: dovecot.Mailbox, batch: int = BATCH, server: dovecot.DovecotServer | None = None) -> Pass:
     """nudger's IMAP source as a run uses it: fetch, parse, acknowledge (moves), close."""
     config = InboundConfig(source="imap", path=None, folder="INBOX", processed_folder="Processed",
                            server=ServerConfig(host=mailbox.host, port=mailbox.port, username=mailbox.user,
                                                password_env="P", tls="none", timeout=30),
                            fetch_batch=batch)
-    ids = []
+    done = Pass([])
     with ImapSource(config, mailbox.password) as source:
-        for raw in source.fetch():
-            ids.append(_parse(raw.data))
+        for raw in source.fetch():  # the last batch's move happens as the loop ends
+            done.ids.append(_parse(raw.data))
             source.acknowledge(raw.key)
-    return ids
+        done.server_cpu = server.session_cpu() if server else 0.0
+    return done
 
 
 @dataclass
@@ -125,7 +136,7 @@ class Figures:
     rounds: int
     raw_s: float  # the best round's wall time
     nudger_s: float
-    raw_cpu: float  # this process's CPU seconds in that pass (the server's are not counted)
+    raw_cpu: float  # the best round's CPU seconds, client (this process) + server (its imap session)
     nudger_cpu: float
     same: bool
 
@@ -133,11 +144,16 @@ class Figures:
     def ratio(self) -> float:
         return self.nudger_s / self.raw_s if self.raw_s else float("inf")
 
+    @property
+    def cpu_ratio(self) -> float:
+        return self.nudger_cpu / self.raw_cpu if self.raw_cpu else float("inf")
 
-def _timed(fn: Callable[..., list[str]], *args: object) -> tuple[list[str], float, float]:
+
+def _timed(fn: Callable[..., Pass], *args: object) -> tuple[list[str], float, float]:
+    """(ids, wall seconds, CPU seconds of client and server) of one pass."""
     wall, cpu = time.perf_counter(), time.process_time()
     result = fn(*args)
-    return result, time.perf_counter() - wall, time.process_time() - cpu
+    return result.ids, time.perf_counter() - wall, time.process_time() - cpu + result.server_cpu
 
 
 def measure(server: dovecot.DovecotServer, n: int, batch: int = BATCH, rounds: int = 3) -> Figures:
@@ -145,7 +161,7 @@ def measure(server: dovecot.DovecotServer, n: int, batch: int = BATCH, rounds: i
     (raw first in one round, nudger first in the next), the best round of each counted: the
     machine is shared, and this keeps noise from favouring either side."""
     messages = build_messages(n)
-    raw_best = ours_best = (float("inf"), 0.0)
+    raw_best = ours_best = raw_cpu_best = ours_cpu_best = float("inf")
     same = True
     size = 0
     for r in range(rounds):
@@ -153,15 +169,15 @@ def measure(server: dovecot.DovecotServer, n: int, batch: int = BATCH, rounds: i
         size = populate(mailbox, messages)
         raw_pass(mailbox, batch)  # warm-up: Dovecot indexes the new mail, the page cache fills
         if r % 2 == 0:
-            raw_ids, raw_s, raw_cpu = _timed(raw_pass, mailbox, batch)
-            ours, ours_s, ours_cpu = _timed(source_pass, mailbox, batch)
+            raw_ids, raw_s, raw_cpu = _timed(raw_pass, mailbox, batch, "INBOX", server)
+            ours, ours_s, ours_cpu = _timed(source_pass, mailbox, batch, server)
         else:
-            ours, ours_s, ours_cpu = _timed(source_pass, mailbox, batch)
-            raw_ids, raw_s, raw_cpu = _timed(raw_pass, mailbox, batch, "Processed")  # where ours put them
+            ours, ours_s, ours_cpu = _timed(source_pass, mailbox, batch, server)
+            raw_ids, raw_s, raw_cpu = _timed(raw_pass, mailbox, batch, "Processed", server)  # where ours put them
         same = same and ours == raw_ids and len(ours) == n and not mailbox.uids("INBOX")
-        raw_best = min(raw_best, (raw_s, raw_cpu))
-        ours_best = min(ours_best, (ours_s, ours_cpu))
-    return Figures(n, size / 1e6, rounds, raw_best[0], ours_best[0], raw_best[1], ours_best[1], same)
+        raw_best, raw_cpu_best = min(raw_best, raw_s), min(raw_cpu_best, raw_cpu)
+        ours_best, ours_cpu_best = min(ours_best, ours_s), min(ours_cpu_best, ours_cpu)
+    return Figures(n, size / 1e6, rounds, raw_best, ours_best, raw_cpu_best, ours_cpu_best, same)
 
 
 def main(n: int, rounds: int) -> None:
@@ -174,12 +190,16 @@ def main(n: int, rounds: int) -> None:
     verdict = "ok" if f.ratio <= TARGET else "MISSED"
     print(f"\nIMAP ingest of {f.messages:,} messages ({f.megabytes:.1f} MB), batches of {BATCH}, Dovecot on "
           f"loopback, best of {f.rounds} rounds; same messages, same order: {'yes' if f.same else 'NO'}\n")
-    print("| pass | wall s | messages/s | client CPU s | vs raw (wall) | target |")
-    print("| --- | --- | --- | --- | --- | --- |")
-    print(f"| raw imapclient batch FETCH + stdlib parse | {f.raw_s:.2f} | {f.messages / f.raw_s:,.0f} | "
+    cpu_verdict = "ok" if f.cpu_ratio <= TARGET else "MISSED"
+    print("| pass | wall s | messages/s | vs raw, wall | CPU s (client + server) | vs raw, CPU | target |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print(f"| raw imapclient batch FETCH + stdlib parse | {f.raw_s:.2f} | {f.messages / f.raw_s:,.0f} | 1.00x | "
           f"{f.raw_cpu:.2f} | 1.00x | |")
     print(f"| nudger ImapSource: fetch + same parse + MOVE to Processed | {f.nudger_s:.2f} | "
-          f"{f.messages / f.nudger_s:,.0f} | {f.nudger_cpu:.2f} | {f.ratio:.2f}x | <= {TARGET}x {verdict} |")
+          f"{f.messages / f.nudger_s:,.0f} | {f.ratio:.2f}x {verdict} | {f.nudger_cpu:.2f} | "
+          f"{f.cpu_ratio:.2f}x {cpu_verdict} | <= {TARGET}x |")
+    print(f"\n(load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs: wall time waits for the "
+          "machine, CPU time is the work done)")
 
 
 if __name__ == "__main__":
