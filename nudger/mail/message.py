@@ -139,6 +139,7 @@ class ParsedMail:
     defects: list[str] = field(default_factory=list)
     text_from_html: bool = False  # True when `text` was converted from `html` (no text/plain part)
     _msg: Message | None = field(default=None, repr=False, compare=False)
+    _read: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def files(self) -> list[Attachment]:
@@ -151,14 +152,20 @@ class ParsedMail:
         return values[0] if values else ""
 
     def header_all(self, name: str) -> list[str]:
-        """Every occurrence of a header, decoded, CR/LF removed; never raises."""
+        """Every occurrence of a header, decoded, CR/LF removed; never raises. Remembered: the
+        classifiers ask for the same headers many times, and each read builds header objects."""
+        key = name.lower()
+        if key in self._read:
+            return list(self._read[key])
         if self._msg is None:
             return []
         try:
             raws = self._msg.get_all(name) or []
         except Exception:  # noqa: BLE001 - a header we cannot even list is a missing header
-            return []
-        return [_clean(v) for v in (_header_str(r) for r in raws)]
+            raws = []
+        values = [_clean(v) for v in (_header_str(r) for r in raws)]
+        self._read[key] = tuple(values)
+        return values
 
 
 def to_lf(text: str) -> str:

@@ -12,7 +12,7 @@ strict policy to the same headers, text, HTML and attachments (tests/test_mime.p
 from __future__ import annotations
 
 import binascii
-import secrets
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -147,9 +147,10 @@ def _filename(name: str | None) -> str:
 
 def _multipart(subtype: str, parts: Sequence[bytes]) -> tuple[str, bytes]:
     """The Content-Type value and the body. ``=_`` cannot occur in quoted-printable or base64
-    text, so the boundary never collides with a part. The CRLF before a delimiter belongs to
-    the delimiter, so each part's own last line end is kept by adding one."""
-    boundary = f"=_nudger_{secrets.token_hex(12)}"
+    text, so the boundary never collides with a part; it is named after the parts, so the same
+    email is the same bytes (a rerun, a test). The CRLF before a delimiter belongs to the
+    delimiter, so each part's own last line end is kept by adding one."""
+    boundary = f"=_nudger_{hashlib.sha256(b''.join(parts)).hexdigest()[:24]}"
     body = b"".join(b"--" + boundary.encode("ascii") + CRLF + p + CRLF for p in parts)
     body += b"--" + boundary.encode("ascii") + b"--" + CRLF
     return f'multipart/{subtype}; boundary="{boundary}"', body
