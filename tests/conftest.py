@@ -285,18 +285,19 @@ def dovecot_tls():
     dovecot_module.stop(server)
 
 
-def imap_toml(mailbox, **extra: object) -> str:
-    """ORG_TOML reading its mail from ``mailbox`` (a tests/dovecot.py Mailbox) over IMAP."""
+def imap_toml(mailbox, base: str = ORG_TOML, **extra: object) -> str:
+    """``base`` (ORG_TOML, or a variant of it) reading its mail from ``mailbox`` (a
+    tests/dovecot.py Mailbox) over IMAP."""
     maildir = '[inbound]\nsource = "maildir"\npath = "mail/inbox"\n'
-    assert maildir in ORG_TOML
-    return ORG_TOML.replace(maildir, mailbox.toml(**extra))
+    assert maildir in base
+    return base.replace(maildir, mailbox.toml(**extra))
 
 
 class ImapWorkspace(Workspace):
     """A Workspace whose inbound mail is an IMAP mailbox on the session's Dovecot."""
 
-    def __init__(self, root: Path, mailbox, more_toml: str = "", **extra: object):
-        super().__init__(root, imap_toml(mailbox, **extra) + more_toml)
+    def __init__(self, root: Path, mailbox, base: str = ORG_TOML, **extra: object):
+        super().__init__(root, imap_toml(mailbox, base, **extra))
         self.mailbox = mailbox
         self.env["NUDGER_IMAP_PASSWORD"] = mailbox.password
 
