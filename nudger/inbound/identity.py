@@ -11,15 +11,18 @@ import re
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 
+from nudger.mail.message import undo_8bit
+
 
 def dedupe_key(raw: bytes) -> str:
     """The Message-ID when there is a usable one, else a hash of the whole message."""
     try:
         headers = BytesHeaderParser(policy=compat32).parsebytes(raw[:65536], headersonly=True)
-        mid = str(headers.get("Message-ID") or "").strip()
+        # raw_items: the stdlib shows raw 8-bit (RFC 6532) as U+FFFD, which undo_8bit reads back
+        mid = next((str(v) for k, v in headers.raw_items() if k.lower() == "message-id"), "").strip()
     except Exception:  # noqa: BLE001 - any header we cannot read falls back to the hash
         mid = ""
-    mid = re.sub(r"\s+", "", mid).strip("<>")
+    mid = re.sub(r"\s+", "", undo_8bit(mid)).strip("<>")
     if mid and len(mid) <= 250 and "@" in mid:
         return f"mid:{mid}"
     return "sha256:" + hashlib.sha256(raw).hexdigest()

@@ -176,7 +176,19 @@ def to_lf(text: str) -> str:
 
 
 def _clean(value: str) -> str:
-    return _WS.sub(" ", _CRLF.sub(" ", value)).strip()
+    return _WS.sub(" ", _CRLF.sub(" ", undo_8bit(value))).strip()
+
+
+def undo_8bit(text: str) -> str:
+    """Raw 8-bit header bytes (RFC 6532 UTF-8, or Latin-1 from older mailers) as the characters
+    they stand for. The stdlib keeps them as lone surrogates, which no database or file accepts."""
+    if not _SURROGATES.search(text):
+        return text
+    data = text.encode("utf-8", "surrogateescape")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
 
 
 def _header_str(value: object) -> str:
@@ -214,12 +226,7 @@ def _decode_words(raw: str) -> str:
 
     Many mailers still send Latin-1 headers unencoded; the stdlib shows them as U+FFFD.
     """
-    if _SURROGATES.search(raw):
-        data = raw.encode("ascii", "surrogateescape")
-        try:
-            raw = data.decode("utf-8")
-        except UnicodeDecodeError:
-            raw = data.decode("cp1252", errors="replace")
+    raw = undo_8bit(raw)
     try:
         return str(make_header(decode_header(raw)))
     except Exception:  # noqa: BLE001
@@ -316,7 +323,8 @@ def _bounded(values: list[str]) -> list[str]:
 
 
 def _msgids(value: str) -> list[str]:
-    found = _MSGID.findall(value or "")
+    value = undo_8bit(value or "")
+    found = _MSGID.findall(value)
     if found:
         return found
     return [v for v in (value or "").split() if v and len(v) < 999]
