@@ -10,9 +10,10 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import click
@@ -24,9 +25,10 @@ from nudger.core.records import Handoff
 
 if TYPE_CHECKING:
     from nudger.state.store import Store
-from nudger.errors import ConfigError, NudgerError, TemporaryFailure
+from nudger.errors import ConfigError, NudgerError, StorageFailure, TemporaryFailure, storage_failure
 
 log = logging.getLogger("nudger.cli")
+T = TypeVar("T")
 
 
 class NudgerGroup(click.Group):
@@ -44,6 +46,9 @@ class NudgerGroup(click.Group):
             sys.stderr.close()
             sys.exit(0)
         except Exception as exc:  # noqa: BLE001
+            if (fault := storage_failure(exc)) is not None:  # a full disk, a read-only database: retry later
+                click.echo(f"nudger: {fault}", err=True)
+                sys.exit(fault.exit_code)
             root = logging.getLogger("nudger")
             if root.handlers:  # the traceback goes to the log file only, never to the console
                 root.exception("unexpected error", extra={"console": False})
@@ -168,15 +173,29 @@ def run(ctx: click.Context, now_text: str | None) -> None:
         # Source and transport first: a kind not built yet stops the run before it is recorded.
         with (open_source(config, os.environ) as source, open_transport(config) as transport,
               open_runtime(config, now, os.environ) as rt):
-            run_id = rt.store.start_run(datetime.now(UTC), now)
+            run_id = _record_run(lambda: rt.store.start_run(datetime.now(UTC), now))
             summary = run_once(rt, source, transport)
-            rt.store.finish_run(run_id, datetime.now(UTC), summary.as_json())
+            if run_id is not None:
+                _record_run(lambda: rt.store.finish_run(run_id, datetime.now(UTC), summary.as_json()))
     if (summary.did_something() or sys.stdout.isatty()) and ctx.obj.get("verbosity", 0) >= 0:
         click.echo(summary.line())
     if summary.fetch_config_error:
         raise ConfigError(f"could not fetch mail: {summary.fetch_error}")
+    if summary.store_error:
+        raise StorageFailure(f"{summary.store_error} (mail not yet stored stays where it was; the next run retries)")
     if summary.fetch_error:
         raise TemporaryFailure(f"could not fetch mail: {summary.fetch_error}")
+
+
+def _record_run(write: Callable[[], T]) -> T | None:
+    """The runs table is a record, not the work: a full disk there must not stop the run."""
+    try:
+        return write()
+    except Exception as exc:
+        if storage_failure(exc) is None:
+            raise
+        log.error("could not record the run: %s", exc)
+        return None
 
 
 @cli.command()
@@ -200,7 +219,7 @@ def ingest(ctx: click.Context, source: str, now_text: str | None) -> None:
 def _ingest(ctx: click.Context, source: str, now_text: str | None) -> None:
     from nudger.inbound.sources import FileSource, StdinSource
     from nudger.lock import run_lock
-    from nudger.pipeline import RunSummary, deliver_due, ingest_from
+    from nudger.pipeline import RunSummary, deliver_due, guarded, ingest_from
 
     config = get_config(ctx)
     assert config is not None
@@ -211,13 +230,15 @@ def _ingest(ctx: click.Context, source: str, now_text: str | None) -> None:
         raise click.ClickException(f"cannot read {source}: {exc.strerror or exc}") from exc
     with src, open_runtime(config, now, os.environ) as rt:
         summary = RunSummary()
-        ingest_from(rt, src, summary)
+        guarded(summary, "ingest", lambda: ingest_from(rt, src, summary))
+        if summary.store_error:
+            raise StorageFailure(f"{summary.store_error} (the MTA keeps the message and retries)")
         if summary.fetch_error:
             raise TemporaryFailure(summary.fetch_error)
         with run_lock(config.database_path) as held:
             if held:
                 with open_transport(config) as transport:
-                    deliver_due(rt, transport, summary)
+                    guarded(summary, "deliver", lambda: deliver_due(rt, transport, summary))
     if ctx.obj.get("verbosity", 0) > 0 or sys.stdout.isatty():
         click.echo(summary.line())
 

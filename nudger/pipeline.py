@@ -9,13 +9,14 @@ from __future__ import annotations
 import logging
 import re
 import traceback
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
 from nudger.budget import OverBudget, time_budget
 from nudger.core.tokens import bounce_address
 from nudger.crashpoints import crash_point
-from nudger.errors import ConfigError, TemporaryFailure
+from nudger.errors import ConfigError, StorageFailure, TemporaryFailure, storage_failure
 from nudger.inbound.sources import InboundSource, RawMessage
 from nudger.outbound.transports import Outgoing, Transport
 from nudger.runtime import Runtime
@@ -44,11 +45,12 @@ class RunSummary:
     recovered: int = 0
     fetch_error: str | None = None
     fetch_config_error: bool = False  # the source's settings are wrong (a refused login): exit 78
+    store_error: str | None = None  # our database or disk refused a write: exit 75, mail left at its source
     outcomes: list[str] = field(default_factory=list)
 
     def did_something(self) -> bool:
         return any((self.ingested, self.duplicates, self.queued, self.sent, self.retry, self.dead,
-                    self.fetch_error))
+                    self.fetch_error, self.store_error))
 
     def line(self) -> str:
         detail = [f"{n} {label}" for n, label in (
@@ -63,6 +65,8 @@ class RunSummary:
             parts.append(f"retry {self.retry} · dead {self.dead}")
         if self.fetch_error:
             parts.append(f"fetch failed: {self.fetch_error}")
+        if self.store_error:
+            parts.append(f"storing failed: {self.store_error}")
         return " · ".join(parts)
 
     def as_json(self) -> dict:
@@ -74,12 +78,28 @@ class RunSummary:
 def run_once(rt: Runtime, source: InboundSource, transport: Transport) -> RunSummary:
     """One cron run. Fetch failures don't stop delivery; the caller exits 75 for them."""
     summary = RunSummary()
-    summary.recovered = rt.store.recover_sending()
-    ingest_from(rt, source, summary)
-    schedule_stage(rt, summary)
-    deliver_due(rt, transport, summary)
-    forget_sent(rt)
+
+    def recover() -> None:
+        summary.recovered = rt.store.recover_sending()
+
+    for stage, step in (("recover", recover), ("ingest", lambda: ingest_from(rt, source, summary)),
+                        ("schedule", lambda: schedule_stage(rt, summary)),
+                        ("deliver", lambda: deliver_due(rt, transport, summary)), ("forget", lambda: forget_sent(rt))):
+        guarded(summary, stage, step)
     return summary
+
+
+def guarded(summary: RunSummary, stage: str, step: Callable[[], None]) -> None:
+    """Run one stage; a fault of our own storage ends that stage only (the next ones still
+    run: delivery after a failed ingest) and is remembered for exit 75. Anything else raises."""
+    try:
+        step()
+    except Exception as exc:
+        fault = storage_failure(exc)
+        if fault is None:
+            raise
+        summary.store_error = summary.store_error or str(fault)
+        log.error("%s stage: %s", stage, fault, extra=_LOG_ONLY)
 
 
 def forget_sent(rt: Runtime) -> None:
@@ -112,6 +132,8 @@ def ingest_from(rt: Runtime, source: InboundSource, summary: RunSummary) -> None
                 log.error("fetch failed: %s", exc, extra=_LOG_ONLY)
                 return
             ingest_one(rt, source, raw, summary)
+    except StorageFailure:
+        raise  # the run's own storage: the message stays at its source (see ``guarded``)
     except TemporaryFailure as exc:
         summary.fetch_error = str(exc)
         log.error("fetch failed: %s", exc, extra=_LOG_ONLY)
@@ -181,6 +203,8 @@ def ingest_one(rt: Runtime, source: InboundSource, raw: RawMessage, summary: Run
     except (TemporaryFailure, ConfigError):
         raise  # not this message's fault: it stays at the source for the next run
     except (Exception, OverBudget) as exc:  # noqa: BLE001 - one bad message never stops the run
+        if (fault := storage_failure(exc)) is not None:
+            raise fault from exc  # a full disk, a read-only database: not the message's fault either
         plain = isinstance(exc, (Quarantine, OverBudget))
         reason = str(exc) if plain else f"{type(exc).__name__}: {exc}"
         detail = "" if plain else traceback.format_exc()

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Self
 
-from nudger.errors import TemporaryFailure
+from nudger.errors import StorageFailure, TemporaryFailure
 
 
 def iso(dt: datetime) -> str:
@@ -76,7 +76,9 @@ class Rows:
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            raise TemporaryFailure(f"database is busy: {exc}") from exc
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise TemporaryFailure(f"database is busy: {exc}") from exc
+            raise StorageFailure(f"the database refused a write: {exc}") from exc
         try:
             yield self
         except BaseException:

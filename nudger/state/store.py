@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from nudger.core.message_ids import root_message_id
 from nudger.core.records import HANDOFF_STATES, Handoff
+from nudger.crashpoints import storage_fault
 from nudger.errors import TemporaryFailure
 from nudger.state.db import Connection, iso
 from nudger.state.handoff_rows import HandoffRows, _handoff_row
@@ -49,6 +50,7 @@ class Store(InboundLog, HandoffRows, OutboxRows, ScheduleRows):
 
                 migrations.apply(Database(conn))
                 mark_current(conn)
+            storage_fault(conn)
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
                 raise TemporaryFailure(f"database {path} is busy: {exc}") from exc
