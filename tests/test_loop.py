@@ -204,8 +204,10 @@ def test_dkim_pass_lets_a_participant_act_without_token(ws: Workspace) -> None:
     start(ws)
     [notice] = ws.sent_to("dana@acme.test", "new_handoff")
     auth = "mx.acme.test; dkim=pass header.d=acme.test header.i=@acme.test; spf=pass"
-    ws.deliver(make_reply(notice, "ack", sender="dana@acme.test", to="handoffs@acme.test",
-                          headers={"Authentication-Results": auth}))
+    reply = make_reply(notice, "ack", sender="dana@acme.test", to="handoffs@acme.test")
+    # as the receiving server writes it: above the message's own headers (RFC 8601 §5)
+    ws.deliver(f"Authentication-Results: {auth}\r\nReceived: from mail.acme.test by mx.acme.test\r\n".encode()
+               + reply)
     ws.run("2026-11-23T10:00")
     assert ws.items()[0]["status"] == "acknowledged"
 

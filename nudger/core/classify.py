@@ -185,22 +185,65 @@ _AUTH_RESULT = re.compile(r"\b(dkim|dmarc)\s*=\s*(\w+)([^;]*)", re.IGNORECASE)
 _PROP = re.compile(r"\b(header\.(?:d|i|from))\s*=\s*\"?([^\s;\"]+)", re.IGNORECASE)
 
 
+# What a receiving server prepends above a message (RFC 5321 §4.4, RFC 8601, RFC 8617), and
+# what filters on it commonly add beside them (SpamAssassin, amavis, Exchange's own stamps).
+_TRACE_NAMES = frozenset({
+    "return-path", "delivered-to", "x-original-to", "envelope-to", "received", "received-spf",
+    "authentication-results", "arc-seal", "arc-message-signature", "arc-authentication-results",
+})
+_TRACE_PREFIXES = ("x-spam-", "x-virus-", "x-ms-exchange-organization-", "x-forefront-antispam-")
+_BY_HOST = re.compile(r"\bby\s+\[?([^\s;()\[\]]{1,255})", re.IGNORECASE)
+
+
+def _trusted_host(host: str, trusted: set[str]) -> bool:
+    host = host.lower().rstrip(".")
+    return any(host == t or host.endswith("." + t) for t in trusted)
+
+
+def trusted_results(mail: ParsedMail, trusted: set[str]) -> list[tuple[str, str]]:
+    """(authserv-id, results) of the Authentication-Results headers a trusted server added.
+
+    RFC 8601 §5: only the headers the receiving server prepended count, and those sit at the
+    very top, in the block of trace headers above the message's own (From, Subject, …) and
+    above the first Received header that a trusted server did not add. One the sender wrote,
+    anywhere else, authorises nothing; the MTA must still strip forged ones that claim its
+    own authserv-id (a message delivered straight to it could put one right below its own).
+    """
+    found = []
+    for name, value in mail.headers_in_order():
+        if name not in _TRACE_NAMES and not name.startswith(_TRACE_PREFIXES):
+            break  # the message's own headers start here
+        if name == "received":
+            by = _BY_HOST.search(value)
+            if not by or not _trusted_host(by.group(1), trusted):
+                break  # added before the message reached a server we trust
+        elif name == "authentication-results":
+            serv, _, results = value.partition(";")
+            serv_id = serv.strip().split()[0].lower() if serv.strip() else ""
+            if serv_id in trusted:
+                found.append((serv_id, results))
+    return found
+
+
 def passed_authentication(mail: ParsedMail, config: Config) -> str | None:
-    """RFC 8601: a trusted server says DKIM or DMARC passed for the sender's domain."""
+    """RFC 8601: a trusted server says DKIM or DMARC passed for the sender's domain.
+
+    Per method, the topmost trusted verdict is the one that counts: a ``pass`` written
+    below the trusted server's own ``fail`` is the sender's, not the server's."""
     trusted = {t.lower() for t in config.security.trusted_authserv_ids}
     if not trusted or not mail.from_addr:
         return None
     domain = mail.from_addr.email.rpartition("@")[2].lower()
-    for header in mail.header_all("Authentication-Results"):
-        serv, _, results = header.partition(";")
-        serv_id = serv.strip().split()[0].lower() if serv.strip() else ""
-        if serv_id not in trusted:
-            continue
+    decided: set[str] = set()  # methods a header above already gave its verdict on
+    for serv_id, results in trusted_results(mail, trusted):
+        here = set()
         for method, result, props in _AUTH_RESULT.findall(results):
-            if result.lower() != "pass":
+            method = method.lower()
+            here.add(method)
+            if method in decided or result.lower() != "pass":
                 continue
             for _prop, value in _PROP.findall(props):
-                value = value.lower().rpartition("@")[2]
-                if value == domain:
-                    return f"{method.lower()}=pass for {domain} from trusted {serv_id}"
+                if value.lower().rpartition("@")[2] == domain:
+                    return f"{method}=pass for {domain} from trusted {serv_id}"
+        decided |= here
     return None

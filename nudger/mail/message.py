@@ -11,6 +11,7 @@ import base64
 import binascii
 import email
 import email.utils
+import itertools
 import quopri
 import re
 from dataclasses import dataclass, field, replace
@@ -150,6 +151,17 @@ class ParsedMail:
         """First occurrence of a header, decoded; '' when missing or unreadable."""
         values = self.header_all(name)
         return values[0] if values else ""
+
+    def headers_in_order(self, most: int = 200) -> list[tuple[str, str]]:
+        """The first ``most`` headers as (lower-cased name, cleaned text), top first: the order
+        the receiving servers prepended them in; never raises."""
+        if self._msg is None:
+            return []
+        try:
+            items = self._msg.raw_items()
+            return [(str(k).lower(), _clean(_decode_words(str(v)))) for k, v in itertools.islice(items, most)]
+        except Exception:  # noqa: BLE001
+            return []
 
     def header_all(self, name: str) -> list[str]:
         """Every occurrence of a header, decoded, CR/LF removed; never raises. Remembered: the
