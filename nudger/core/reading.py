@@ -8,6 +8,7 @@ Each part is read once, when first asked for: an auto-reply is never parsed for 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -22,8 +23,26 @@ from nudger.mail.forwards import Forward, find_forward
 from nudger.mail.message import Attachment, ParsedMail
 from nudger.mail.replies import reply_text
 
+# A plain addr-spec (RFC 5322 dot-atom @ domain; RFC 6532 letters allowed): no quoted local
+# part, no second "@", and no "%" or "!" (source-routing forms an MTA may rewrite to reach an
+# outsider: eve%evil.example@acme.test, evil.example!eve@acme.test).
+_ATOM = r"[\w#$&'*+/=?^`{|}~-]+"
+_LABEL = r"[^\W_](?:[\w-]{0,61}[^\W_])?"
+_PLAIN_ADDRESS = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})+")
+
+
+def plain_address(email: str) -> bool:
+    """Is this one mailbox, written the plain way, and nothing that could route elsewhere?"""
+    local, _, domain = email.rpartition("@")
+    return (len(email) <= 254 and 0 < len(local) <= 64 and len(domain) <= 253
+            and _PLAIN_ADDRESS.fullmatch(email) is not None)
+
 
 def in_allowed_domain(config: Config, email: str) -> bool:
+    """Only a plain addr-spec in an allowed domain counts: ``eve@evil.example@acme.test`` (read
+    as ``@acme.test``), quoted local parts and routing forms never do."""
+    if not plain_address(email):
+        return False
     return email.rpartition("@")[2].lower() in {d.lower() for d in config.security.allowed_domains}
 
 
