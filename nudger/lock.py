@@ -14,7 +14,7 @@ def run_lock(db_path: Path) -> Iterator[bool]:
     """Yields True when this process holds the lock, False when another run does."""
     path = Path(str(db_path) + ".lock")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)  # empty, but beside the database: private too
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
