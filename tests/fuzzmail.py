@@ -149,10 +149,11 @@ class Verdict:
     """What the run path made of one input."""
 
     outcome: str
-    seconds: float
+    seconds: float  # wall clock, what the time budget counts
     escaped: str = ""  # an exception out of ingest_one: the run would have stopped
     internal: str = ""  # quarantined because our code raised, not because the mail was bad
     outsiders: list[str] = field(default_factory=list)  # mail queued to someone outside allowed_domains
+    cpu: float = 0.0  # CPU seconds: the cost itself, whatever else the machine is doing
 
 
 class RunPath:
@@ -175,13 +176,13 @@ class RunPath:
         rt = Runtime(self.config, self.store, self.now, b"fuzz-secret-0123456789abcdef")
         before = self.store.db.execute("select coalesce(max(id), 0) from outbox").fetchone()[0]
         held = self.store.db.execute("select coalesce(max(id), 0) from quarantine").fetchone()[0]
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         try:
             outcome = ingest_one(rt, StdinSource(raw), RawMessage(f"fuzz/{self.n}", raw), RunSummary())
         except Exception:  # noqa: BLE001 - that is what is being counted
-            return Verdict("escaped", time.perf_counter() - start, escaped=traceback.format_exc())
-        seconds = time.perf_counter() - start
-        verdict = Verdict(outcome, seconds)
+            return Verdict("escaped", time.perf_counter() - start, escaped=traceback.format_exc(),
+                           cpu=time.process_time() - cpu)
+        verdict = Verdict(outcome, time.perf_counter() - start, cpu=time.process_time() - cpu)
         for (detail,) in self.store.db.execute("select detail from quarantine where id > ?", [held]):
             if detail:
                 verdict.internal = detail
