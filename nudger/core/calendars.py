@@ -33,10 +33,14 @@ def org_calendar(config: Config) -> BusinessCalendar:
 
 def calendar_for(config: Config, email: str | None) -> BusinessCalendar:
     """A directory person's own timezone, else the org's (requesters need not be listed).
-    Remembered per config (a schedule pass asks for the same people's calendars again and again)."""
+    Remembered per config (a schedule pass asks for the same people's calendars again and
+    again), for directory people and the org: the memo stays as small as the directory."""
     found = config.derived.get(("calendar", email))
     if found is None:
-        found = config.derived[("calendar", email)] = _calendar_for(config, email)
+        key = ("calendar", email if email and config.person_by_email(email) else None)
+        found = config.derived.get(key)
+        if found is None:
+            found = config.derived[key] = _calendar_for(config, key[1])
     return found
 
 
