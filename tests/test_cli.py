@@ -140,7 +140,10 @@ def test_init_writes_config_and_maildirs(tmp_path: Path) -> None:
     assert result.exit_code == 0
     config = tmp_path / "site" / "config" / "nudger.toml"
     assert config.exists() and (tmp_path / "site" / "config" / "mail" / "inbox" / "new").is_dir()
-    assert "nudger run" in result.output
+    # The cron line names this installation's nudger by its full path (cron's PATH has no virtualenv).
+    [cron] = [line for line in result.output.splitlines() if "Add to crontab" in line]
+    command = cron.split(f"NUDGER_CONFIG={config} ")[1].split()
+    assert Path(command[0]).is_absolute() and Path(command[0]).exists() and command[1:] == ["run", "-q"]
     assert (tmp_path / "site" / "config" / "nudger.example.toml").exists()
     doctor = invoke("--config", str(config), "doctor", env={"NUDGER_SECRET": "x" * 32})
     assert doctor.exit_code == 0, doctor.output

@@ -37,6 +37,17 @@ def init_workspace(directory: Path, domain: str) -> Iterator[str]:
     yield "Next:"
     yield f"  1. Edit {config_path}: add your [[people]] and [teams] (see {example.name} beside it)."
     yield f"  2. Check it:          nudger --config {config_path} doctor"
-    yield f"  3. Add to crontab:    */5 * * * * NUDGER_CONFIG={config_path} nudger run"
-    yield f"  4. Deliver mail for handoffs@{domain} into {config_path.parent / 'mail/inbox'}"
-    yield "     (or pipe it to `nudger ingest -`)."
+    yield f"  3. Add to crontab:    */5 * * * * NUDGER_CONFIG={config_path} {_nudger_command()} run -q"
+    yield "     (with NUDGER_SECRET and any password variables: see crontab.example)."
+    yield f"  4. Deliver mail for handoffs@{domain} into {config_path.parent / 'mail/inbox'},"
+    yield "     or read a shared mailbox over IMAP ([inbound] source = \"imap\"; docs/operating.md),"
+    yield "     or pipe it to `nudger ingest -`."
+
+
+def _nudger_command() -> str:
+    """The full path of this installation's `nudger` (cron's PATH would not find a virtualenv's)."""
+    import shutil
+    import sys
+
+    beside = Path(sys.executable).parent / "nudger"
+    return str(beside) if beside.exists() else shutil.which("nudger") or "nudger"
