@@ -12,6 +12,7 @@ rendering stack.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -21,6 +22,7 @@ from nudger.errors import ConfigError
 
 if TYPE_CHECKING:
     from nudger.inbound.sources import InboundSource
+    from nudger.outbound.smtp import SmtpSettings
     from nudger.outbound.transports import Transport
     from nudger.runtime import Runtime
 
@@ -62,14 +64,25 @@ def server_password(config: Config, section: str, env: Mapping[str, str] | None 
     return value
 
 
-def open_transport(config: Config) -> Transport:
-    """Where outgoing mail goes; a kind not built yet is a config error (exit 78)."""
-    from nudger.outbound.transports import MaildirTransport
-
+def open_transport(config: Config, env: Mapping[str, str] | None = None) -> Transport:
+    """Where outgoing mail goes. SMTP connects on the first delivery, not here; its password
+    comes from the environment variable the config names (missing: a config error, exit 78)."""
     if config.outbound.transport == "maildir":
+        from nudger.outbound.transports import MaildirTransport
+
         assert config.outbound.path is not None
         return MaildirTransport(config.outbound.path)
-    raise ConfigError(
-        f"{config.source}: outbound.transport: \"{config.outbound.transport}\" delivery is not built yet; "
-        "use \"maildir\""
-    )
+    from nudger.outbound.smtp import SmtpTransport
+
+    return SmtpTransport(smtp_settings(config, os.environ if env is None else env))
+
+
+def smtp_settings(config: Config, env: Mapping[str, str]) -> SmtpSettings:
+    """The relay's address, TLS mode, login, timeout and pool size, the password read from ``env``."""
+    from nudger.outbound.smtp import SmtpSettings
+
+    server = config.outbound.server
+    assert server.host is not None and server.port is not None
+    return SmtpSettings(host=server.host, port=server.port, tls=server.tls, username=server.username,
+                        password=server_password(config, "outbound", env), concurrency=config.outbound.concurrency,
+                        timeout=server.timeout)

@@ -228,7 +228,8 @@ def _ingest(ctx: click.Context, source: str, now_text: str | None) -> None:
         src = StdinSource() if source == "-" else FileSource(Path(source))
     except OSError as exc:
         raise click.ClickException(f"cannot read {source}: {exc.strerror or exc}") from exc
-    with src, open_runtime(config, now, os.environ) as rt:
+    # The transport is opened (not connected) first: a config error defers the mail untouched.
+    with src, open_transport(config) as transport, open_runtime(config, now, os.environ) as rt:
         summary = RunSummary()
         guarded(summary, "ingest", lambda: ingest_from(rt, src, summary))
         if summary.store_error:
@@ -237,8 +238,7 @@ def _ingest(ctx: click.Context, source: str, now_text: str | None) -> None:
             raise TemporaryFailure(summary.fetch_error)
         with run_lock(config.database_path) as held:
             if held:
-                with open_transport(config) as transport:
-                    guarded(summary, "deliver", lambda: deliver_due(rt, transport, summary))
+                guarded(summary, "deliver", lambda: deliver_due(rt, transport, summary))
     if ctx.obj.get("verbosity", 0) > 0 or sys.stdout.isatty():
         click.echo(summary.line())
 
@@ -494,32 +494,67 @@ def status(ctx: click.Context, as_json: bool) -> None:
     click.echo("handoffs:   " + (", ".join(f"{k} {v}" for k, v in h.items() if v) or "none"))
     o = data["outbox"]
     click.echo(f"outbox:     queued {o['queued']}, sending {o['sending']}, sent {o['sent']}, failed {o['failed']}")
+    for b in data["hard_bouncing"]:
+        click.echo(f"bouncing:   {b['address']} since {b['at']} (outbox #{b['outbox_id']}): {b['reason']}")
     q = data["quarantine"]
     click.echo(f"quarantine: {q.get('held', 0)} held")
     last = data["last_run"]
     click.echo(f"last run:   {last['finished']}" if last else "last run:   never")
 
 
-@cli.command()
+@cli.group(invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="As JSON.")
 @click.option("--all", "show_all", is_flag=True, help="Include sent mail.")
 @config_option
 @click.pass_context
 def outbox(ctx: click.Context, as_json: bool, show_all: bool) -> None:
-    """Outgoing mail that is queued or failed (--all: sent and superseded too)."""
-    statuses = ("queued", "sending", "sent", "dead", "superseded") if show_all else ("queued", "sending", "dead")
+    """Outgoing mail that is queued, retrying, dead or bounced, with the reason and the next
+    attempt (--all: sent and superseded too). `nudger outbox retry ID` sends one again."""
+    if ctx.invoked_subcommand is not None:
+        return
+    statuses = ("queued", "sending", "sent", "dead", "bounced", "superseded") if show_all else (
+        "queued", "sending", "dead", "bounced")
     rows = _store(ctx).outbox(statuses)
     if as_json:
-        emit_json(rows)
+        emit_json([{**r, "state": _outbox_state(r)} for r in rows])
         return
     if not rows:
         click.echo("outbox is empty")
     for r in rows:
-        extra = f"  ({r['last_error']})" if r["status"] == "dead" and r["last_error"] else ""
-        click.echo(
-            f"{r['id']:<5} {r['status']:<7} {r['send_after']}  {r['kind']:<14} "
-            f"{r['recipient']:<26} {r['subject']}{extra}"
-        )
+        state = _outbox_state(r)
+        when = f"next {r['send_after']}" if r["status"] == "queued" else (r["failed_at"] or r["sent"] or "")
+        reason = f"\n      {'last answer' if state == 'retrying' else 'reason'}: {r['last_error']}" if (
+            state in ("retrying", "dead", "bounced") and r["last_error"]) else ""
+        tries = f" after {r['attempts']} attempt{'s' * (r['attempts'] != 1)}" if state in ("retrying", "dead") else ""
+        click.echo(f"{r['id']:<5} {state:<9} {r['kind']:<14} {r['recipient']:<26} {when}{tries}  "
+                   f"{r['subject']}{reason}")
+
+
+def _outbox_state(row: dict[str, Any]) -> str:
+    """What `outbox` shows: a queued row that has failed before is 'retrying'."""
+    if row["status"] == "queued" and row["attempts"] and row["last_error"]:
+        return "retrying"
+    return str(row["status"])
+
+
+@outbox.command("retry")
+@click.argument("outbox_id", type=int, metavar="ID")
+@config_option
+@now_option
+@click.pass_context
+def outbox_retry(ctx: click.Context, outbox_id: int, now_text: str | None) -> None:
+    """Send one dead, bounced or waiting email again with the next run (same Message-ID)."""
+    config = get_config(ctx)
+    now = parse_now(now_text, config)
+    row = _store(ctx).requeue(outbox_id, now)
+    if row is None:
+        raise click.ClickException(f"no outgoing email #{outbox_id}; `nudger outbox --all` lists them")
+    if not row["requeued"] and not row["has_raw"]:
+        raise click.ClickException(f"#{outbox_id}'s content was dropped after [outbound] keep_sent_days; "
+                                   "it cannot be sent again")
+    if not row["requeued"]:
+        raise click.ClickException(f"#{outbox_id} is {row['status']}, not dead, bounced or waiting: nothing to retry")
+    click.echo(f"#{outbox_id} to {row['recipient']} queued again; the next run sends it")
 
 
 @cli.command()

@@ -152,7 +152,13 @@ def ingest_message(rt: Runtime, raw: bytes, key: str, arrived: datetime | None =
     m = Inbound(rt, read_message(mail, rt.config, at), Cause(key, mail.message_id, mail.subject), at)
     verdict = m.reading.verdict
     m.reasons = list(verdict.reasons)
-    if verdict.kind in ("loop", "bounce", "auto_reply"):
+    if verdict.kind == "bounce" and verdict.outbox_id is not None:
+        from nudger.outbound.failures import apply_bounce
+
+        bounce = apply_bounce(rt, raw, verdict.outbox_id)
+        m.reasons.append(bounce.reason)
+        result = Result("bounce", bounce.outcome, m.reasons, bounce.handoff_id, False, bounce.queued)
+    elif verdict.kind in ("loop", "bounce", "auto_reply"):
         result = Result(verdict.kind, "ignored", m.reasons)
     elif verdict.kind == "handoff":
         result = _new_handoff(m)

@@ -11,21 +11,23 @@ import re
 import traceback
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from nudger.budget import OverBudget, time_budget
 from nudger.core.tokens import bounce_address
 from nudger.crashpoints import crash_point
 from nudger.errors import ConfigError, StorageFailure, TemporaryFailure, storage_failure
 from nudger.inbound.sources import InboundSource, RawMessage
-from nudger.outbound.transports import Outgoing, Transport
+from nudger.outbound.transports import DeliveryResult, Outgoing, Transport
 from nudger.runtime import Runtime
 
 log = logging.getLogger("nudger.run")
 
 RETRY_FIRST = timedelta(minutes=5)
 RETRY_MAX = timedelta(hours=6)
-GIVE_UP_AFTER = timedelta(days=3)
+MAX_TEMPORARY_FAILURES = 16  # the 16th comes about 2.4 days after the first, with this backoff
+BATCH = 1000  # outbox rows claimed at once
+MAX_BATCHES = 1000  # a bound on one run's deliver loop, never reached in practice
 
 
 @dataclass
@@ -258,17 +260,25 @@ def retry_quarantined(rt: Runtime, quarantine_id: int, summary: RunSummary) -> s
 
 
 def backoff(attempts: int) -> timedelta:
+    """5 minutes after the first temporary failure, doubling, at most 6 hours apart."""
     return min(RETRY_FIRST * (2 ** max(attempts - 1, 0)), RETRY_MAX)
 
 
 def deliver_due(rt: Runtime, transport: Transport, summary: RunSummary) -> None:
-    """Claim due rows, hand them to the transport, record each answer as it comes."""
-    rows = rt.store.outbox_due(rt.now)
-    if not rows:
-        return
-    rows = _hold_outside_hours(rt, rows)
-    if not rows:
-        return
+    """Deliver every email whose time has come, a batch at a time, each answer recorded as it
+    comes. Each batch leaves its rows sent, failed, or waiting for a later time, so the loop
+    ends; mail a failure causes (the requester told) goes out in the same run."""
+    for _ in range(MAX_BATCHES):
+        rows = rt.store.outbox_due(rt.now, BATCH)
+        if not rows:
+            return
+        ready = _hold_outside_hours(rt, rows)
+        if ready:
+            deliver_batch(rt, transport, ready, summary)
+
+
+def deliver_batch(rt: Runtime, transport: Transport, rows: list[dict], summary: RunSummary) -> None:
+    """Claim the rows, hand them to the transport, record each answer before the next one."""
     rt.store.mark_sending([r["id"] for r in rows])
     crash_point("after_claim")
     local, domain = rt.config.handoff_local, rt.config.handoff_domain
@@ -276,18 +286,31 @@ def deliver_due(rt: Runtime, transport: Transport, summary: RunSummary) -> None:
     by_id = {r["id"]: r for r in rows}
     for result in transport.deliver(batch):
         crash_point("after_send")
-        row = by_id[result.outbox_id]
-        if result.status == "sent":
-            rt.store.mark_sent(row["id"], rt.now, result.answer)
-            summary.sent += 1
-        elif result.status == "retry" and rt.now - datetime.fromisoformat(row["created"]) < GIVE_UP_AFTER:
-            rt.store.mark_retry(row["id"], rt.now + backoff(row["attempts"] + 1), result.answer)
-            summary.retry += 1
-            log.warning("outbox %s to %s: will retry: %s", row["id"], row["recipient"], result.answer)
-        else:
-            rt.store.mark_dead(row["id"], result.answer)
-            summary.dead += 1
-            log.error("outbox %s to %s: dead: %s", row["id"], row["recipient"], result.answer)
+        record_result(rt, by_id[result.outbox_id], result, summary)
+
+
+def record_result(rt: Runtime, row: dict, result: DeliveryResult, summary: RunSummary) -> None:
+    """Sent; or a temporary failure, retried with backoff until MAX_TEMPORARY_FAILURES in a row;
+    or dead with the server's words (a 5xx for the recipient is a hard failure)."""
+    attempts = row["attempts"] + 1  # this one included
+    if result.status == "sent":
+        rt.store.mark_sent(row["id"], rt.now, result.answer)
+        summary.sent += 1
+        return
+    if result.status == "retry" and attempts < MAX_TEMPORARY_FAILURES:
+        rt.store.mark_retry(row["id"], rt.now + backoff(attempts), result.answer)
+        summary.retry += 1
+        log.warning("outbox %s to %s: will retry: %s", row["id"], row["recipient"], result.answer)
+        return
+    from nudger.core.undeliverable import Failure
+    from nudger.outbound.failures import record_failure
+
+    hard = result.status == "dead"
+    reason = result.answer if hard else f"gave up after {attempts} temporary failures; the last: {result.answer}"
+    summary.queued += record_failure(rt, Failure(row["id"], row["recipient"], row["kind"], reason,
+                                                 "refused" if hard else "gave_up", hard))
+    summary.dead += 1
+    log.error("outbox %s to %s: dead: %s", row["id"], row["recipient"], reason)
 
 
 def _hold_outside_hours(rt: Runtime, rows: list[dict]) -> list[dict]:

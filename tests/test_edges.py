@@ -73,11 +73,14 @@ def test_every_edge_is_a_context_manager_and_closes_twice_safely(tmp_path: Path)
     rt.close()
 
 
-def test_app_refuses_remote_mailboxes_not_built_yet(tmp_path: Path) -> None:
-    config = small_config(tmp_path, outbound={"transport": "smtp", "host": "smtp.acme.test"})
-    with pytest.raises(ConfigError, match='outbound.transport: "smtp" delivery is not built yet') as exc:
-        open_transport(config)
-    assert exc.value.exit_code == 78
+def test_opening_the_smtp_transport_connects_to_nothing(tmp_path: Path) -> None:
+    """A run that has nothing to send never touches the relay (its host does not even resolve)."""
+    from nudger.outbound.smtp import SmtpTransport
+
+    config = small_config(tmp_path, outbound={"transport": "smtp", "host": "smtp.invalid"})
+    with open_transport(config, {}) as transport:
+        assert isinstance(transport, SmtpTransport)
+        assert list(transport.deliver([])) == []
 
 
 def test_an_unset_imap_password_variable_is_a_config_error(tmp_path: Path) -> None:
@@ -150,11 +153,12 @@ def test_ingest_closes_what_it_opens(ws: Workspace, closed: list[str]) -> None:
     assert sorted(closed) == ["MaildirTransport", "Runtime", "StdinSource"]
 
 
-def test_a_remote_kind_stops_the_run_before_it_is_recorded(tmp_path: Path) -> None:
-    toml = ORG_TOML.replace('transport = "maildir"', 'transport = "smtp"\nhost = "smtp.acme.test"')
+def test_a_transport_that_cannot_open_stops_the_run_before_it_is_recorded(tmp_path: Path) -> None:
+    toml = ORG_TOML.replace('transport = "maildir"', 'transport = "smtp"\nhost = "smtp.acme.test"\n'
+                            'username = "nudger"\npassword_env = "NUDGER_TEST_UNSET_PASSWORD"')
     ws = Workspace(tmp_path, toml)
     result = ws.run("2026-11-23T09:05", expect=78)
-    assert 'outbound.transport: "smtp" delivery is not built yet' in result.stderr
+    assert "outbound.password_env: $NUDGER_TEST_UNSET_PASSWORD is not set" in result.stderr
     assert json.loads(ws.cli("status", "--json").output)["last_run"] is None
 
 
@@ -164,7 +168,7 @@ def test_an_idle_run_imports_no_parsing_or_rendering(ws: Workspace) -> None:
         "import sys\nfrom nudger.cli import cli\n"
         "try:\n    cli(['run', '--now', '2026-11-23T09:05'])\nexcept SystemExit as e:\n"
         "    assert not e.code, e.code\n"
-        "heavy = ('nudger.ingest', 'nudger.outbound.render', 'nudger.mail.message', 'jinja2')\n"
+        "heavy = ('nudger.ingest', 'nudger.outbound.render', 'nudger.mail.message', 'jinja2', 'aiosmtplib')\n"
         "print(sorted(m for m in heavy if m in sys.modules))\n"
     )
     env = {**os.environ, **ws.env}

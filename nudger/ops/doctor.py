@@ -27,11 +27,13 @@ def checkup(config: Config, env: Mapping[str, str]) -> Iterator[tuple[bool, str,
         yield False, f"reply-token secret: {exc}", f"set ${config.security.secret_env} (16+ characters)"
     if config.inbound.source == "imap":
         yield from _check_imap(config, env)
+    if config.outbound.transport == "smtp":
+        yield from _check_smtp(config, env)
     for label, kind, path in (
         ("inbound", config.inbound.source, config.inbound.path),
         ("outbound", config.outbound.transport, config.outbound.path),
     ):
-        if label == "inbound" and kind == "imap":
+        if (label == "inbound" and kind == "imap") or (label == "outbound" and kind == "smtp"):
             continue  # checked above
         if kind == "maildir" and path is not None:
             try:
@@ -42,6 +44,7 @@ def checkup(config: Config, env: Mapping[str, str]) -> Iterator[tuple[bool, str,
         else:
             yield False, f"{label} {kind}: not available in this version", f"set {label} to maildir"
     yield from _check_templates(config)
+    yield from _check_bounces(config)
     if config.org.holidays:
         from nudger.core.business_time import check_holidays
 
@@ -94,6 +97,44 @@ def _check_imap(config: Config, env: Mapping[str, str]) -> Iterator[tuple[bool, 
             except (ConfigError, TemporaryFailure) as exc:
                 yield False, f"IMAP {key} {name!r}: {exc}", f"create it, or set inbound.{key} to one that exists"
         yield True, f"IMAP moves processed mail with {source.move_method()}", ""
+
+
+def _check_smtp(config: Config, env: Mapping[str, str]) -> Iterator[tuple[bool, str, str]]:
+    """Connect, EHLO, STARTTLS and AUTH as a run would (no mail sent): "ok" means it can deliver."""
+    from nudger.app import smtp_settings
+    from nudger.errors import ConfigError
+    from nudger.outbound.smtp import probe
+
+    server = config.outbound.server
+    try:
+        settings = smtp_settings(config, env)
+    except ConfigError as exc:
+        yield False, f"SMTP {server.host}:{server.port}: {exc}", \
+            f"export {server.password_env}=<the password of {server.username}>"
+        return
+    yield from probe(settings)
+
+
+def _check_bounces(config: Config) -> Iterator[tuple[bool, str, str]]:
+    """Addresses whose mail was refused for good: nobody there reads what nudger sends."""
+    from nudger.state.store import Store
+
+    try:
+        store = Store.open(config.database_path)
+    except Exception:  # noqa: BLE001 - the database check above already said why
+        return
+    try:
+        bouncing = store.hard_bouncing()
+    finally:
+        store.close()
+    for b in bouncing:
+        who = config.person_by_email(b["address"])
+        yield False, (f"{b['address']} hard-bounces: outgoing #{b['outbox_id']} on {b['at']}: {b['reason']}"), (
+            f"correct {who.handle}'s email in [[people]] and reassign what they own" if who else
+            "correct the address; it clears when mail from it arrives") + \
+            f"; `nudger outbox retry {b['outbox_id']}` sends it again"
+    if not bouncing:
+        yield True, "no address hard-bounces", ""
 
 
 def _check_templates(config: Config) -> Iterator[tuple[bool, str, str]]:

@@ -245,3 +245,15 @@ def m008_schedule_indexes(db: Database) -> None:
     db.table("events").create_index(["team", "at", "handoff_id"], if_not_exists=True)
     db.conn.execute("drop index if exists idx_schedule_next_at")
     db.table("schedule").create_index(["next_at", "subject"], if_not_exists=True)
+
+
+@migrations()
+def m010_outbox_delivery(db: Database) -> None:
+    """When an email failed for good and whether the address itself is bad (a 5xx for the
+    recipient, a hard bounce): ``status`` and ``doctor`` list hard-bouncing addresses from a
+    small partial index rather than by scanning the outbox."""
+    db.table("outbox").add_column("failed_at", str)
+    db.table("outbox").add_column("hard_failure", int)
+    db.conn.execute("create index if not exists outbox_hard_failures on outbox (recipient, failed_at)"
+                    " where hard_failure = 1")
+    db.table("inbound").create_index(["sender", "received"])  # mail from an address clears it

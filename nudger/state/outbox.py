@@ -67,11 +67,39 @@ class OutboxRows(Rows):
         self.db.conn.execute("update outbox set send_after = ? where id = ? and status = 'queued'",
                              [iso(until), outbox_id])
 
-    def mark_dead(self, outbox_id: int, error: str) -> None:
+    def mark_dead(self, outbox_id: int, error: str, at: datetime, *, hard: bool) -> None:
+        """Given up: ``hard`` when the server refused the recipient (5xx), not after retries."""
         with self.transaction():
             self.db.conn.execute(
-                "update outbox set status = 'dead', last_error = ? where id = ?", [error, outbox_id]
-            )
+                "update outbox set status = 'dead', last_error = ?, failed_at = ?, hard_failure = ?"
+                " where id = ?", [error, iso(at), int(hard), outbox_id])
+
+    def mark_bounced(self, outbox_id: int, diagnostic: str, at: datetime, *, hard: bool) -> bool:
+        """A delivery report for mail the relay had accepted; False when the row was not sent
+        (already bounced, say: a second report changes nothing)."""
+        with self.transaction():
+            cur = self.db.conn.execute(
+                "update outbox set status = 'bounced', last_error = ?, failed_at = ?, hard_failure = ?"
+                " where id = ? and status = 'sent'", [diagnostic, iso(at), int(hard), outbox_id])
+        return cur.rowcount == 1
+
+    def requeue(self, outbox_id: int, now: datetime) -> dict[str, Any] | None:
+        """`nudger outbox retry ID`: dead, bounced or waiting mail goes out with the next run,
+        its attempts counted afresh. None when there is no such row or it cannot be resent."""
+        with self.transaction():
+            row = self.outbox_row(outbox_id)
+            if row is None or row["status"] not in ("queued", "dead", "bounced") or not row["has_raw"]:
+                return row and {**row, "requeued": False}
+            self.db.conn.execute(
+                "update outbox set status = 'queued', send_after = ?, attempts = 0, hard_failure = 0"
+                " where id = ?", [iso(now), outbox_id])
+        return {**row, "requeued": True}
+
+    def outbox_row(self, outbox_id: int) -> dict[str, Any] | None:
+        return self._one(
+            "select id, kind, handoff_id, recipient, message_id, subject, status, send_after, attempts,"
+            " sent, last_error, failed_at, hard_failure, raw is not null as has_raw from outbox where id = ?",
+            [outbox_id])
 
     def recover_sending(self) -> int:
         """Rows a killed run left in 'sending' go back to the queue, same Message-ID."""
@@ -79,11 +107,11 @@ class OutboxRows(Rows):
             cur = self.db.conn.execute("update outbox set status = 'queued' where status = 'sending'")
         return cur.rowcount
 
-    def outbox(self, statuses: tuple[str, ...] = ("queued", "sending", "dead")) -> list[dict]:
+    def outbox(self, statuses: tuple[str, ...] = ("queued", "sending", "dead", "bounced")) -> list[dict]:
         marks = ",".join("?" * len(statuses))
         return self._rows(
-            f"select id, kind, handoff_id, recipient, subject, status, send_after, attempts,"
-            f" sent, last_error from outbox where status in ({marks}) order by id",
+            f"select id, kind, handoff_id, recipient, message_id, subject, status, send_after, attempts,"
+            f" sent, last_error, failed_at from outbox where status in ({marks}) order by id",
             list(statuses),
         )
 
@@ -97,6 +125,16 @@ class OutboxRows(Rows):
         with self.transaction():
             return self.db.conn.execute("update outbox set raw = null where raw is not null and sent < ?"
                                         " and status = 'sent'", [iso(before)]).rowcount
+
+    def hard_bouncing(self) -> list[dict[str, Any]]:
+        """Addresses whose mail was refused for good (a 5xx, a hard bounce), each with its latest
+        failure; an address is cleared when mail from it arrives later, or its row is resent."""
+        return self._rows(
+            "select o.recipient as address, o.failed_at as at, o.id as outbox_id, o.last_error as reason"
+            " from outbox o where o.hard_failure = 1 and o.failed_at = (select max(failed_at) from outbox"
+            " where hard_failure = 1 and recipient = o.recipient)"
+            " and not exists (select 1 from inbound i where i.sender = o.recipient and i.received > o.failed_at)"
+            " group by o.recipient order by o.recipient")
 
     def outbox_for_handoff(self, handoff_id: int) -> list[dict[str, Any]]:
         return self._rows(

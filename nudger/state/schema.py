@@ -23,6 +23,7 @@ NAMES = (
     "m013_history_indexes",
     "m011_hardening",
     "m008_schedule_indexes",
+    "m010_outbox_delivery",
 )
 
 

@@ -119,7 +119,8 @@ class Store(InboundLog, HandoffRows, OutboxRows, ScheduleRows):
         return {
             "handoffs": {s: handoffs.get(s, 0) for s in HANDOFF_STATES},
             "outbox": {"queued": outbox.get("queued", 0), "sending": outbox.get("sending", 0),
-                       "sent": outbox.get("sent", 0), "failed": outbox.get("dead", 0)},
+                       "sent": outbox.get("sent", 0), "failed": outbox.get("dead", 0) + outbox.get("bounced", 0)},
+            "hard_bouncing": self.hard_bouncing(),
             "inbound": counts("select kind as k, count(*) as n from inbound group by kind"),
             "quarantine": counts("select status as k, count(*) as n from quarantine group by status"),
             "last_run": (
