@@ -284,9 +284,10 @@ def deliver_batch(rt: Runtime, transport: Transport, rows: list[dict], summary: 
     local, domain = rt.config.handoff_local, rt.config.handoff_domain
     batch = [Outgoing(r["id"], bounce_address(local, domain, r["id"]), r["recipient"], dated(rt, r)) for r in rows]
     by_id = {r["id"]: r for r in rows}
-    for result in transport.deliver(batch):
-        crash_point("after_send")
-        record_result(rt, by_id[result.outbox_id], result, summary)
+    with rt.store.delivery_records():
+        for result in transport.deliver(batch):
+            crash_point("after_send")
+            record_result(rt, by_id[result.outbox_id], result, summary)
 
 
 def record_result(rt: Runtime, row: dict, result: DeliveryResult, summary: RunSummary) -> None:

@@ -4,15 +4,13 @@ crashes mid-delivery, and `nudger outbox`."""
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from conftest import ORG_TOML, Workspace, make_forward
 from smtp_server import PASSWORD, USER, SmtpServer, free_port
+from test_crash import nudger
 
 WATCHED = "@dana can you send them our W-9? due friday, cc @lee"
 
@@ -184,15 +182,6 @@ def test_a_missing_password_variable_is_a_config_error(tmp_path: Path, smtp: Smt
     ws.deliver(make_forward())
     result = ws.run("2026-11-23T09:05", expect=78)
     assert "$NUDGER_SMTP_PASSWORD is not set" in result.stderr
-
-
-def nudger(ws: Workspace, *args: str, crash_at: str | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, **ws.env}
-    env.pop("NUDGER_CRASH_AT", None)
-    if crash_at:
-        env["NUDGER_CRASH_AT"] = crash_at
-    return subprocess.run([sys.executable, "-m", "nudger", *args], env=env, capture_output=True,
-                          timeout=60, cwd=ws.root)
 
 
 @pytest.mark.parametrize("concurrency", [1, 4])

@@ -1,11 +1,11 @@
 """Delivery through an SMTP relay (aiosmtplib): a few connections, reused, each answer as it comes.
 
-``deliver`` drives one private asyncio loop from a plain generator: up to ``concurrency``
-workers share the batch, each over a connection it keeps for the rest of the run (across
-batches), and the loop runs only while the pipeline waits for the next answer. A worker
-takes its next message only after the pipeline has recorded its last answer, so a run
-killed mid-delivery leaves at most one accepted-but-unrecorded message per connection
-(resent by the next run with the same Message-ID).
+``deliver`` is a plain generator over a private asyncio loop that runs in a thread of its own:
+up to ``concurrency`` workers share the batch, each over a connection it keeps for the rest of
+the run (across batches), and go on talking to the relay while the pipeline writes an answer.
+A worker takes its next message only after the pipeline has recorded its last answer, so a run
+killed mid-delivery leaves at most one accepted-but-unrecorded message per connection (resent
+by the next run with the same Message-ID).
 
 Answers: 2xx sent; a 5xx to RCPT or DATA is this recipient's or message's permanent
 failure (dead, with the server's words); a 4xx, a 5xx to MAIL FROM or AUTH (about us, not the
@@ -19,7 +19,11 @@ Imported only when ``transport = "smtp"``: aiosmtplib costs ~0.1 s to import.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
+import queue
 import socket
+import threading
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -56,6 +60,7 @@ class SmtpTransport(Closing):
     def __init__(self, settings: SmtpSettings):
         self.settings = settings
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
         self._idle: list[aiosmtplib.SMTP] = []  # open connections between batches
         self._live = 0  # connections open right now (idle or in use)
         self.down: str | None = None  # why no connection could be opened, once none could
@@ -90,26 +95,55 @@ class SmtpTransport(Closing):
     def deliver(self, messages: Sequence[Outgoing]) -> Iterator[DeliveryResult]:
         if not messages:
             return
-        if self._loop is None:
-            self._loop = asyncio.new_event_loop()
-        loop = self._loop
-        work: deque[Outgoing] = deque(messages)
-        answers: asyncio.Queue[tuple[DeliveryResult, asyncio.Future[None]]] = asyncio.Queue()
-        workers = [loop.create_task(self._worker(work, answers))
-                   for _ in range(min(self.settings.concurrency, len(messages)))]
+        loop = self._running_loop()
+        answers: queue.SimpleQueue[tuple[DeliveryResult, asyncio.Future[None]]] = queue.SimpleQueue()
+        batch = asyncio.run_coroutine_threadsafe(self._batch(deque(messages), answers), loop)
         try:
             for _ in range(len(messages)):
-                result, recorded = loop.run_until_complete(answers.get())
+                result, recorded = self._next(answers, batch)
                 yield result
-                recorded.set_result(None)  # the pipeline has written it: that worker may go on
-            loop.run_until_complete(asyncio.gather(*workers))
+                # The pipeline has written it: that connection may take its next message.
+                loop.call_soon_threadsafe(_release, recorded)
+            batch.result()
+        finally:
+            if not batch.done():
+                batch.cancel()
+                with contextlib.suppress(Exception, concurrent.futures.CancelledError):
+                    batch.result(timeout=self.settings.timeout)
+
+    @staticmethod
+    def _next(answers: queue.SimpleQueue[tuple[DeliveryResult, asyncio.Future[None]]],
+              batch: concurrent.futures.Future[None]) -> tuple[DeliveryResult, asyncio.Future[None]]:
+        while True:
+            try:
+                return answers.get(timeout=1)
+            except queue.Empty:
+                if batch.done():  # the workers ended without an answer for every message: a bug
+                    batch.result()
+                    raise RuntimeError("SMTP delivery ended with messages unanswered") from None
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        """The transport's loop runs in a thread of its own, so connections go on talking while
+        the pipeline writes an answer to the database."""
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+            self._thread = threading.Thread(target=self._loop.run_forever, name="nudger-smtp", daemon=True)
+            self._thread.start()
+        return self._loop
+
+    async def _batch(self, work: deque[Outgoing],
+                     answers: queue.SimpleQueue[tuple[DeliveryResult, asyncio.Future[None]]]) -> None:
+        workers = [asyncio.create_task(self._worker(work, answers))
+                   for _ in range(min(self.settings.concurrency, len(work)))]
+        try:
+            await asyncio.gather(*workers)
         finally:
             for task in workers:
                 task.cancel()
-            loop.run_until_complete(asyncio.gather(*workers, return_exceptions=True))
+            await asyncio.gather(*workers, return_exceptions=True)
 
     async def _worker(self, work: deque[Outgoing],
-                      answers: asyncio.Queue[tuple[DeliveryResult, asyncio.Future[None]]]) -> None:
+                      answers: queue.SimpleQueue[tuple[DeliveryResult, asyncio.Future[None]]]) -> None:
         smtp: aiosmtplib.SMTP | None = None
         finished = False
         try:
@@ -128,7 +162,7 @@ class SmtpTransport(Closing):
                         self._drop(smtp)
                         smtp = None
                 recorded: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-                await answers.put((result, recorded))
+                answers.put((result, recorded))
                 await recorded
             finished = True
         finally:
@@ -192,9 +226,19 @@ class SmtpTransport(Closing):
                     smtp.close()
 
         try:
-            loop.run_until_complete(quit_all())
+            asyncio.run_coroutine_threadsafe(quit_all(), loop).result(timeout=5 * len(idle) + 5)
+        except Exception:  # noqa: BLE001 - whatever QUIT did, the loop is stopped and closed
+            pass
         finally:
+            loop.call_soon_threadsafe(loop.stop)
+            if self._thread is not None:
+                self._thread.join(10)
             loop.close()
+
+
+def _release(recorded: asyncio.Future[None]) -> None:
+    if not recorded.done():
+        recorded.set_result(None)
 
 
 def _by_code(outbox_id: int, code: int, message: str, stage: str) -> DeliveryResult:

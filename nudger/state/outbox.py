@@ -4,6 +4,8 @@ Its dedupe keys are the ledger of what was sent."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +13,21 @@ from nudger.state.db import Rows, iso
 
 
 class OutboxRows(Rows):
+
+    @contextmanager
+    def delivery_records(self) -> Iterator[None]:
+        """The deliver stage writes one small transaction per answer; inside this, they commit
+        without waiting for the disk (WAL with synchronous=NORMAL: every commit still survives
+        the process being killed; only a power cut may lose the last few, and a lost delivery
+        record can only make an email go again with its Message-ID, never lose one). Ingest keeps
+        synchronous=FULL: a lost commit there after the source was told would lose mail."""
+        conn = self.db.conn
+        before = conn.execute("pragma synchronous").fetchone()[0]
+        conn.execute("pragma synchronous = normal")
+        try:
+            yield
+        finally:
+            conn.execute(f"pragma synchronous = {int(before)}")
 
     def enqueue(self, row: dict[str, Any]) -> bool:
         """Insert one outgoing message unless its dedupe key is already there."""
