@@ -89,7 +89,7 @@ def test_sent_mail_keeps_its_bytes_for_keep_sent_days_then_only_the_facts(tmp_pa
     old_id, recent_id, dead_id = sorted(ids.values())
     store.mark_sent(old_id, now - timedelta(days=31))
     store.mark_sent(recent_id, now - timedelta(days=29))
-    store.mark_dead(dead_id, "550 no such user")
+    store.mark_dead(dead_id, "550 no such user", now, hard=True)
 
     assert store.forget_sent_bytes(now - timedelta(days=30)) == 1
     raws = dict(store.db.execute("select dedupe_key, raw from outbox").fetchall())
