@@ -309,7 +309,7 @@ def record_result(rt: Runtime, row: dict, result: DeliveryResult, summary: RunSu
     hard = result.status == "dead"
     reason = result.answer if hard else f"gave up after {attempts} temporary failures; the last: {result.answer}"
     summary.queued += record_failure(rt, Failure(row["id"], row["recipient"], row["kind"], reason,
-                                                 "refused" if hard else "gave_up", hard))
+                                                 "refused" if hard else "gave_up", hard, row["subject"]))
     summary.dead += 1
     log.error("outbox %s to %s: dead: %s", row["id"], row["recipient"], reason)
 

@@ -19,7 +19,7 @@ from types import ModuleType
 import pytest
 from click.testing import CliRunner
 from hypothesis import settings
-from smtp_server import smtp, smtp_server  # noqa: F401 - the aiosmtpd fixtures, shared
+from smtp_server import smtp, smtp_server, smtp_tls_servers  # noqa: F401 - the aiosmtpd fixtures, shared
 
 from nudger.cli import cli
 from nudger.ops import sample_mail

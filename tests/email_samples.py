@@ -142,6 +142,15 @@ def _contexts(h: Handoff) -> dict[str, list[tuple[str, Handoff | None, dict[str,
         "reopened": [(DANA, h.changed(status="acknowledged"), {"actor": SAM, "reason": "Bill needs a copy too"})],
         "thanks": [(DANA, done, {"actor": SAM, "words": "You saved the quarter. Bill says thanks too! " + URL})],
         "note": [(DANA, h, {"actor": SAM, "words": WORDS + "\n\nAlso:\n- one\n- two"}), (LEE, h, {"actor": SAM})],
+        "undeliverable": [(SAM, h, {"failed_to": DANA, "failed_kind": "new_handoff", "how": "bounced",
+                                    "never_got": True,
+                                    "reason": "550 5.1.1 <dana@acme.test>: Recipient address rejected: User unknown "
+                                              "in virtual mailbox table " + URL}),
+                          (SAM, h.changed(status="acknowledged"), {
+                              "failed_to": DANA, "failed_kind": "overdue", "how": "gave_up", "never_got": False,
+                              "failed_subject": "[#42] Overdue: Order form and W-9",
+                              "reason": "gave up after 16 temporary failures; the last: RCPT: 452 4.2.2 "
+                                        "Mailbox full"})],
         "ack_reminder": [(DANA, h, {"asked_at": NOW - timedelta(days=1), "by": SAM})],
         "due_soon": [(DANA, h.changed(status="acknowledged"), {})],
         "overdue": [(DANA, h.changed(status="acknowledged", due=date(2026, 11, 18)),

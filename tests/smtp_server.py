@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import email
 import socket
+import ssl
+import subprocess
 import threading
 from collections import defaultdict, deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import Message
 from email.policy import default as default_policy
+from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -119,15 +122,35 @@ def _authenticate(sink: Sink):  # noqa: ANN202
     return check
 
 
-class SmtpServer:
-    """The running server: ``port``, the ``sink`` and its records."""
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A throwaway certificate for localhost and 127.0.0.1 (openssl), as (cert, key)."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+                    "-out", str(cert), "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+                   check=True, capture_output=True, timeout=60)
+    return cert, key
 
-    def __init__(self) -> None:
+
+class SmtpServer:
+    """The running server: ``port``, the ``sink`` and its records. ``tls``: "none"; "starttls"
+    (STARTTLS required before MAIL and AUTH) or "ssl" (TLS from the first byte), with ``cert``."""
+
+    def __init__(self, tls: str = "none", cert: tuple[Path, Path] | None = None) -> None:
         self.sink = Sink()
         self.port = free_port()
+        self.tls = tls
+        self.cert = cert[0] if cert else None
+        kw: dict = {}
+        if cert:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(*cert)
+            kw = {"tls_context": context, "require_starttls": True} if tls == "starttls" else {
+                "ssl_context": context, "server_hostname": "localhost"}
         self.controller = Controller(self.sink, hostname="127.0.0.1", port=self.port,
-                                     authenticator=_authenticate(self.sink), auth_require_tls=False,
-                                     ready_timeout=10)
+                                     # aiosmtpd 1.4 offers AUTH under implicit TLS only if not required
+                                     authenticator=_authenticate(self.sink), auth_require_tls=tls == "starttls",
+                                     ready_timeout=10, **kw)
 
     def start(self) -> SmtpServer:
         self.controller.start()
@@ -142,6 +165,16 @@ def smtp_server() -> Iterator[SmtpServer]:
     server = SmtpServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def smtp_tls_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, SmtpServer]]:
+    """A STARTTLS server and an implicit-TLS one, sharing a self-signed certificate."""
+    cert = self_signed(tmp_path_factory.mktemp("smtp-tls"))
+    servers = {tls: SmtpServer(tls, cert).start() for tls in ("starttls", "ssl")}
+    yield servers
+    for server in servers.values():
+        server.stop()
 
 
 @pytest.fixture

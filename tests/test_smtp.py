@@ -155,7 +155,7 @@ def test_a_row_dies_after_16_temporary_failures(sws: Workspace, smtp: SmtpServer
     status = json.loads(sws.cli("status", "--json").output)
     assert status["hard_bouncing"] == []  # a full mailbox is not a bad address
     told = [a for a in smtp.sink.to("sam@acme.test") if a.kind == "undeliverable"]
-    assert len(told) == 1 and "stopped trying" in told[0].msg.get_body(("plain",)).get_content()
+    assert len(told) == 1 and "I kept trying and have stopped" in told[0].msg.get_body(("plain",)).get_content()
 
 
 def test_an_unreachable_relay_keeps_everything_queued(tmp_path: Path) -> None:
@@ -198,7 +198,9 @@ def test_sigkill_during_smtp_delivery_resends_at_most_one_per_connection(
     assert again.returncode == 0, again.stderr
     ids = [a.message_id for a in smtp.sink.accepted]
     assert len(set(ids)) == 4  # 2 receipts + 2 owner notices, each with one Message-ID
-    assert len(ids) - 4 <= concurrency and len(ids) - 4 <= before  # only what was in flight again
+    # Only what was in flight goes again: one per connection (the relay may still be reading
+    # the last bytes a killed connection wrote when `before` is counted, so that is no bound).
+    assert len(ids) - 4 <= concurrency
     nudger(ws, "run", "--now", "2026-11-23T09:30")
     assert len(smtp.sink.accepted) == len(ids)
     status = json.loads(nudger(ws, "status", "--json").stdout)
@@ -241,3 +243,37 @@ def test_doctor_shows_a_hard_bouncing_address(sws: Workspace, smtp: SmtpServer) 
     out = sws.cli("doctor", expect=1).output
     assert "[FAIL] dana@acme.test hard-bounces: outgoing #2" in out and "RCPT: 550 5.1.1 User unknown" in out
     assert "fix: correct dana's email in [[people]] and reassign what they own" in out
+
+
+@pytest.mark.parametrize("tls", ["starttls", "ssl"])
+def test_tls_with_a_certificate_the_run_trusts(tmp_path: Path, smtp_tls_servers: dict[str, SmtpServer],
+                                               tls: str) -> None:
+    server = smtp_tls_servers[tls]
+    server.sink.reset()
+    ws = smtp_ws(tmp_path, server.port)
+    ws.config.write_text(ws.config.read_text().replace('tls = "none"', f'tls = "{tls}"')
+                         .replace('host = "127.0.0.1"', 'host = "localhost"'))
+    ws.env["SSL_CERT_FILE"] = str(server.cert)
+    ws.deliver(make_forward())
+    assert "sent 2" in ws.run("2026-11-23T09:05").output
+    assert len(server.sink.accepted) == 2 and server.sink.logins
+    out = ws.cli("doctor").output
+    assert f"[ok] SMTP localhost:{server.port} (tls {tls}): connected" in out
+    assert ("[ok] SMTP STARTTLS: TLS up, certificate valid" in out) == (tls == "starttls")
+    assert "[ok] SMTP AUTH as nudger accepted" in out
+
+
+@pytest.mark.parametrize("tls", ["starttls", "ssl"])
+def test_a_certificate_nobody_vouches_for_is_refused(tmp_path: Path, smtp_tls_servers: dict[str, SmtpServer],
+                                                     tls: str) -> None:
+    server = smtp_tls_servers[tls]
+    server.sink.reset()
+    ws = smtp_ws(tmp_path, server.port)
+    ws.config.write_text(ws.config.read_text().replace('tls = "none"', f'tls = "{tls}"')
+                         .replace('host = "127.0.0.1"', 'host = "localhost"'))
+    ws.deliver(make_forward())
+    ws.run("2026-11-23T09:05")
+    assert server.sink.accepted == []
+    assert all("CERTIFICATE_VERIFY_FAILED" in r["last_error"] for r in outbox_rows(ws))
+    out = ws.cli("doctor", expect=1).output
+    assert "CERTIFICATE_VERIFY_FAILED" in out

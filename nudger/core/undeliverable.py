@@ -25,6 +25,7 @@ class Failure:
     reason: str  # the server's words, or the bounce's diagnostic
     how: str  # "refused" (5xx at SMTP), "bounced" (a delivery report), "gave_up" (retries used up)
     hard: bool  # the address itself is bad (shown by status and doctor until it writes to us)
+    subject: str = ""  # the failed email's subject, to name it to the requester
 
 
 def after_failure(handoff: Handoff, failure: Failure) -> Outcome:
@@ -37,7 +38,8 @@ def after_failure(handoff: Handoff, failure: Failure) -> Outcome:
     if handoff.is_open and to == (handoff.owner or "").lower() and to != handoff.requester.lower():
         out.notices.append(Notice(
             "undeliverable", handoff.requester, handoff.id,
-            context={"failed_to": failure.recipient, "failed_kind": failure.kind, "reason": failure.reason,
+            context={"failed_to": failure.recipient, "failed_kind": failure.kind, "failed_subject": failure.subject,
+                     "reason": failure.reason,
                      "how": failure.how, "never_got": failure.kind == "new_handoff"},
             key=f"undeliverable:{handoff.id}:{to}"))
     return out

@@ -67,7 +67,8 @@ def apply_bounce(rt: Runtime, raw: bytes, outbox_id: int) -> BounceResult:
     if row["status"] != "sent":
         return BounceResult("ignored", f"outgoing email #{outbox_id} is {row['status']}, not sent: nothing to mark",
                             hid)
-    queued = record_failure(rt, Failure(outbox_id, row["recipient"], row["kind"], said, "bounced", report.hard))
+    queued = record_failure(rt, Failure(outbox_id, row["recipient"], row["kind"], said, "bounced", report.hard,
+                                        row["subject"]))
     how = "hard" if report.hard else "soft"
     return BounceResult("applied", f"{how} bounce of outgoing email #{outbox_id} to {row['recipient']}: {said}",
                         hid, queued)

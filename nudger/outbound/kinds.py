@@ -116,7 +116,8 @@ _KINDS = (
     Kind("thanks", "Thanks", fields={"words": ""}),
     Kind("note", "Note", fields={"words": ""}),
     Kind("undeliverable", "Not delivered",
-         fields={"failed_to": "", "failed_kind": "", "reason": "", "how": "", "never_got": False}),
+         fields={"failed_to": "", "failed_kind": "", "failed_subject": "", "reason": "", "how": "",
+                 "never_got": False}),
     # scheduled: the schedule stage queues these with the slot's key and time
     Kind("ack_reminder", "Please confirm", scheduled=True, fields={"asked_at": None, "by": None}),
     Kind("due_soon", "Due soon", scheduled=True),

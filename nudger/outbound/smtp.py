@@ -61,6 +61,7 @@ class SmtpTransport(Closing):
         self.settings = settings
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
+        self._sockets: list[socket.socket] = []  # every connection's, to see them closed at the end
         self._idle: list[aiosmtplib.SMTP] = []  # open connections between batches
         self._live = 0  # connections open right now (idle or in use)
         self.down: str | None = None  # why no connection could be opened, once none could
@@ -76,14 +77,18 @@ class SmtpTransport(Closing):
 
     async def _open(self) -> aiosmtplib.SMTP:
         smtp = self.client()
-        await smtp.connect()
         try:
+            await smtp.connect()
             if self.settings.username:
+                # EHLO again: after STARTTLS aiosmtplib keeps the extensions offered before it, and
+                # servers offer AUTH only over TLS.
+                await smtp.ehlo()
                 await smtp.login(self.settings.username, self.settings.password or "")
         except BaseException:
             smtp.close()
             raise
         self._live += 1
+        self._sockets.append(smtp.get_transport_info("socket"))
         return smtp
 
     def _drop(self, smtp: aiosmtplib.SMTP) -> None:
@@ -224,6 +229,7 @@ class SmtpTransport(Closing):
                     await asyncio.wait_for(smtp.quit(), 5)
                 except Exception:  # noqa: BLE001 - closing: a server that hung up already is fine
                     smtp.close()
+            await _closed(self._sockets)
 
         try:
             asyncio.run_coroutine_threadsafe(quit_all(), loop).result(timeout=5 * len(idle) + 5)
@@ -234,6 +240,14 @@ class SmtpTransport(Closing):
             if self._thread is not None:
                 self._thread.join(10)
             loop.close()
+
+
+async def _closed(sockets: list[socket.socket], limit: float = 2.0) -> None:
+    """Let the loop finish closing: a TLS connection closes its socket only after its own
+    shutdown, and a loop stopped before that leaves the socket open."""
+    deadline = asyncio.get_running_loop().time() + limit
+    while any(s is not None and s.fileno() != -1 for s in sockets) and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.01)
 
 
 def _release(recorded: asyncio.Future[None]) -> None:
@@ -264,6 +278,7 @@ def probe(settings: SmtpSettings) -> list[tuple[bool, str, str]]:
 async def _probe(s: SmtpSettings) -> list[tuple[bool, str, str]]:
     where = f"SMTP {s.host}:{s.port} (tls {s.tls})"
     checks: list[tuple[bool, str, str]] = []
+    opened: list[socket.socket] = []
     smtp = aiosmtplib.SMTP(hostname=s.host, port=s.port, use_tls=s.tls == "ssl", start_tls=False,
                            timeout=min(s.timeout, 15), local_hostname=_ehlo_name())
     try:
@@ -276,6 +291,7 @@ async def _probe(s: SmtpSettings) -> list[tuple[bool, str, str]]:
                            "check outbound.host, outbound.port and outbound.tls, and that the relay is up and "
                            f"reachable from here.{ssl_hint}"))
             return checks
+        opened.append(smtp.get_transport_info("socket"))
         checks.append((True, f"{where}: connected ({answer_text(greeting.code, greeting.message)[:60]})", ""))
         ehlo = await smtp.ehlo()
         checks.append((True, f"SMTP EHLO accepted ({len(smtp.esmtp_extensions)} extensions)", "")
@@ -292,6 +308,7 @@ async def _probe(s: SmtpSettings) -> list[tuple[bool, str, str]]:
                 checks.append((False, f"SMTP STARTTLS failed: {exc}", "the relay's certificate must be valid for "
                                f"{s.host} (SSL_CERT_FILE names a CA bundle to trust)"))
                 return checks
+            await smtp.ehlo()  # what the server offers over TLS (AUTH, usually)
             checks.append((True, "SMTP STARTTLS: TLS up, certificate valid", ""))
         if not s.username:
             checks.append((True, "SMTP AUTH: none configured (the relay must accept this host)", ""))
@@ -312,3 +329,4 @@ async def _probe(s: SmtpSettings) -> list[tuple[bool, str, str]]:
         return checks
     finally:
         smtp.close()
+        await _closed(opened)

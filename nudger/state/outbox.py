@@ -51,7 +51,7 @@ class OutboxRows(Rows):
 
     def outbox_due(self, now: datetime, limit: int = 1000) -> list[dict[str, Any]]:
         return self._rows(
-            "select id, kind, recipient, raw, attempts, created, send_after from outbox"
+            "select id, kind, recipient, subject, raw, attempts, created, send_after from outbox"
             " where status = 'queued' and send_after <= ?"
             " order by send_after, id limit ?",
             [iso(now), limit],
