@@ -245,15 +245,23 @@ def test_doctor_shows_a_hard_bouncing_address(sws: Workspace, smtp: SmtpServer) 
     assert "fix: correct dana's email in [[people]] and reassign what they own" in out
 
 
+def tls_ws(root: Path, server: SmtpServer, *, trusted: bool) -> Workspace:
+    """A workspace for a TLS server, by name (the certificate is for localhost); ``trusted``:
+    its certificate is named in SSL_CERT_FILE, else only the system's CAs are."""
+    server.sink.reset()
+    ws = smtp_ws(root, server.port)
+    ws.config.write_text(ws.config.read_text().replace('tls = "none"', f'tls = "{server.tls}"')
+                         .replace('host = "127.0.0.1"', 'host = "localhost"'))
+    if trusted:
+        ws.env["SSL_CERT_FILE"] = str(server.cert)
+    return ws
+
+
 @pytest.mark.parametrize("tls", ["starttls", "ssl"])
 def test_tls_with_a_certificate_the_run_trusts(tmp_path: Path, smtp_tls_servers: dict[str, SmtpServer],
                                                tls: str) -> None:
     server = smtp_tls_servers[tls]
-    server.sink.reset()
-    ws = smtp_ws(tmp_path, server.port)
-    ws.config.write_text(ws.config.read_text().replace('tls = "none"', f'tls = "{tls}"')
-                         .replace('host = "127.0.0.1"', 'host = "localhost"'))
-    ws.env["SSL_CERT_FILE"] = str(server.cert)
+    ws = tls_ws(tmp_path, server, trusted=True)
     ws.deliver(make_forward())
     assert "sent 2" in ws.run("2026-11-23T09:05").output
     assert len(server.sink.accepted) == 2 and server.sink.logins
@@ -267,10 +275,7 @@ def test_tls_with_a_certificate_the_run_trusts(tmp_path: Path, smtp_tls_servers:
 def test_a_certificate_nobody_vouches_for_is_refused(tmp_path: Path, smtp_tls_servers: dict[str, SmtpServer],
                                                      tls: str) -> None:
     server = smtp_tls_servers[tls]
-    server.sink.reset()
-    ws = smtp_ws(tmp_path, server.port)
-    ws.config.write_text(ws.config.read_text().replace('tls = "none"', f'tls = "{tls}"')
-                         .replace('host = "127.0.0.1"', 'host = "localhost"'))
+    ws = tls_ws(tmp_path, server, trusted=False)
     ws.deliver(make_forward())
     ws.run("2026-11-23T09:05")
     assert server.sink.accepted == []
