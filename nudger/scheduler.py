@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from nudger.config import Config
 from nudger.crashpoints import crash_point
 from nudger.runtime import Runtime
+from nudger.state.schedule_rows import DigestChoice
 
 if TYPE_CHECKING:
     from collections.abc import Container
@@ -59,7 +60,7 @@ class _Batch:
 
     handoffs: dict[int, Requested]
     histories: dict[int, History]
-    choices: dict[str, tuple[str, datetime | None]]
+    choices: dict[str, DigestChoice]
     config_since: datetime | None
 
     @classmethod
@@ -87,11 +88,18 @@ class _Batch:
                 return []
             return schedule.handoff_slots(handoff, self.histories[handoff.id], rt.config, sent)
         if kind == "p":
-            chosen, chosen_at = self.choices.get(name, (None, None))
-            digest = chosen or _config_digest(rt, name)
-            # Since when the preference holds: the person's reply, else the config's edit.
-            since = chosen_at if chosen else self.config_since
-            return schedule.person_slots(name, digest, rt.config, rt.now, until, since=since)
+            choice = self.choices.get(name)
+            if choice is None or choice.since is None:  # the config's choice, since its last edit
+                return schedule.person_slots(name, _config_digest(rt, name), rt.config, rt.now, until,
+                                             since=self.config_since)
+            slots = schedule.person_slots(name, choice.digest, rt.config, rt.now, until, since=choice.since)
+            # The digest slot just before the reply is owed as the digest that held then,
+            # whether or not a run came between the slot and the reply.
+            before = choice.previous or _config_digest(rt, name)
+            since = choice.previous_since if choice.previous else self.config_since
+            owed = [s for s in schedule.person_slots(name, before, rt.config, choice.since, since=since)
+                    if s.at < choice.since and s.kind in ("daily_digest", "weekly_digest")]
+            return owed + slots
         if kind == "t" and rt.config.team_named(name):
             return schedule.team_slots(name, rt.config, rt.now, until)
         return []

@@ -67,3 +67,27 @@ def test_a_held_digest_is_replaced_by_the_next_one(tmp_path) -> None:
     assert len(digests) == 1 and "Wed" in str(digests[0].msg["Date"])
     rows = json.loads(ws.cli("outbox", "--all", "--json").output)
     assert [r["status"] for r in rows if r["kind"] == "daily_digest"] == ["superseded", "sent"]
+
+
+def _daily_then_weekly(tmp_path, runs: list[str]) -> list:
+    tmp_path.mkdir()
+    ws = Workspace(tmp_path, DAILY_SAM)
+    ws.deliver(make_forward("@dana W-9 please, due friday"), arrived="2026-11-23T09:00")
+    ws.run("2026-11-23T09:05")
+    for when in runs:
+        ws.run(when)
+    ws.deliver(reply_to_digest(ws, "Sam Seller <sam@acme.test>", "weekly", date="Tue, 24 Nov 2026 09:05:00 -0500"),
+               arrived="2026-11-24T08:05")  # 09:05 in New York, after his 08:00 digest
+    ws.run("2026-11-24T08:10")
+    ws.run("2026-12-01T09:00")
+    return [s.kind for s in ws.sent_to("sam@acme.test") if s.kind.endswith("_digest")]
+
+
+def test_a_digest_owed_before_a_new_choice_is_sent_whether_or_not_a_run_came_between(tmp_path) -> None:
+    """Sam is daily; his Tuesday 08:00 digest was owed before he replied `weekly` at 09:05.
+    A run every few minutes sent it at 08:05; a run that came only after his reply sends it
+    too: the same set, whatever the cron."""
+    prompt = _daily_then_weekly(tmp_path / "prompt", ["2026-11-24T07:05"])  # 08:05 in New York
+    late = _daily_then_weekly(tmp_path / "late", [])
+    assert prompt == late
+    assert prompt == ["daily_digest", "weekly_digest"]  # Tuesday's daily (Monday's was empty), then weekly

@@ -257,3 +257,11 @@ def m010_outbox_delivery(db: Database) -> None:
     db.conn.execute("create index if not exists outbox_hard_failures on outbox (recipient, failed_at)"
                     " where hard_failure = 1")
     db.table("inbound").create_index(["sender", "received"])  # mail from an address clears it
+
+
+@migrations()
+def m014_digest_history(db: Database) -> None:
+    """The digest a person had before their latest choice, and since when: a slot that came
+    before the choice is owed as that digest, whether or not a run saw it in time."""
+    db.table("people").add_column("previous_digest", str)
+    db.table("people").add_column("previous_since", str)

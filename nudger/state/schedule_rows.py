@@ -6,9 +6,20 @@ look at it. A change to a handoff makes it due at once.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from nudger.state.db import Rows, iso
+
+
+@dataclass(frozen=True)
+class DigestChoice:
+    """A person's digest chosen by reply (``since`` then), and the one before it (None: the config's)."""
+
+    digest: str
+    since: datetime | None
+    previous: str | None = None
+    previous_since: datetime | None = None
 
 
 class ScheduleRows(Rows):
@@ -18,9 +29,12 @@ class ScheduleRows(Rows):
         return row["digest"] if row else None
 
     def set_digest_choice(self, email: str, digest: str, at: datetime) -> None:
+        """The new choice, keeping the one it replaces (and since when that held): slots
+        before ``at`` are still owed as the old digest."""
         self.db.conn.execute(
             "insert into people (email, digest, updated) values (?, ?, ?) on conflict(email)"
-            " do update set digest = excluded.digest, updated = excluded.updated",
+            " do update set previous_digest = people.digest, previous_since = people.updated,"
+            " digest = excluded.digest, updated = excluded.updated",
             [email.lower(), digest, iso(at)],
         )
         self.touch(f"p:{email.lower()}")
@@ -35,15 +49,20 @@ class ScheduleRows(Rows):
         return datetime.fromisoformat(row[0]) if row and row[0] else None
 
 
-    def digest_choices_for(self, emails: list[str]) -> dict[str, tuple[str, datetime | None]]:
-        """The digest each of these people chose by reply, and when (a batch of the schedule)."""
-        found: dict[str, tuple[str, datetime | None]] = {}
+    def digest_choices_for(self, emails: list[str]) -> dict[str, DigestChoice]:
+        """The digest each of these people chose by reply, when, and what it replaced (a
+        batch of the schedule)."""
+        def when(value: str | None) -> datetime | None:
+            return datetime.fromisoformat(value) if value else None
+
+        found: dict[str, DigestChoice] = {}
         for i in range(0, len(emails), 500):
             chunk = emails[i:i + 500]
             marks = ",".join("?" * len(chunk))
-            for email, digest, updated in self.db.conn.execute(
-                    f"select email, digest, updated from people where email in ({marks})", chunk):
-                found[email] = (digest, datetime.fromisoformat(updated) if updated else None)
+            for email, digest, updated, previous, previous_since in self.db.conn.execute(
+                    f"select email, digest, updated, previous_digest, previous_since from people"
+                    f" where email in ({marks})", chunk):
+                found[email] = DigestChoice(digest, when(updated), previous, when(previous_since))
         return found
 
     def touch(self, subject: str) -> None:

@@ -24,6 +24,7 @@ NAMES = (
     "m011_hardening",
     "m008_schedule_indexes",
     "m010_outbox_delivery",
+    "m014_digest_history",
 )
 
 
