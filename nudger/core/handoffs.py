@@ -289,9 +289,19 @@ def do_reopen(out: Outcome, cmd: Command, ctx: Context) -> None:
     h = out.after
     if h.status not in CLOSED_STATES:
         raise Refused(f"#{h.id} is still {h.status}; only a done or cancelled handoff can be reopened.")
-    _set(out, status="open", prev_status=None)
-    _event(out, "reopened", cmd.args, was=h.status)
-    _tell(out, ctx, "reopened", [h.owner], reason=cmd.args)
+    # A date that passed while it was closed is no commitment: the team's turnaround from
+    # today, so a reopened handoff is not overdue (and escalated) the morning after.
+    due = h.due
+    if due is not None and due < ctx.today:
+        team = ctx.config.team_named(h.team) if h.team else None
+        due = ctx.calendar.add_business_days(ctx.today, team.turnaround_days if team else 3)
+    moved = due != h.due
+    _set(out, status="open", prev_status=None, due=due, rush=h.rush and not moved)
+    data: dict[str, Any] = {"was": h.status}
+    if moved and h.due and due:
+        data.update(due_from=h.due.isoformat(), due_to=due.isoformat())
+    _event(out, "reopened", cmd.args, data=data)
+    _tell(out, ctx, "reopened", [h.owner], reason=cmd.args, due_was=h.due if moved else None)
 
 
 def do_thanks(out: Outcome, cmd: Command, ctx: Context) -> None:

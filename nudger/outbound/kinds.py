@@ -112,7 +112,7 @@ _KINDS = (
     Kind("declined", "Declined",
          fields={"reason": "", "words": "", "new_owner": None, "back_to_requester": False}),
     Kind("cancelled", "Cancelled", fields={"reason": ""}),
-    Kind("reopened", "Reopened", fields={"reason": ""}),
+    Kind("reopened", "Reopened", fields={"reason": "", "due_was": None}),
     Kind("thanks", "Thanks", fields={"words": ""}),
     Kind("note", "Note", fields={"words": ""}),
     Kind("undeliverable", "Not delivered",

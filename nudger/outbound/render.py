@@ -153,6 +153,7 @@ class Renderer:
         self.env.filters["when"] = pass_context(lambda ctx, value: self.local_when(ctx, value))
         self.env.filters["person"] = self.person_name
         self.env.filters["addresses"] = addresses
+        self.env.filters["sentence"] = sentence
 
     def local_when(self, ctx: Any, value: datetime | str | None) -> str:
         """A moment of ours in the recipient's own time ("Mon 23 Nov, 09:02"); a date
@@ -260,6 +261,13 @@ class Renderer:
 
 
 _INLINER: Any = None
+
+
+def sentence(text: object) -> str:
+    """Someone's words run into the next sentence of ours: end them with a full stop when
+    they have no closing punctuation of their own."""
+    words = str(text or "").rstrip()
+    return words if not words or words[-1] in ".!?…)\"'”»:" else words + "."
 
 
 def inline_css(html: str) -> str:
