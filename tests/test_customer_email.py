@@ -53,7 +53,7 @@ def test_the_owner_sees_the_customer_email_whole_and_the_watcher_is_told_of_its_
     ws.run("2026-11-23T10:00")
     [owner] = ws.sent_to("dana@acme.test", "new_handoff")
     names = [p.get_filename() for p in owner.msg.iter_attachments()]
-    assert names == ["order-form.pdf"], "the signature logo is not passed on as the customer's file"
+    assert names == ["order-form.pdf", "handoff-1.ics"], "the signature logo is not passed on as the customer's file"
     text = owner.text.replace("\r\n", "\n")
     assert "\nTo:      Sam Seller <sam@acme.test>\n" in text
     assert ("\nCc:      Peter Gibbons <peter@initech.example>, Accounts Payable\n"

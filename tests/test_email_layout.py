@@ -145,6 +145,7 @@ def test_the_stylesheet_is_inlined_and_only_screen_rules_stay_in_a_style_element
 
 def test_an_attachment_goes_out_as_its_own_bytes_and_leaves_the_html_readable() -> None:
     msg = BY_LABEL["new_handoff-owner"].msg
-    [att] = list(msg.iter_attachments())
+    att, ics = list(msg.iter_attachments())
     assert att.get_content() == b"%PDF-1.4 " * 400  # type: ignore[union-attr]
+    assert ics.get_content_type() == "text/calendar" and ics.get_param("method") == "PUBLISH"
     assert "<html" in BY_LABEL["new_handoff-owner"].html

@@ -32,7 +32,7 @@ def test_forward_to_thanks(ws: Workspace) -> None:
     assert re.fullmatch(r"handoffs\+1\.[a-z2-7]{16}@acme\.test", str(notice.msg["Reply-To"]))
     assert "bill@initech.example" in notice.text and "Could you send us your W-9" in notice.text
     assert "@dana can you send them our W-9?" in notice.text
-    assert [p.get_filename() for p in notice.msg.iter_attachments()] == ["w9-form.pdf"]
+    assert [p.get_filename() for p in notice.msg.iter_attachments()] == ["w9-form.pdf", "handoff-1.ics"]
     assert all(len(line) <= 72 for line in notice.text.splitlines() if " " in line.strip())
     assert "<" not in notice.msg["Message-ID"][1:-1]
     root = notice.msg["References"]
@@ -268,7 +268,7 @@ def test_attachments_of_a_plain_handoff_reach_the_owner(ws: Workspace) -> None:
                           attachment=("form.pdf", b"%PDF form")))
     ws.run("2026-11-23T09:05")
     [notice] = ws.sent_to("dana@acme.test", "new_handoff")
-    assert [p.get_filename() for p in notice.msg.iter_attachments()] == ["form.pdf"]
+    assert [p.get_filename() for p in notice.msg.iter_attachments()] == ["form.pdf", "handoff-1.ics"]
 
 
 def test_answer_naming_owner_also_sets_due_and_priority(ws: Workspace) -> None:

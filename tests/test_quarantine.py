@@ -40,7 +40,7 @@ def test_a_quarantined_message_is_read_again_after_its_cause_is_fixed(tmp_path) 
     assert item["owner"] == "dana@acme.test" and item["title"] == "W-9 request"
     ws.run("2026-11-23T09:16")
     [notice] = ws.sent_to("dana@acme.test", "new_handoff")
-    assert [p.get_filename() for p in notice.msg.iter_attachments()] == ["w9.pdf"]
+    assert [p.get_filename() for p in notice.msg.iter_attachments()] == ["w9.pdf", "handoff-1.ics"]
     status = json.loads(ws.cli("quarantine", "--json").output)
     assert [q["status"] for q in status] == ["released"]
     assert told.kind == "quarantined"

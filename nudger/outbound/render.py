@@ -31,6 +31,7 @@ from nudger.core.message_ids import message_id_for
 from nudger.core.records import Handoff, Notice
 from nudger.core.tokens import digest_address, reply_address
 from nudger.outbound.actions import actions_for, with_mailto
+from nudger.outbound.invites import invite_for, invite_method
 from nudger.outbound.kinds import LAYOUT_FIELDS, Kind, kind_of
 from nudger.outbound.mime import encoded_words, wire
 
@@ -240,6 +241,9 @@ class Renderer:
             refs.append(handoff.root_message_id)
         if in_reply_to and kind.answer:
             refs.append(in_reply_to)
+        files = list(ctx.get("attachments") or [])
+        if invite_method(notice.kind, handoff, ctx["role"]):
+            files.append(invite_for(notice.kind, handoff, ctx["role"], c.handoff_domain, now, ctx["reply_address"]))
         to_name = self.person_name(notice.to)
         headers = [
             ("From", _address(c.outbound.from_name, c.org.handoff_address)),
@@ -257,7 +261,7 @@ class Renderer:
             (LOOP_HEADER, c.org.handoff_address),
             ("X-Nudger-Kind", notice.kind),
         ]
-        return Rendered(message_id, subject, wire(headers, text, html, ctx.get("attachments") or []))
+        return Rendered(message_id, subject, wire(headers, text, html, files))
 
 
 _INLINER: Any = None
