@@ -32,7 +32,10 @@ def test_a_full_disk_leaves_the_forward_at_its_source_and_still_delivers(ws: Wor
     ws.deliver(make_forward(date="Mon, 23 Nov 2026 23:00:00 -0600"), arrived="2026-11-23T23:00")
     ws.run("2026-11-23T23:05")
     assert [s.kind for s in ws.sent()] == ["receipt"]
-    ws.deliver(make_forward(note="@lee the bank letter, due 12/4"), name="1700000009.second.host")
+    # With a 256 KB letter: its rows cannot fit in pages the first run's mail left free, whatever
+    # the size of that mail, so the 4 spare pages are what decides.
+    ws.deliver(make_forward(note="@lee the bank letter, due 12/4", attachment=("letter.pdf", b"%PDF" * 65536)),
+               name="1700000009.second.host")
     result = with_fault(ws, "full", "run", "--now", "2026-11-24T09:05")
     assert "database or disk is full" in result.stderr and "next run retries" in result.stderr
     assert pending(ws) == ["1700000009.second.host"]  # not taken, not quarantined
