@@ -26,7 +26,7 @@ log = logging.getLogger("nudger.run")
 RETRY_FIRST = timedelta(minutes=5)
 RETRY_MAX = timedelta(hours=6)
 MAX_TEMPORARY_FAILURES = 16  # the 16th comes about 2.4 days after the first, with this backoff
-BATCH = 1000  # outbox rows claimed at once
+BATCH = 200  # outbox rows claimed at once: their bytes are held in memory until answered (RSS)
 MAX_BATCHES = 1000  # a bound on one run's deliver loop, never reached in practice
 
 
