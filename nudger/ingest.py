@@ -368,13 +368,13 @@ def _digest_reply(m: Inbound) -> Result:
     hid = acted[0] if len(acted) == 1 else None
     if refused:
         reason = "\n".join(f"- {r}" for _, r in refused)
-        if applied or answers:
-            reason = "for these lines (the others were applied):\n" + reason
+        partly = bool(applied or answers)
         how = _DIGEST_HOW if any(c.ref is None for c in parsed if c.name not in _NO_HANDOFF) else (
             "Reply again with the corrected lines, or reply to the handoff's own email.")
         if applied:
             how = "Applied: " + ", ".join(applied) + ".\n\n" + how
-        notice = Notice("refusal", sender, None, context={"reason": reason, "how": how})
+        notice = Notice("refusal", sender, None, context={
+            "reason": reason, "how": how, "partly": partly, "verdict": "Partly applied" if partly else "Not changed"})
         queued += m.answer([notice])
     return Result("reply", "applied" if applied or answers else "refused", reasons, hid, True, queued)
 

@@ -135,7 +135,9 @@ def test_a_line_for_someone_elses_handoff_is_refused_the_other_applies(ws: Works
     [refusal] = ws.sent_to("dana@acme.test", "refusal")
     assert refusal.msg["Auto-Submitted"] == "auto-replied"
     assert "`done #2`: `done` is for the owner of #2; you are not on this handoff." in flat(refusal.text)
-    assert "the others were applied" in flat(refusal.text) and "Applied: `done #1`." in flat(refusal.text)
+    assert "Some lines of your email were not applied:" in flat(refusal.text)
+    assert "changed nothing" not in flat(refusal.text) and "Applied: `done #1`." in flat(refusal.text)
+    assert str(refusal.msg["Subject"]).startswith("Partly applied: ")
     assert timeline(ws, 2) == ["created", "owner_assigned"]
 
 
@@ -170,7 +172,7 @@ def test_unknown_number_changes_nothing(ws: Workspace) -> None:
     assert refusal.kind == "refusal" and "dana@" in refusal.to
     assert "Your email changed nothing:" in flat(refusal.text)
     assert "`ack #99 friday`: I could not find #99." in flat(refusal.text)
-    assert "the others were applied" not in flat(refusal.text)
+    assert "not applied" not in flat(refusal.text) and str(refusal.msg["Subject"]).startswith("Not changed: ")
 
 
 def test_done_without_a_number_is_refused_with_how_to_write_it(ws: Workspace) -> None:
