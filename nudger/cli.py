@@ -557,20 +557,118 @@ def outbox_retry(ctx: click.Context, outbox_id: int, now_text: str | None) -> No
     click.echo(f"#{outbox_id} to {row['recipient']} queued again; the next run sends it")
 
 
-@cli.command()
+@cli.group(invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="As JSON.")
 @config_option
 @click.pass_context
 def quarantine(ctx: click.Context, as_json: bool) -> None:
-    """Messages nudger could not handle, kept whole with their reason."""
-    rows = _store(ctx).quarantined()
+    """Messages nudger could not handle, kept whole with their reason.
+
+    With no subcommand, lists them: id, time, status, sender, subject and reason.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from nudger.ops.quarantine import held_messages
+
+    rows = held_messages(_store(ctx))
     if as_json:
-        emit_json(rows)
+        emit_json([r.as_json() for r in rows])
         return
     if not rows:
         click.echo("quarantine is empty")
     for r in rows:
-        click.echo(f"{r['id']:<4} {r['at']}  {r['size']:>8} bytes  {r['source_key']}: {r['reason']}")
+        click.echo(f"{r.id:<4} {r.at}  {r.status:<8} {r.sender or '(no sender)'}: {r.subject or '(no subject)'}")
+        click.echo(f"     {r.size:,} bytes from {r.source_key or '?'}; {r.reason}")
+
+
+def _held(ctx: click.Context, quarantine_id: int) -> Any:
+    from nudger.ops.quarantine import held_message
+
+    message = held_message(_store(ctx), quarantine_id)
+    if message is None:
+        raise click.ClickException(f"no quarantined message #{quarantine_id} (see `nudger quarantine`)")
+    return message
+
+
+@quarantine.command("show")
+@click.argument("quarantine_id", type=int, metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="As JSON.")
+@config_option
+@click.pass_context
+def quarantine_show(ctx: click.Context, quarantine_id: int, as_json: bool) -> None:
+    """One quarantined message: its headers, why it was kept, and the error detail if any."""
+    message = _held(ctx, quarantine_id)
+    if as_json:
+        emit_json({**message.held.as_json(), "headers": message.headers, "detail": message.detail})
+        return
+    held = message.held
+    click.echo(f"#{held.id} {held.status}, kept {held.at} ({held.size:,} bytes, from {held.source_key or '?'})")
+    click.echo(f"reason: {held.reason}")
+    click.echo("")
+    for name, value in message.headers:
+        click.echo(f"{name}: {value}")
+    if message.detail:
+        click.echo("")
+        click.echo(message.detail.rstrip())
+
+
+@quarantine.command("retry")
+@click.argument("quarantine_id", type=int, metavar="ID")
+@config_option
+@now_option
+@click.pass_context
+def quarantine_retry(ctx: click.Context, quarantine_id: int, now_text: str | None) -> None:
+    """Read a held message again through the normal path (after fixing its cause).
+
+    It is read as new, not skipped as already seen; its answers go out now if no run is busy.
+    """
+    from nudger.lock import run_lock
+    from nudger.pipeline import RunSummary, deliver_due, guarded, retry_quarantined
+
+    config = get_config(ctx)
+    assert config is not None
+    now = parse_now(now_text, config)
+    with open_runtime(config, now, os.environ) as rt:
+        summary = RunSummary()
+        outcome = retry_quarantined(rt, quarantine_id, summary)
+        if outcome is None:
+            raise click.ClickException(f"no held message #{quarantine_id} (see `nudger quarantine`)")
+        with run_lock(config.database_path) as held:
+            if held:
+                with open_transport(config) as transport:
+                    guarded(summary, "deliver", lambda: deliver_due(rt, transport, summary))
+    click.echo(f"#{quarantine_id}: {outcome} · {summary.line()}")
+
+
+@quarantine.command("drop")
+@click.argument("quarantine_id", type=int, metavar="ID")
+@config_option
+@click.pass_context
+def quarantine_drop(ctx: click.Context, quarantine_id: int) -> None:
+    """Delete a held message's bytes for good; its record stays (status dropped)."""
+    if not _store(ctx).drop_quarantined(quarantine_id):
+        raise click.ClickException(f"no held message #{quarantine_id} (see `nudger quarantine`)")
+    click.echo(f"#{quarantine_id}: dropped")
+
+
+@quarantine.command("export")
+@click.argument("quarantine_id", type=int, metavar="ID")
+@click.argument("target", type=click.Path(path_type=Path), default=".")
+@config_option
+@click.pass_context
+def quarantine_export(ctx: click.Context, quarantine_id: int, target: Path) -> None:
+    """Write a quarantined message, exactly as it came, to TARGET (a file, or a directory for
+    quarantine-ID.eml; default: here). Written 0600; an existing file is never overwritten."""
+    from nudger.ops.quarantine import export_eml
+
+    message = _held(ctx, quarantine_id)
+    if not message.raw:
+        raise click.ClickException(f"#{quarantine_id} was dropped: its bytes are gone")
+    try:
+        path = export_eml(message, target)
+    except FileExistsError as exc:
+        raise click.ClickException(f"{exc.filename} exists; not overwritten") from exc
+    click.echo(str(path))
 
 
 @cli.command()

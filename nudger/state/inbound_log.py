@@ -121,6 +121,26 @@ class InboundLog(Rows):
             "select id, at, reason, source_key, status, length(raw) as size from quarantine order by id"
         )
 
+    def quarantine_rows(self, everything: bool = True) -> list[dict[str, Any]]:
+        """The list an admin reads: each row with the start of its bytes (for From and Subject)."""
+        where = "" if everything else "where status = 'held'"
+        return self._rows(
+            "select id, at, reason, source_key, status, length(raw) as size, substr(raw, 1, 65536) as head"
+            f" from quarantine {where} order by id"
+        )
+
+    def quarantined_message(self, quarantine_id: int) -> dict[str, Any] | None:
+        return self._one("select id, at, reason, detail, source_key, status, raw from quarantine where id = ?",
+                         [quarantine_id])
+
+    def drop_quarantined(self, quarantine_id: int) -> bool:
+        """An admin's "this one is junk": the bytes go, the row stays as the record (dropped).
+        Its inbound record stays too, so a redelivery of it is still a duplicate."""
+        with self.transaction():
+            cur = self.db.conn.execute(
+                "update quarantine set status = 'dropped', raw = x'' where id = ? and status = 'held'", [quarantine_id])
+        return cur.rowcount == 1
+
     def release_quarantined(self, quarantine_id: int, key_of: Callable[[bytes], str]) -> Quarantined | None:
         """Take a held message out of quarantine so the next read handles it as new.
 
