@@ -292,6 +292,10 @@ def _apply_reply(m: Inbound, handoff: Handoff, roles: frozenset[str]) -> Result:
         if not parsed:
             reasons.append("no text after removing quoted history: nothing to do")
             return Result("reply", "ignored", reasons, handoff.id, True)
+        if _same_note_again(m, handoff, parsed):
+            reasons.append(f"the same note {sender} last wrote on #{handoff.id}: not relayed again "
+                           "(an automatic reply sends the same words each time)")
+            return Result("reply", "ignored", reasons, handoff.id, True)
         try:
             outcome = apply_commands(handoff, _only_for(handoff, parsed), ctx)
         except Refused as refusal:
@@ -301,6 +305,15 @@ def _apply_reply(m: Inbound, handoff: Handoff, roles: frozenset[str]) -> Result:
         reasons.append("commands: " + ", ".join(c.name for c in parsed))
     _, queued = m.commit(outcome, reading.mail.files)
     return Result("reply", "applied", reasons, handoff.id, True, queued)
+
+
+def _same_note_again(m: Inbound, handoff: Handoff, parsed: list[Command]) -> bool:
+    """A note word for word the one this person last wrote on this handoff: two automatic
+    replies answering each other through us send the same words each round, a person doesn't."""
+    if len(parsed) != 1 or parsed[0].name != "note" or not parsed[0].args.strip() or m.reading.mail.attachments:
+        return False
+    last = m.rt.store.last_note_words(handoff.id, m.sender)
+    return last is not None and " ".join(last.split()) == " ".join(parsed[0].args.split())
 
 
 def _digest_reply(m: Inbound) -> Result:

@@ -11,7 +11,7 @@ import re
 import traceback
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from nudger.budget import OverBudget, time_budget
 from nudger.core.tokens import bounce_address
@@ -272,7 +272,7 @@ def deliver_due(rt: Runtime, transport: Transport, summary: RunSummary) -> None:
         rows = rt.store.outbox_due(rt.now, BATCH)
         if not rows:
             return
-        ready = _hold_outside_hours(rt, rows)
+        ready = _hold_over_hourly_limit(rt, _hold_outside_hours(rt, rows))
         if ready:
             deliver_batch(rt, transport, ready, summary)
 
@@ -312,6 +312,26 @@ def record_result(rt: Runtime, row: dict, result: DeliveryResult, summary: RunSu
                                                  "refused" if hard else "gave_up", hard, row["subject"]))
     summary.dead += 1
     log.error("outbox %s to %s: dead: %s", row["id"], row["recipient"], reason)
+
+
+def _hold_over_hourly_limit(rt: Runtime, rows: list[dict]) -> list[dict]:
+    """At most ``[limits] mail_per_recipient_hour`` emails to one person in any hour: the rest
+    wait in the outbox until the hour has room (held, never dropped), oldest first."""
+    most, hour = rt.config.limits.mail_per_recipient_hour, timedelta(hours=1)
+    ready: list[dict] = []
+    sent: dict[str, list[datetime]] = {}
+    with rt.store.transaction():
+        for row in rows:
+            to = row["recipient"]
+            if to not in sent:
+                sent[to] = [datetime.fromisoformat(t) for t in rt.store.sent_since(to, rt.now - hour)]
+            times = sent[to]
+            if len(times) < most:
+                ready.append(row)
+                times.append(rt.now)
+            else:  # room again when the most-th latest of them is an hour old
+                rt.store.hold(row["id"], max(times[-most] + hour, rt.now + timedelta(minutes=1)))
+    return ready
 
 
 def _hold_outside_hours(rt: Runtime, rows: list[dict]) -> list[dict]:

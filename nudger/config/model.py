@@ -22,7 +22,8 @@ SCHEMA: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "outbound": ("transport", "path", "host", "port", "username", "password_env", "tls", "timeout",
                  "concurrency", "from_name", "keep_sent_days"),
     "security": ("secret_env", "previous_secret_env", "allowed_domains", "trusted_authserv_ids"),
-    "limits": ("max_message_mb", "attach_max_mb", "max_parts", "message_seconds", "max_attempts"),
+    "limits": ("max_message_mb", "attach_max_mb", "max_parts", "message_seconds", "max_attempts",
+               "mail_per_recipient_hour"),
     "logging": ("path", "level"),
     "people": ("email", "name", "handle", "team", "manager", "digest", "timezone"),
     "teams": ("aliases", "lead", "members", "routing", "min_lead_days", "turnaround_days"),
@@ -146,6 +147,7 @@ class LimitsConfig:
     max_parts: int = 1000  # MIME parts; a message with more is quarantined unparsed
     message_seconds: float = 60  # time budget for reading one message
     max_attempts: int = 3  # runs one message may stop (killed, timed out) before it is quarantined
+    mail_per_recipient_hour: int = 30  # outgoing emails to one person in any hour; the rest wait
 
 
 @dataclass(frozen=True)

@@ -441,7 +441,9 @@ def config_from_dict(data: dict, source: Path | None = None, base_dir: Path | No
                           attach_max_mb=lim.number("attach_max_mb", 10, positive=False),
                           max_parts=int(lim.number("max_parts", 1000, positive=True)),
                           message_seconds=lim.number("message_seconds", 60, positive=True),
-                          max_attempts=max(1, int(lim.number("max_attempts", 3, positive=True))))
+                          max_attempts=max(1, int(lim.number("max_attempts", 3, positive=True))),
+                          mail_per_recipient_hour=max(1, int(lim.number("mail_per_recipient_hour", 30,
+                                                                        positive=True))))
     log = _section(file, data, "logging")
     logging = LoggingConfig(path=_path(log.text("path", empty_is_none=True), base_dir, env),
                             level=log.text("level", "info", choices=LOG_LEVELS))

@@ -9,15 +9,21 @@ sent: queuing the same notice twice is a no-op.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
 from nudger.core.calendars import calendar_for
 from nudger.core.records import Handoff, Notice
 from nudger.outbound.digests import is_empty
-from nudger.outbound.kinds import KindInput, kind_of
+from nudger.outbound.kinds import KINDS, KindInput, kind_of
+from nudger.outbound.limits import over_limit
 from nudger.runtime import Runtime
 from nudger.state.store import iso
+
+log = logging.getLogger("nudger.notify")
+ANSWER_KINDS = tuple(k.name for k in KINDS.values() if k.answer)
+RELAY_KINDS = tuple(k.name for k in KINDS.values() if not k.answer and not k.scheduled)
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,10 @@ def queue(rt: Runtime, notices: list[Notice], cause: Cause, handoff: Handoff | N
     told_at = {n.to: send_time(rt, n) for n in notices}
     for notice in notices:
         kind = kind_of(notice)
+        if not kind.scheduled and (why := over_limit(rt.store, notice.to, notice.handoff_id, kind.answer,
+                                                      ANSWER_KINDS if kind.answer else RELAY_KINDS, rt.now)):
+            log.warning("%s to %s about #%s: %s", notice.kind, notice.to, notice.handoff_id, why)
+            continue
         if notice.handoff_id is not None and (handoff is None or handoff.id != notice.handoff_id):
             handoff = rt.store.handoff(notice.handoff_id)
         about = handoff if notice.handoff_id is not None else None

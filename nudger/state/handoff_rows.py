@@ -27,6 +27,13 @@ def _chunks(ids: list[int], size: int = 500) -> Iterator[list[int]]:
 
 
 class HandoffRows(Rows):
+
+    def last_note_words(self, handoff_id: int, actor: str) -> str | None:
+        """The words of the last note ``actor`` wrote on the handoff (None: no note yet)."""
+        row = self._one("select words from events where handoff_id = ? and kind = 'note' and actor = ?"
+                        " order by id desc limit 1", [handoff_id, actor])
+        return None if row is None else str(row["words"] or "")
+
     def handoff(self, handoff_id: int) -> Handoff | None:
         row = self._one(f"select {_HANDOFF_COLUMNS} from handoffs where id = ?", [handoff_id])
         return _decode_handoff(row) if row else None

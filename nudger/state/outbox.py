@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from nudger.state.db import Rows, iso
@@ -78,6 +78,26 @@ class OutboxRows(Rows):
                 "update outbox set status = 'queued', send_after = ?, last_error = ? where id = ?",
                 [iso(next_at), error, outbox_id],
             )
+
+    def count_queued_to(self, recipient: str, since: datetime, kinds: tuple[str, ...], handoff_id: int | None,
+                        *, any_handoff: bool = False) -> int:
+        """Mail of these kinds queued to one person since ``since`` (about one handoff, or about
+        none when ``handoff_id`` is None, unless ``any_handoff``): the loop limits count these."""
+        marks = ",".join("?" * len(kinds))
+        sql = f"select count(*) as n from outbox where recipient = ? and created >= ? and kind in ({marks})"
+        params: list[Any] = [recipient, iso(since), *kinds]
+        if not any_handoff:
+            sql += " and handoff_id is ?"
+            params.append(handoff_id)
+        row = self._one(sql, params)
+        return int(row["n"]) if row else 0
+
+    def sent_since(self, recipient: str, since: datetime) -> list[str]:
+        """When mail to one person went out since ``since``, oldest first (the hourly limit)."""
+        rows = self._rows(
+            "select sent from outbox where recipient = ? and created >= ? and status = 'sent' and sent >= ?"
+            " order by sent", [recipient, iso(since - timedelta(days=4)), iso(since)])
+        return [r["sent"] for r in rows]
 
     def hold(self, outbox_id: int, until: datetime) -> None:
         """Not yet: a late run found the recipient outside their business hours."""
