@@ -133,3 +133,14 @@ def test_a_message_killed_once_is_read_normally_on_the_next_run(ws: Workspace) -
     assert [i["owner"] for i in json.loads(nudger(ws, "items", "--json").stdout)] == ["dana@acme.test"]
     with sqlite3.connect(ws.root / "state" / "nudger.db") as db:  # closed with the message's record
         assert db.execute("select count(*) from attempts").fetchone() == (0,)
+
+
+def test_a_header_repeated_thousands_of_times_is_read_in_its_first_occurrences(run_path: RunPath) -> None:
+    # Found by bench/fuzz.py: each occurrence went through the strict parser, ~0.08 s apiece.
+    repeated = "".join(f"Cc: \"a\" <{'a' * 900}@acme.test>, (x\r\n" for _ in range(3000))
+    raw = forward_with("see below", extra=repeated)
+    mail = parse_message(raw)
+    assert len(mail.header_all("Cc")) == 20
+    assert mail.from_addr is not None and mail.from_addr.email == "sam@acme.test"
+    verdict = run_path.feed(raw)
+    assert verdict.outcome == "created" and not verdict.internal

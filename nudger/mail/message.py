@@ -38,7 +38,7 @@ _SIMPLE_HEADERS = frozenset({
     "content-description", "content-language", "content-location", "mime-version",
 })
 MAX_MIME_HEADER = 998  # longer values of those are cut: even the simple parameter split is quadratic
-MAX_STRICT_HEADER = 4096  # any header longer than this is read as plain text, not parsed
+MAX_STRICT_HEADER = 1024  # any header longer than this is read as plain text, not parsed
 MAX_PLAIN_HEADER = 16384  # and cut to this: even the plain text reading costs ~4 µs a character
 
 
@@ -171,8 +171,10 @@ class ParsedMail:
             return list(self._read[key])
         if self._msg is None:
             return []
-        try:
-            raws = self._msg.get_all(name) or []
+        try:  # the first MAX_OCCURRENCES only: a message may repeat a header thousands of times
+            msg = self._msg
+            found = ((k, v) for k, v in msg.raw_items() if k.lower() == key)
+            raws = [msg.policy.header_fetch_parse(k, v) for k, v in itertools.islice(found, MAX_OCCURRENCES)]
         except Exception:  # noqa: BLE001 - a header we cannot even list is a missing header
             raws = []
         values = [_clean(v) for v in (_header_str(r) for r in raws)]
