@@ -115,13 +115,21 @@ def test_answers_to_one_person_about_one_handoff_are_limited(ws: Workspace) -> N
 def test_a_challenge_response_filter_gets_a_bounded_number_of_receipts(ws: Workspace) -> None:
     """An internal filter answers each receipt with a new, unthreaded "please confirm" email."""
     ws.deliver(make_plain("filter@acme.test", "Please confirm you are human", "Reply to this email to confirm."))
-    for i in range(16):
-        ws.run(f"2026-11-23T10:{i * 3:02d}")
+    for i in range(45):
+        ws.run(f"2026-11-23T10:{i:02d}")
         answers = ws.sent_to("filter@acme.test")  # "who should take this?": no one was named
         if len(answers) <= i:
             break  # no new receipt: the filter has nothing to answer
         ws.deliver(make_plain("filter@acme.test", f"Please confirm you are human ({i})", "Reply to confirm."))
-    assert len(ws.sent_to("filter@acme.test")) == 12  # answers to one person in an hour
+    assert len(ws.sent_to("filter@acme.test")) == 30  # answers to one person in an hour
+
+
+def test_a_salesperson_clearing_a_backlog_gets_every_receipt(ws: Workspace) -> None:
+    for i in range(25):
+        ws.deliver(make_forward(note=f"@dana W-9 number {i}", subject=f"Fwd: W-9 {i}",
+                                message_id=f"<backlog-{i}@acme.test>"))
+    ws.run("2026-11-23T09:05")
+    assert len(ws.items()) == 25 and len(ws.sent_to("sam@acme.test", "receipt")) == 25
 
 
 def test_mail_to_one_person_per_hour_is_capped_and_the_rest_waits(tmp_path) -> None:

@@ -5,7 +5,8 @@ challenge-response filter, an Exchange rule forwarding our notice back) looks li
 and a person is answered. So answers and relayed news are counted per recipient in the
 outbox: past a limit the notice is not queued (and logged), however the loop is built.
 The limits are far above what a person causes: a loop of one round per cron run meets them
-within the hour; a salesperson forwarding 30 handoffs in a day still gets every receipt.
+within a few hours; a salesperson clearing a Monday backlog (30 forwards in an hour, 100 in a
+day) still gets every receipt.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ class Limit:
 
 LIMITS = (
     Limit("answers about one handoff in a day", True, True, timedelta(days=1), 5),
-    Limit("answers in an hour", True, False, timedelta(hours=1), 12),
-    Limit("answers in a day", True, False, timedelta(days=1), 40),
+    Limit("answers in an hour", True, False, timedelta(hours=1), 30),
+    Limit("answers in a day", True, False, timedelta(days=1), 100),
     Limit("relayed notes about one handoff in an hour", False, True, timedelta(hours=1), 10),
     Limit("relayed notes about one handoff in a day", False, True, timedelta(days=1), 30),
 )
