@@ -43,8 +43,10 @@ class Person:
     team: str
 
 
-def org(people_count: int = 40, seed: int = 7) -> tuple[str, list[Person]]:
-    """The config (TOML text) and its people: sellers who forward, owners in teams."""
+def org(people_count: int = 2000, seed: int = 7) -> tuple[str, list[Person]]:
+    """The config (TOML text) and its people: sellers who forward, owners in teams. Enough of
+    them that a seller's backlog stays within what one person sends (the loop limits: 30
+    answers an hour), as in a real org."""
     rng = random.Random(seed)
     people = []
     for i in range(people_count):
