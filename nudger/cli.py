@@ -673,11 +673,24 @@ def quarantine_export(ctx: click.Context, quarantine_id: int, target: Path) -> N
 
 @cli.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
-@click.option("--domain", default="example.com", show_default=True, help="Your email domain.")
-def init(directory: Path, domain: str) -> None:
+@click.option("--domain", default=None,
+              help="Your email domain: the one people's addresses end in (asked for when not given).")
+def init(directory: Path, domain: str | None) -> None:
     """Write a commented config and the Maildirs, and say what to do next."""
+    import re
+    import sys
+
     from nudger.ops.workspace import init_workspace
 
+    fresh = not (directory / "config" / "nudger.toml").exists()
+    if domain is None and fresh:
+        if not sys.stdin.isatty():
+            raise click.UsageError("init needs --domain: the domain your people's addresses end in "
+                                   "(nudger's address will be handoffs@DOMAIN), e.g. --domain acme.com")
+        domain = click.prompt("Your email domain (people's addresses end @...)").strip()
+    domain = (domain or "").strip().lower().lstrip("@")
+    if fresh and not re.fullmatch(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+", domain):
+        raise click.BadParameter(f"{domain!r} is not a domain like acme.com", param_hint="--domain")
     for line in init_workspace(directory, domain):
         click.echo(line)
 

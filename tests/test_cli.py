@@ -151,6 +151,16 @@ def test_init_writes_config_and_maildirs(tmp_path: Path) -> None:
     assert "already exists" in again.output
 
 
+def test_init_never_writes_a_placeholder_domain(tmp_path: Path) -> None:
+    result = invoke("init", str(tmp_path / "site"))
+    assert result.exit_code == 2 and "init needs --domain" in result.output
+    assert not (tmp_path / "site" / "config" / "nudger.toml").exists()
+    bad = invoke("init", str(tmp_path / "site"), "--domain", "sam@acme")
+    assert bad.exit_code == 2 and "is not a domain like acme.com" in bad.output
+    ok = invoke("init", str(tmp_path / "site"), "--domain", "@ACME.test")
+    assert ok.exit_code == 0 and 'domain = "acme.test"' in (tmp_path / "site" / "config" / "nudger.toml").read_text()
+
+
 def test_demo_runs_and_reruns(tmp_path: Path) -> None:
     target = tmp_path / "demo"
     first = invoke("demo", str(target))
