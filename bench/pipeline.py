@@ -166,10 +166,11 @@ def write_floor(ws: Path) -> tuple[float, float, int]:
 def idle(ws: Path) -> tuple[float, float]:
     nudger = Path(sys.executable).with_name("nudger")
     env = {**os.environ, "NUDGER_SECRET": KEY}
-    w0 = time.perf_counter()
     later = REPLIES_AT.replace(hour=12).isoformat()
-    subprocess.run([str(nudger), "--config", str(ws / "nudger.toml"), "run", "-q", "--now", later], cwd=ws,
-                   env=env, check=True)
+    command = [str(nudger), "--config", str(ws / "nudger.toml"), "run", "-q", "--now", later]
+    subprocess.run(command, cwd=ws, env=env, check=True)  # whatever the replies left to schedule
+    w0 = time.perf_counter()
+    subprocess.run(command, cwd=ws, env=env, check=True)  # idle: nothing new, nothing due
     w1 = time.perf_counter()
     subprocess.run([sys.executable, "-c", "pass"], check=True)
     return w1 - w0, time.perf_counter() - w1
@@ -225,7 +226,7 @@ def table(inbox: Inbox, rounds: list[dict], quarter_rss: float) -> str:
          f"{statistics.median(r['fwd']['ingest_wall'] + r['fwd']['deliver_wall'] + r['rep']['ingest_wall'] + r['rep']['deliver_wall'] for r in rounds):.2f} s"  # noqa: E501
          f" / {statistics.median(r['floor_wall'] for r in rounds):.2f} s", "", ""),
         ("peak RSS, full inbox / a quarter", f"{rss:.0f} MB / {quarter_rss:.0f} MB", "<= 200 MB, flat",
-         verdict(rss <= 200 and rss <= quarter_rss * 1.5)),
+         verdict(max(rss, quarter_rss) <= 200 and rss <= quarter_rss * 1.5)),
         ("idle `nudger run -q` / `python -c pass`", f"{idle_run:.3f} s / {idle_floor:.3f} s", "<= 0.3 s",
          verdict(idle_run <= 0.3)),
         ("SQL statements per forward / per reply", f"{fwd_stmts:.1f} / {rep_stmts:.1f}", "", ""),
