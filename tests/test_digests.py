@@ -79,3 +79,18 @@ def test_a_digest_reply_thanks_by_number(tmp_path) -> None:
     ws.run("2026-11-27T10:05")
     [thanks] = ws.sent_to("dana@acme.test", "thanks")
     assert "you saved the deal" in thanks.text
+
+
+def test_a_digest_offers_only_the_commands_its_reader_can_use(tmp_path) -> None:
+    """The owner may say `done #N`; Sam, who asked and owes nothing, is offered no `done`."""
+    both = DAILY_DANA.replace('timezone = "America/New_York"\n', 'timezone = "America/New_York"\ndigest = "daily"\n', 1)
+    ws = Workspace(tmp_path, both)
+    ws.deliver(make_forward())
+    ws.run("2026-11-23T09:05")
+    ws.run("2026-11-24T08:05")
+    ws.run("2026-11-24T07:05")  # Sam's 08:00 in New York
+    [dana] = ws.sent_to("dana@acme.test", "daily_digest")
+    [sam] = ws.sent_to("sam@acme.test", "daily_digest")
+    assert "`done #N`" in dana.text and "done #12" in dana.text
+    assert "Owed to you" in sam.text
+    assert "done #" not in sam.text and "ack #" not in sam.text and "note #5 <text>" in sam.text

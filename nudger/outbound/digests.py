@@ -82,7 +82,10 @@ def personal_digest(inp: KindInput) -> dict[str, Any]:
         _section("Owed to you", [_item(h, h.owner, today, inp) for h in asked]),
         _section("Done, not yet thanked", [_item(h, h.owner, today, inp) for h in unthanked]),
     ]
-    return {"sections": [s for s in sections if s.items], "as_of": at, "today": today}
+    # Only the commands this reader can use: `done`/`ack` for what they owe, `thanks` for
+    # what was done for them; a note suits every item.
+    can_do = (("done", "ack") if mine else ()) + (("thanks",) if unthanked else ()) + ("note",)
+    return {"sections": [s for s in sections if s.items], "as_of": at, "today": today, "can_do": can_do}
 
 
 def appreciation(inp: KindInput) -> dict[str, Any]:
@@ -92,7 +95,7 @@ def appreciation(inp: KindInput) -> dict[str, Any]:
     done = [hid for hid, _at, thanked in store.completions(email, at - RECENT, at) if not thanked]
     handoffs = {h.id: h for h in store.handoffs_as_of(sorted(set(done)), at)}
     items = [handoffs[hid] for hid in dict.fromkeys(done) if hid in handoffs and handoffs[hid].status == "done"]
-    return {"items": items, "as_of": at}
+    return {"items": items, "as_of": at, "can_do": ("thanks", "note")}
 
 
 _TOLD = {

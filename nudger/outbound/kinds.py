@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 # Every template may use these (the layout's own); a kind's fields come on top.
 LAYOUT_FIELDS: Mapping[str, Any] = MappingProxyType({
     "actor": None, "also_told": [], "attachments": [], "skipped_attachments": [], "customer_files": [],
+    "can_do": (),  # a digest's commands that its reader can use: ("done", "ack", "thanks", "note")
 })
 
 
