@@ -36,3 +36,17 @@ def test_a_reopened_handoff_whose_date_passed_gets_the_turnaround_from_today(ws:
 def test_a_reopened_handoff_keeps_a_date_still_ahead(ws: Workspace) -> None:
     [reopened] = _reopened(ws, "reopen", "2026-11-25T10:00", "Wed, 25 Nov 2026 11:00:00 -0500")
     assert "It is due Fri 27 Nov 2026" in " ".join(reopened.text.split())
+
+
+def test_a_new_date_relays_the_note_written_under_it(ws: Workspace) -> None:
+    """Review: `due friday` with "sorry, month-end close." below it told Sam only the dates."""
+    ws.deliver(make_forward("@dana W-9 please, due wednesday"), arrived="2026-11-23T09:00")
+    ws.run("2026-11-23T09:05")
+    [notice] = ws.sent_to("dana@acme.test", "new_handoff")
+    ws.deliver(make_reply(notice, "due friday\nsorry, month-end close.", sender="dana@acme.test"),
+               arrived="2026-11-23T11:00")
+    ws.run("2026-11-23T11:05")
+    [moved] = ws.sent_to("sam@acme.test", "due_changed")
+    text = " ".join(moved.text.split())
+    assert "to Fri 27 Nov 2026" in text and "They wrote: sorry, month-end close" in text
+    assert "They wrote: friday" not in text

@@ -162,7 +162,8 @@ def do_ack(out: Outcome, cmd: Command, ctx: Context) -> None:
 
 
 def _beyond_the_date(cmd: Command, ctx: Context) -> str:
-    """What an ``ack <date>`` says besides its date: "friday" alone is not words to relay."""
+    """What an ``ack <date>`` or ``due <date>`` says besides its date: "friday" alone is not
+    words to relay, "friday\nsorry, month-end close" is."""
     if not cmd.due:
         return cmd.args
     order = ctx.config.org.date_order
@@ -205,7 +206,8 @@ def do_due(out: Outcome, cmd: Command, ctx: Context) -> None:
     if "requester" in ctx.roles:
         _set(out, due_asked=True)
     told = [h.owner, h.requester] if ctx.roles == {"manager"} else _others(h, ctx)
-    _tell(out, ctx, "due_changed", told, new_due=new_due, old_due=h.due, words=cmd.args)
+    words = _beyond_the_date(cmd, ctx) if cmd.name != "snooze" else ""
+    _tell(out, ctx, "due_changed", told, new_due=new_due, old_due=h.due, words=words)
 
 
 def do_blocked(out: Outcome, cmd: Command, ctx: Context) -> None:
