@@ -26,6 +26,7 @@ from datetime import datetime
 from pathlib import Path
 
 from imapclient import IMAPClient
+from loopback import free_port
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 NOBODY = 65534
@@ -86,12 +87,6 @@ namespace inbox {{
   separator = /
 }}
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass(frozen=True)

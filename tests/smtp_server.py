@@ -8,7 +8,6 @@ ready by connecting to the port it was given, so 0 will not do); ``reset()`` bet
 from __future__ import annotations
 
 import email
-import socket
 import ssl
 import subprocess
 import threading
@@ -22,14 +21,9 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from loopback import free_port
 
 USER, PASSWORD = "nudger", "relay-password-1"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass(frozen=True)
