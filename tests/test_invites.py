@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import icalendar
 from conftest import Workspace, make_forward, make_reply
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nudger.outbound.invites import calendar_file
 
 
 def _entry(sent) -> tuple[str, icalendar.Event]:
@@ -51,3 +58,54 @@ def test_icalendar_is_not_imported_by_a_run_with_nothing_to_write() -> None:
                           "print('icalendar' in sys.modules, 'css_inline' in sys.modules)"],
                          capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def _by_icalendar(method: str, uid: str, sequence: int, stamp: datetime, due: date, summary: str,
+                  description: str) -> bytes:
+    """The entry as nudger built it with icalendar before writing it directly: the reference."""
+    cal = icalendar.Calendar()
+    cal.add("prodid", "-//nudger//handoff due dates//EN")
+    cal.add("version", "2.0")
+    cal.add("method", method)
+    event = icalendar.Event()
+    event.add("uid", uid)
+    event.add("sequence", sequence)
+    event.add("dtstamp", stamp.astimezone(UTC))
+    event.add("dtstart", due)
+    event.add("dtend", due + timedelta(days=1))
+    event.add("summary", summary)
+    event.add("transp", "TRANSPARENT")
+    event.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
+    event.add("description", description)
+    cal.add_component(event)
+    return bytes(cal.to_ical())
+
+
+_WORDS = st.text(st.characters(blacklist_categories=("Cs",)), max_size=300) | st.text(
+    st.sampled_from(list("ab ,;:\\\\^nN\r\n\té€😀\"'<>")), max_size=200)
+
+
+@settings(max_examples=400, deadline=None)
+@given(method=st.sampled_from(["PUBLISH", "CANCEL"]), hid=st.integers(1, 10**9), domain=_WORDS,
+       sequence=st.integers(0, 10**8),
+       stamp=st.datetimes(datetime(2000, 1, 1), datetime(2100, 1, 1), timezones=st.sampled_from(
+           [UTC, ZoneInfo("America/Chicago"), ZoneInfo("Asia/Kolkata")])),
+       due=st.dates(date(2000, 1, 1), date(2100, 1, 1)), title=_WORDS, requester=_WORDS, reply=_WORDS)
+def test_the_file_is_what_icalendar_writes(method: str, hid: int, domain: str, sequence: int, stamp: datetime,
+                                           due: date, title: str, requester: str, reply: str) -> None:
+    fields = {"method": method, "uid": f"handoff-{hid}@{domain}", "sequence": sequence, "stamp": stamp,
+              "due": due, "summary": f"Due: #{hid} {title}",
+              "description": f"Handoff #{hid} for {requester}. Reply to {reply} with done, due <date> or blocked."}
+    assert calendar_file(**fields) == _by_icalendar(**fields)  # type: ignore[arg-type]
+
+
+def test_a_long_unicode_title_folds_as_icalendar_folds_it() -> None:
+    title = "Überweisung für die Lieferung — " + "sehr lange Betreffzeile mit Umlauten äöü, und Kommas; " * 4
+    fields = {"method": "PUBLISH", "uid": "handoff-7@acme.test", "sequence": 3, "due": date(2026, 12, 4),
+              "stamp": datetime(2026, 11, 23, 9, 5, 30, 123456, tzinfo=UTC), "summary": f"Due: #7 {title}",
+              "description": "Handoff #7 for sam@acme.test."}
+    ours = calendar_file(**fields)  # type: ignore[arg-type]
+    assert ours == _by_icalendar(**fields)  # type: ignore[arg-type]
+    assert max(len(line) for line in ours.split(b"\r\n")) <= 75
+    [event] = icalendar.Calendar.from_ical(ours).walk("VEVENT")
+    assert str(event["summary"]) == f"Due: #7 {title}"

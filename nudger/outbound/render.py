@@ -31,6 +31,7 @@ from nudger.core.message_ids import message_id_for
 from nudger.core.records import Handoff, Notice
 from nudger.core.tokens import digest_address, reply_address
 from nudger.outbound.actions import actions_for, with_mailto
+from nudger.outbound.inline import Inliner
 from nudger.outbound.invites import invite_for, invite_method
 from nudger.outbound.kinds import LAYOUT_FIELDS, Kind, kind_of
 from nudger.outbound.mime import encoded_words, wire
@@ -137,6 +138,9 @@ class Renderer:
     def __init__(self, config: Config, secret: bytes):
         self.config = config
         self.secret = secret
+        # The template's <style> moved into style attributes (many mail clients drop <style>);
+        # a <style data-css-inline="keep"> (dark mode, narrow screens) stays as it is.
+        self.inliner = Inliner()
         loaders = [FileSystemLoader(str(builtin_templates()))]
         if config.templates_path:
             loaders.insert(0, FileSystemLoader(str(config.templates_path)))
@@ -233,7 +237,7 @@ class Renderer:
         ctx["actions"] = with_mailto(actions_for(notice.kind, handoff, ctx["role"]), ctx["reply_address"], subject)
         text_name, html_name = kind.templates
         text = wrap_text(self.env.get_template(text_name).render(ctx)).strip() + "\n"
-        html = inline_css(self.env.get_template(html_name).render(ctx))
+        html = self.inliner.inline(self.env.get_template(html_name).render(ctx))
         message_id = message_id_for(dedupe_key, c.handoff_domain)
 
         refs = []
@@ -264,26 +268,11 @@ class Renderer:
         return Rendered(message_id, subject, wire(headers, text, html, files))
 
 
-_INLINER: Any = None
-
-
 def sentence(text: object) -> str:
     """Someone's words run into the next sentence of ours: end them with a full stop when
     they have no closing punctuation of their own."""
     words = str(text or "").rstrip()
     return words if not words or words[-1] in ".!?…)\"'”»:" else words + "."
-
-
-def inline_css(html: str) -> str:
-    """The template's <style> moved into style attributes (many mail clients drop <style>);
-    a <style data-css-inline="keep"> (dark mode, narrow screens) stays as it is. css-inline
-    is imported on the first email rendered, not by every command that loads this module."""
-    global _INLINER
-    if _INLINER is None:
-        import css_inline
-
-        _INLINER = css_inline.CSSInliner(load_remote_stylesheets=False)
-    return str(_INLINER.inline(html))
 
 
 def _address(name: str, addr: str) -> str:
