@@ -698,11 +698,14 @@ def init(directory: Path, domain: str | None) -> None:
 @cli.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default="nudger-demo")
 def demo(directory: Path) -> None:
-    """Play a small sales org's week in DIRECTORY: forwards, acks, done, thanks.
+    """Play a small sales org's fortnight in DIRECTORY: forwards, acks, done, thanks, and
+    the reminders, overdue alerts, escalation and digests when Legal never answers.
 
     Creates the workspace (config, Maildirs, database), feeds realistic emails in time
-    order, runs the loop at advancing times, and prints where the emails went.
-    Safe to run again: it starts the story afresh.
+    order and runs the real pipeline whenever something falls due. Prints each step at the
+    local time of the person it concerns, each email with why it went; writes the timeline
+    with every email to DIRECTORY/mail/index.html; ends with commands to try next, by the
+    full path of this nudger. Safe to run again: it starts the story afresh.
     """
     from nudger.ops.demo import run_demo
 

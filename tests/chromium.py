@@ -150,6 +150,14 @@ class Browser:
             shot = screenshot
         return Layout(width, int(found["scroll"]), found["widest"], found["text"], shot)
 
+    def evaluate(self, expression: str) -> Any:
+        """The value of a JavaScript expression in the page, returned by value. After ``layout``
+        the document under test is ``document.getElementById('f').contentDocument``."""
+        found = self.call("Runtime.evaluate", session=True, expression=expression, returnByValue=True)
+        if "exceptionDetails" in found:
+            raise RuntimeError(f"{expression[:60]}...: {found['exceptionDetails']}")
+        return found["result"].get("value")
+
     def _settle(self) -> None:
         """Until the framed document has loaded (srcdoc loads asynchronously)."""
         for _ in range(200):

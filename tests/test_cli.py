@@ -165,7 +165,7 @@ def test_demo_runs_and_reruns(tmp_path: Path) -> None:
     target = tmp_path / "demo"
     first = invoke("demo", str(target))
     assert first.exit_code == 0, first.output
-    assert "Summary: 3 handoffs created" in first.output
+    assert "3 handoffs created, 4 replies applied, 1 automatic reply ignored" in first.output
     emails = sorted((target / "mail" / "outbox" / "new").glob("*.eml"))
     second = invoke("demo", str(target))
     assert second.exit_code == 0

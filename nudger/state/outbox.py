@@ -144,6 +144,13 @@ class OutboxRows(Rows):
             cur = self.db.conn.execute("update outbox set status = 'queued' where status = 'sending'")
         return cur.rowcount
 
+    def outbox_log(self, after_id: int = 0) -> list[dict[str, Any]]:
+        """Every outgoing email after ``after_id``, with its dedupe key and when it was queued:
+        enough to say why each one went (the demo's timeline)."""
+        return self._rows(
+            "select id, dedupe_key, kind, handoff_id, recipient, subject, status, created, send_after, sent"
+            " from outbox where id > ? order by id", [after_id])
+
     def outbox(self, statuses: tuple[str, ...] = ("queued", "sending", "dead", "bounced")) -> list[dict]:
         marks = ",".join("?" * len(statuses))
         return self._rows(

@@ -99,6 +99,13 @@ class Store(InboundLog, HandoffRows, OutboxRows, ScheduleRows):
             self.set_digest_choice(actor, outcome.digest_choice, at)
         return after
 
+    def next_work_at(self) -> datetime | None:
+        """The next moment a run has work: a schedule slot falls due or held mail may go."""
+        found = self.db.conn.execute(
+            "select min(t) from (select min(next_at) as t from schedule where next_at > ''"
+            " union all select min(send_after) from outbox where status = 'queued')").fetchone()[0]
+        return datetime.fromisoformat(found) if found else None
+
     # --- runs and status -----------------------------------------------------------
 
     def start_run(self, started: datetime, now: datetime) -> int:
