@@ -55,8 +55,8 @@ def subjects_from_config(config: Config) -> list[str]:
 @dataclass
 class _Batch:
     """What the schedule reads for a batch of subjects, a few queries for all of them: the
-    handoffs' requesters and histories, the people's digest choices, and since when the
-    config's preferences hold."""
+    handoffs' requesters, histories and owners' notices, the people's digest choices, and
+    since when the config's preferences hold."""
 
     handoffs: dict[int, Requested]
     histories: dict[int, History]
@@ -65,12 +65,19 @@ class _Batch:
 
     @classmethod
     def read(cls, rt: Runtime, subjects: list[str], config_since: str | None) -> _Batch:
+        from nudger.core import schedule
         from nudger.core.schedule import History
 
         ids = [int(s[2:]) for s in subjects if s.startswith("h:") and s[2:].isdigit()]
         emails = [s[2:] for s in subjects if s.startswith("p:")]
-        return cls(rt.store.handoff_requesters(ids),
-                   {i: History(steps) for i, steps in rt.store.histories(ids).items()},
+        histories = {i: History(steps) for i, steps in rt.store.histories(ids).items()}
+        # The owners' notices (an ack reminder counts from when one reached its owner), for
+        # the handoffs whose ack reminders are not settled.
+        unsettled = [i for i, h in histories.items() if h.events and any(
+            not schedule.ack_settled(h, owner, rt.now) for _, owner, _ in h.assignments())]
+        for i, notices in rt.store.owner_notices(unsettled).items():
+            histories[i].notices = notices
+        return cls(rt.store.handoff_requesters(ids), histories,
                    rt.store.digest_choices_for(emails) if emails else {},
                    datetime.fromisoformat(config_since) if config_since else None)
 
@@ -86,7 +93,7 @@ class _Batch:
             handoff = self.handoffs.get(int(name)) if name.isdigit() else None
             if handoff is None:
                 return []
-            return schedule.handoff_slots(handoff, self.histories[handoff.id], rt.config, sent)
+            return schedule.handoff_slots(handoff, self.histories[handoff.id], rt.config, sent, rt.now)
         if kind == "p":
             choice = self.choices.get(name)
             if choice is None or choice.since is None:  # the config's choice, since its last edit

@@ -133,3 +133,18 @@ def test_smtp_550_then_the_relays_dsn_for_another_comes_back(tmp_path: Path, smt
     assert not [r for r in smtp.sink.rcpts if "daemon" in r]
     status = json.loads(ws.cli("status", "--json").output)
     assert [b["address"] for b in status["hard_bouncing"]] == ["dana@acme.test", "lee@acme.test"]
+
+
+def test_an_owner_whose_notice_bounced_gets_no_ack_reminder(ws: Workspace) -> None:
+    """The reminder counts from when the notice reached the owner: this one never did (the
+    requester was told to reassign), so no "please confirm" goes to the dead address."""
+    ws.deliver(make_forward(), arrived="2026-11-23T09:00")
+    ws.run("2026-11-23T09:05")
+    row = notice_row(ws)
+    ws.deliver(bounce("postfix", row["id"], "dana@acme.test", row["message_id"]), arrived="2026-11-23T09:08")
+    ws.run("2026-11-23T09:10")
+    ws.run("2026-11-23T14:00")
+    ws.run("2026-11-24T12:00")
+    rows = json.loads(ws.cli("outbox", "--all", "--json").output)
+    assert not [r for r in rows if r["kind"] == "ack_reminder"]
+    assert ws.sent_to("sam@acme.test", "undeliverable")

@@ -91,3 +91,51 @@ def test_a_digest_owed_before_a_new_choice_is_sent_whether_or_not_a_run_came_bet
     late = _daily_then_weekly(tmp_path / "late", [])
     assert prompt == late
     assert prompt == ["daily_digest", "weekly_digest"]  # Tuesday's daily (Monday's was empty), then weekly
+
+
+def _date_of(sent) -> str:
+    return sent.msg["Date"].datetime.strftime("%a %H:%M")
+
+
+def test_a_late_run_gives_the_owner_the_whole_ack_window_after_the_notice(ws: Workspace) -> None:
+    """The forward came at 09:00, but the cron was down until 13:30: Dana is told at 13:30,
+    and her 4 business hours to confirm start then (not at 09:00, which would remind her in
+    the same run as the notice)."""
+    ws.deliver(make_forward("@dana W-9 please, due friday"), arrived="2026-11-23T09:00")
+    ws.run("2026-11-23T13:30")
+    [notice] = ws.sent_to("dana@acme.test", "new_handoff")
+    assert _date_of(notice) == "Mon 13:30"
+    assert ws.sent_to("dana@acme.test", "ack_reminder") == []
+    ws.run("2026-11-23T17:25")
+    assert ws.sent_to("dana@acme.test", "ack_reminder") == []  # 3h55 after she was told
+    ws.run("2026-11-23T17:30")
+    [reminder] = ws.sent_to("dana@acme.test", "ack_reminder")
+    assert _date_of(reminder) == "Mon 17:30"
+    show = json.loads(ws.cli("show", "1", "--json", "--now", "2026-11-23T17:31").output)
+    assert show["status"] == "open"
+
+
+def test_a_notice_held_for_business_hours_starts_the_ack_window_when_it_is_sent(ws: Workspace) -> None:
+    """Arrived Monday 17:00, first seen by a 20:00 run: the notice waits for Tuesday 08:00 and
+    the reminder comes 4 business hours after that, at 12:00 (not 11:00, counted from 17:00)."""
+    ws.deliver(make_forward("@dana W-9 please, due friday"), arrived="2026-11-23T17:00")
+    ws.run("2026-11-23T20:00")
+    ws.run("2026-11-24T08:00")
+    [notice] = ws.sent_to("dana@acme.test", "new_handoff")
+    assert _date_of(notice) == "Tue 08:00"
+    ws.run("2026-11-24T11:00")
+    assert ws.sent_to("dana@acme.test", "ack_reminder") == []
+    upcoming = json.loads(ws.cli("upcoming", "--json", "--now", "2026-11-24T11:00").output)
+    assert [u["at"] for u in upcoming if u["kind"] == "ack_reminder"] == ["2026-11-24T12:00:00-06:00"]
+    ws.run("2026-11-24T12:00")
+    [reminder] = ws.sent_to("dana@acme.test", "ack_reminder")
+    assert _date_of(reminder) == "Tue 12:00"
+
+
+def test_a_notice_that_waits_in_the_outbox_pushes_the_reminder_back(ws: Workspace) -> None:
+    """A run that queues the notice and schedules before delivering must not owe the
+    reminder yet: the notice has not reached the owner."""
+    ws.deliver(make_forward("@dana W-9 please, due friday"), arrived="2026-11-23T08:00")
+    ws.run("2026-11-23T12:30")  # the reminder from 08:00 would be owed at 12:00
+    kinds = [s.kind for s in ws.sent_to("dana@acme.test")]
+    assert kinds == ["new_handoff"]

@@ -235,6 +235,22 @@ def test_each_kind_at_its_local_time(every_5_minutes) -> None:
     assert at("appreciation:sam@acme.test:2026-W14") == "Tue 07 08:00 PDT"
 
 
+@pytest.mark.parametrize("cron", ["every_5_minutes", "every_6_hours"])
+def test_each_ack_reminder_comes_a_whole_window_after_the_notice_reached_the_owner(cron, request) -> None:
+    """However late the run that told the owner (Lee's notice waits for his morning; a 6-hour
+    cron tells him at 11:00), the reminder leaves him his 4 business hours from then."""
+    org: Org = request.getfixturevalue(cron)
+    config = load_config(org.config_path, {})
+    sent = dict(((k, h, r), t) for k, h, r, t in org.store.db.conn.execute(
+        "select kind, handoff_id, recipient, sent from outbox where kind in ('new_handoff', 'ack_reminder')"))
+    reminders = [(h, r, t) for (k, h, r), t in sent.items() if k == "ack_reminder"]
+    assert reminders
+    for handoff, owner, at in reminders:
+        told = datetime.fromisoformat(sent[("new_handoff", handoff, owner)])
+        hours = calendar_for(config, owner).business_hours_between(told, datetime.fromisoformat(at))
+        assert hours >= config.nudges.ack_reminder_hours, (handoff, owner, told, at)
+
+
 def test_snoozed_blocked_and_done_are_quiet(every_5_minutes) -> None:
     keys = {r["dedupe_key"] for r in rows(every_5_minutes)}
     assert not any(k.startswith(("due_soon:3:2026-03-26", "overdue:3:")) for k in keys)  # snoozed, then done

@@ -134,6 +134,17 @@ class Step(NamedTuple):
     id: int
 
 
+class OwnerNotice(NamedTuple):
+    """A new-handoff notice to an owner as the schedule reads it from the outbox: when it was
+    queued, when it reached them (``sent``), or until when it waits (``waits_until``, while
+    queued); both None when it never will (dead, bounced). The ack reminder counts from it."""
+
+    to: str
+    queued: datetime
+    sent: datetime | None
+    waits_until: datetime | None
+
+
 @dataclass
 class Notice:
     """One email to one person, before rendering.

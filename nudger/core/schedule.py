@@ -6,8 +6,10 @@ the slot's time*, never from the moment a run gets to it, so a cron every 5 minu
 hour or every 6 hours owes the same set. Rules (also in docs/schedule.md):
 
 - ``ack_reminder``: ``ack_reminder_hours`` business hours (owner's calendar) after the
-  notice reached the owner (the start of their business hours at or after the assignment),
-  if the handoff is still open and theirs then. Once per handoff and owner.
+  owner's new-handoff notice reached them (its outbox row's send time; while it waits in the
+  outbox, no earlier than now; with no row, the assignment), if the handoff is still open and
+  theirs then. None when the notice never reached them (dead, bounced). Once per handoff and
+  owner.
 - ``due_soon``: ``digest_time`` on the owner's last business day on or before the due date,
   if open or acknowledged then (not blocked, done or cancelled).
 - ``overdue``: ``digest_time`` on the owner's first business day after the due date, then
@@ -34,7 +36,7 @@ from typing import Any, Protocol
 from nudger.config import Config
 from nudger.core.business_time import BusinessCalendar
 from nudger.core.calendars import calendar_for
-from nudger.core.records import HandoffState
+from nudger.core.records import HandoffState, OwnerNotice
 
 CHASED = ("open", "acknowledged")  # states in which the owner is reminded
 _ASSIGNING = ("created", "owner_assigned", "reassigned", "declined")
@@ -82,7 +84,8 @@ class Asked(Protocol):
 class History:
     """A handoff's events in time order, answering "what was it at T"."""
 
-    def __init__(self, events: Sequence[Moment]):
+    def __init__(self, events: Sequence[Moment], notices: Sequence[OwnerNotice] = ()):
+        self.notices: Sequence[OwnerNotice] = notices  # the owners' new-handoff notices, oldest first
         self.events = sorted((e for e in events if e.at is not None), key=lambda e: (e.at, e.id))
         # In UTC: comparing instants of one zone is quick; of two zones, each comparison
         # asks both for their offset.
@@ -107,6 +110,19 @@ class History:
                 found.append((e.at, e.state.owner, e.actor))
             last = e.state.owner
         return found
+
+    def told_at(self, owner: str, assigned: datetime, now: datetime | None) -> datetime | None:
+        """When the notice of an assignment reached its owner: the first new-handoff notice
+        to them queued at or after it. While it waits in the outbox, the earliest it can go
+        (a lower bound: the schedule looks again then). None when it never will."""
+        for notice in self.notices:
+            if notice.to == owner and notice.queued >= assigned:
+                if notice.sent is not None:
+                    return notice.sent
+                if notice.waits_until is not None:
+                    return max(notice.waits_until, now) if now else notice.waits_until
+                return None
+        return assigned  # no notice on record (a loop limit held it back): the assignment
 
     def dues(self) -> list[tuple[date, str | None]]:
         """Each due date the handoff had, with the owner it last had under that date."""
@@ -155,14 +171,15 @@ def _escalation_target(config: Config, owner: str, team: str | None) -> tuple[st
 
 
 def handoff_slots(h: Asked, events: Sequence[Moment] | History, config: Config,
-                  known_sent: Container[str] = ()) -> list[Slot]:
+                  known_sent: Container[str] = (), now: datetime | None = None) -> list[Slot]:
     """Every slot this handoff's history owes, past and future (future ones assume nothing
     more happens: a new event makes the schedule read the handoff again).
 
     Each slot also says whether it is ``still_owed`` by the latest state: a reminder whose
     run comes very late (an outage) is dropped when what it asks for has happened since.
     An ack reminder whose key is in ``known_sent`` is left out (once sent, it is never owed again;
-    its business hours are the costliest sum here).
+    its business hours are the costliest sum here). ``now`` bounds when a notice still in the
+    outbox can reach its owner.
     """
     history = events if isinstance(events, History) else History(events)
     if not history.events:
@@ -173,15 +190,18 @@ def handoff_slots(h: Asked, events: Sequence[Moment] | History, config: Config,
     slots: list[Slot] = []
 
     for assigned, owner, by in history.assignments():
-        if f"ack_reminder:{h.id}:{owner}" in known_sent:
+        if f"ack_reminder:{h.id}:{owner}" in known_sent or (now is not None and ack_settled(history, owner, now)):
             continue
+        told = history.told_at(owner, assigned, now)
+        if told is None:
+            continue  # the notice never reached them: the requester hears that instead
         cal = calendar_for(config, owner)
-        t = cal.add_business_hours(assigned, n.ack_reminder_hours)
+        t = cal.add_business_hours(told, n.ack_reminder_hours)
         s = history.state_at(t)
         if s and s.owner == owner and s.status == "open":
             still = latest.owner == owner and latest.status == "open"
             slots.append(Slot("ack_reminder", owner, t, f"ack_reminder:{h.id}:{owner}", h.id,
-                              context={"asked_at": cal.next_business_start(assigned), "by": by},
+                              context={"asked_at": cal.next_business_start(told), "by": by},
                               still_owed=still))
 
     for due, due_owner in history.dues():
@@ -236,6 +256,17 @@ def handoff_slots(h: Asked, events: Sequence[Moment] | History, config: Config,
                                   context={"days_late": n.escalate_after_days, "escalated_as": target[1]},
                                   still_owed=still))
     return slots
+
+
+def ack_settled(history: History, owner: str, now: datetime) -> bool:
+    """No ack reminder to ``owner`` can be owed at ``now`` or later, whenever their notice
+    went: the handoff is no longer open and theirs, and has not changed for longer than a
+    late run's grace (``owed``), so a slot before now is not sent and none is ahead. Most of
+    a long history is settled: its notices are not read, its business hours not summed."""
+    latest = history.events[-1].state
+    if latest.owner == owner and latest.status == "open":
+        return False
+    return now - _horizon(history) > CATCH_UP_GRACE
 
 
 _MAX_ALERT_DAYS = 60  # overdue alert days looked at per due date (blocked days send none)

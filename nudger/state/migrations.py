@@ -265,3 +265,11 @@ def m014_digest_history(db: Database) -> None:
     before the choice is owed as that digest, whether or not a run saw it in time."""
     db.table("people").add_column("previous_digest", str)
     db.table("people").add_column("previous_since", str)
+
+
+@migrations()
+def m012_gaps(db: Database) -> None:
+    """The owners' new-handoff notices by handoff: an ack reminder counts from when the
+    owner's notice reached them, read for each batch of the schedule without a scan."""
+    db.conn.execute("create index if not exists outbox_new_handoffs on outbox (handoff_id, created)"
+                    " where kind = 'new_handoff'")

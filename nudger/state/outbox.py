@@ -6,10 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from nudger.core.records import OwnerNotice
 from nudger.state.db import Rows, iso
+
+
+def _utc(text: str) -> datetime:
+    t = datetime.fromisoformat(text)
+    return t if t.tzinfo is UTC else t.astimezone(UTC)
 
 
 class OutboxRows(Rows):
@@ -179,6 +185,23 @@ class OutboxRows(Rows):
             " where hard_failure = 1 and recipient = o.recipient)"
             " and not exists (select 1 from inbound i where i.sender = o.recipient and i.received > o.failed_at)"
             " group by o.recipient order by o.recipient")
+
+    def owner_notices(self, ids: list[int]) -> dict[int, list[OwnerNotice]]:
+        """Each handoff's new-handoff notices, oldest first (a batch of the schedule: an ack
+        reminder counts from when the owner's notice reached them). One probe of a partial
+        index per batch."""
+        found: dict[int, list[OwnerNotice]] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            for hid, to, created, sent, status, send_after in self.db.conn.execute(
+                    f"select handoff_id, recipient, created, sent, status, send_after from outbox"
+                    f" where kind = 'new_handoff' and handoff_id in ({marks}) order by handoff_id, created, id",
+                    chunk):
+                found.setdefault(hid, []).append(OwnerNotice(
+                    to, _utc(created), _utc(sent) if status == "sent" and sent else None,
+                    _utc(send_after) if status in ("queued", "sending") else None))
+        return found
 
     def outbox_for_handoff(self, handoff_id: int) -> list[dict[str, Any]]:
         return self._rows(

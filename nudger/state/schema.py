@@ -25,6 +25,7 @@ NAMES = (
     "m008_schedule_indexes",
     "m010_outbox_delivery",
     "m014_digest_history",
+    "m012_gaps",
 )
 
 
