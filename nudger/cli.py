@@ -302,6 +302,7 @@ def item_json(h: Handoff) -> dict[str, Any]:
     """A handoff as `items --json` and `show --json` print it (DESIGN.md "Surfaces")."""
     return {
         "id": h.id, "title": h.title, "status": h.status, "owner": h.owner, "requester": h.requester,
+        "requester_name": h.requester_name or None,
         "team": h.team, "due": h.due.isoformat() if h.due else None, "rush": h.rush,
         "priority": h.priority, "created": h.created.isoformat(), "updated": h.updated.isoformat(),
         "watchers": list(h.watchers), "blocked_reason": h.blocked_reason,
@@ -365,7 +366,8 @@ def show(ctx: click.Context, handoff_id: int, as_json: bool, now_text: str | Non
                    "timeline": [e.as_json() for e in events], "emails": mails, "next": next_json})
         return
     click.echo(f"#{h.id} {h.title}")
-    for label, value in (("status", h.status), ("owner", h.owner), ("requester", h.requester),
+    for label, value in (("status", h.status), ("owner", _named(config, h.owner)),
+                         ("requester", _named(config, h.requester, h.requester_name)),
                          ("team", h.team), ("due", h.due), ("priority", h.priority)):
         click.echo(f"  {label:<10} {value if value is not None else '-'}")
     if h.rush:
@@ -388,6 +390,15 @@ def show(ctx: click.Context, handoff_id: int, as_json: bool, now_text: str | Non
         click.echo(f"next:      {next_json['kind']} to {next_json['to']} at {next_json['local']}")
     elif h.is_open:
         click.echo("next:      nothing scheduled")
+
+
+def _named(config: Config, email: str | None, given: str = "") -> str | None:
+    """``Name <email>`` for a person: the directory's name, else the one their mail gave."""
+    if not email:
+        return None
+    person = config.person_by_email(email)
+    name = person.name if person else given
+    return f"{name} <{email}>" if name else email
 
 
 def _slot_json(config: Config, slot: Any) -> dict[str, Any]:

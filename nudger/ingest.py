@@ -71,6 +71,9 @@ class Inbound:
         return self.reading.sender
 
     def answer(self, notices: list[Notice], handoff: Handoff | None = None) -> int:
+        if name := self.reading.sender_name:  # mentioned or answered, they are called by it
+            for notice in notices:
+                notice.context.setdefault("names", {self.sender: name})
         return queue(self.rt, notices, self.cause, handoff)
 
     def context(self, roles: frozenset[str]) -> Context:
@@ -183,7 +186,8 @@ def tell_sender_quarantined(rt: Runtime, raw: bytes, key: str, reason: str, quar
     if not_an_email(mail) or not reading.allowed or reading.verdict.kind not in ("handoff", "reply"):
         return 0
     notice = Notice("quarantined", reading.sender, None,
-                    context={"reason": reason, "quarantine_id": quarantine_id, "subject": mail.subject})
+                    context={"reason": reason, "quarantine_id": quarantine_id, "subject": mail.subject,
+                             "names": {reading.sender: reading.sender_name}})
     return queue(rt, [notice], Cause(key, mail.message_id, mail.subject))
 
 

@@ -126,7 +126,7 @@ def create(plan: HandoffPlan, ctx: Context, *, forwarded: Mapping[str, Any] | No
         id=0, title=plan.title, status="open", requester=plan.requester, created=ctx.now,
         updated=ctx.now, owner=owner, team=plan.team.name if plan.team else None, due=plan.due,
         priority=plan.priority, rush=plan.rush, watchers=tuple(plan.watchers), note=plan.note,
-        due_asked=plan.due_from_note,
+        due_asked=plan.due_from_note, requester_name=plan.requester_name,
         forwarded=forwarded, has_source=has_source,
     )
     out = Outcome(None, h, cursor=plan.cursor)

@@ -73,6 +73,22 @@ def sent_time(mail: ParsedMail, now: datetime) -> datetime:
     return now
 
 
+_MAX_NAME = 64
+
+
+def display_name(name: str, email: str) -> str:
+    """The name a sender's From header gave, as we call them: "" when it is empty or only an
+    address; Outlook's "Rivera, Pat" as "Pat Rivera" (one comma after one word); at most 64
+    characters."""
+    name = " ".join(name.replace('"', " ").split()).strip(" '")
+    if not name or "@" in name or name.lower() == email.lower():
+        return ""
+    last, comma, first = name.partition(",")
+    if comma and first.strip() and "," not in first and len(last.split()) == 1:
+        name = f"{first.strip()} {last.strip()}"
+    return name[:_MAX_NAME].rstrip()
+
+
 @dataclass
 class HandoffPlan:
     requester: str
@@ -88,6 +104,7 @@ class HandoffPlan:
     note: str
     reasons: list[str] = field(default_factory=list)
     cursor: tuple[str, int] | None = None  # (team, new round-robin position)
+    requester_name: str = ""  # as their From header gave it: for a requester not in [[people]]
 
     def as_json(self) -> dict:
         return {
@@ -163,6 +180,7 @@ def plan_handoff(
         rush=rush,
         lead_days=lead_days,
         note=note,
+        requester_name=display_name(mail.from_addr.name, requester) if mail.from_addr else "",
         reasons=reasons,
         cursor=(routing.team.name, routing.cursor)
         if routing and routing.team and routing.cursor is not None

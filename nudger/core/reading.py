@@ -17,7 +17,7 @@ from nudger.config import Config
 from nudger.core.calendars import calendar_for
 from nudger.core.classify import Verdict, classify, passed_authentication
 from nudger.core.commands import Command, Suggestion, parse_commands
-from nudger.core.intake import sent_time
+from nudger.core.intake import display_name, sent_time
 from nudger.core.tokens import token_matches
 from nudger.mail.forwards import Forward, find_forward
 from nudger.mail.message import Attachment, ParsedMail
@@ -63,6 +63,12 @@ class Reading:
     @cached_property
     def sender(self) -> str:
         return sender_of(self.mail)
+
+    @cached_property
+    def sender_name(self) -> str:
+        """The name the sender's From header gave ("" when none): we call a sender who is not
+        in ``[[people]]`` by it."""
+        return display_name(self.mail.from_addr.name, self.sender) if self.mail.from_addr else ""
 
     @property
     def allowed(self) -> bool:

@@ -56,6 +56,7 @@ class Handoff:
     prev_status: str | None = None
     has_source: bool = False  # the forward as received is kept (attachments for a later owner)
     due_asked: bool = False  # the requester asked for this date (it may be a rush), not a default
+    requester_name: str = ""  # the display name of the forward's From ("" when it had none)
 
     @property
     def is_open(self) -> bool:

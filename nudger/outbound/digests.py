@@ -85,7 +85,13 @@ def personal_digest(inp: KindInput) -> dict[str, Any]:
     # Only the commands this reader can use: `done`/`ack` for what they owe, `thanks` for
     # what was done for them; a note suits every item.
     can_do = (("done", "ack") if mine else ()) + (("thanks",) if unthanked else ()) + ("note",)
-    return {"sections": [s for s in sections if s.items], "as_of": at, "today": today, "can_do": can_do}
+    return {"sections": [s for s in sections if s.items], "as_of": at, "today": today, "can_do": can_do,
+            "names": _requester_names(handoffs)}
+
+
+def _requester_names(handoffs: list[Handoff]) -> dict[str, str]:
+    """Requesters outside ``[[people]]`` by the names their forwards gave (the `person` filter)."""
+    return {h.requester.lower(): h.requester_name for h in handoffs if h.requester_name}
 
 
 def appreciation(inp: KindInput) -> dict[str, Any]:
@@ -95,7 +101,7 @@ def appreciation(inp: KindInput) -> dict[str, Any]:
     done = [hid for hid, _at, thanked in store.completions(email, at - RECENT, at) if not thanked]
     handoffs = {h.id: h for h in store.handoffs_as_of(sorted(set(done)), at)}
     items = [handoffs[hid] for hid in dict.fromkeys(done) if hid in handoffs and handoffs[hid].status == "done"]
-    return {"items": items, "as_of": at, "can_do": ("thanks", "note")}
+    return {"items": items, "as_of": at, "can_do": ("thanks", "note"), "names": _requester_names(items)}
 
 
 _TOLD = {
@@ -163,7 +169,8 @@ def team_digest(inp: KindInput) -> dict[str, Any]:
     ]
     figures = [Figure(label, _shown(getattr(week, attr), kind), _shown(getattr(last, attr), kind) if last else "-")
                for label, attr, kind in rows]
-    return {"week": week, "figures": figures, "team": team, "as_of": at}
+    names = inp.lookup.requester_names([who for who, _n in week.rush_by_requester])
+    return {"week": week, "figures": figures, "team": team, "as_of": at, "names": names}
 
 
 def is_empty(kind: str, context: dict[str, Any]) -> bool:

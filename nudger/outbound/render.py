@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email.utils import format_datetime
@@ -156,7 +157,7 @@ class Renderer:
         self.env.filters["date"] = human_date
         self.env.filters["size"] = human_size
         self.env.filters["when"] = pass_context(lambda ctx, value: self.local_when(ctx, value))
-        self.env.filters["person"] = self.person_name
+        self.env.filters["person"] = pass_context(lambda ctx, email: self.person_name(email, ctx.get("names")))
         self.env.filters["addresses"] = addresses
         self.env.filters["sentence"] = sentence
 
@@ -169,11 +170,26 @@ class Renderer:
         here = calendar_for(self.config, recipient.get("email")).local(value)
         return f"{here:%a} {here.day} {here:%b}, {here:%H:%M}"
 
-    def person_name(self, email: str | None) -> str:
+    def person_name(self, email: str | None, names: Mapping[str, str] | None = None) -> str:
+        """The directory's name, else the one the person's own mail gave (``names``), else
+        the address."""
         if not email:
             return "nobody yet"
         person = self.config.person_by_email(email)
-        return person.name if person else email
+        if person:
+            return person.name
+        return (names or {}).get(email.lower()) or email
+
+    @staticmethod
+    def known_names(handoff: Handoff | None, *more: Mapping[str, Any] | None) -> dict[str, str]:
+        """Names people outside ``[[people]]`` gave in their own From headers: the handoff's
+        requester, and whatever the kind's context or the notice add (``names``)."""
+        names: dict[str, str] = {}
+        if handoff is not None and handoff.requester_name:
+            names[handoff.requester.lower()] = handoff.requester_name
+        for source in more:
+            names.update((source or {}).get("names") or {})
+        return names
 
     def reply_to(self, notice: Notice) -> str:
         c = self.config
@@ -187,12 +203,13 @@ class Renderer:
         the notice's facts. Anything else a template names is an error (StrictUndefined)."""
         c = self.config
         today = calendar_for(c, notice.to).local(now).date() if now else None
+        names = self.known_names(handoff, extra, notice.context)
         ctx: dict[str, Any] = {
             **LAYOUT_FIELDS,
             **kind.fields,
             "kind": notice.kind,
             "handoff": handoff,
-            "recipient": {"email": notice.to, "name": self.person_name(notice.to)},
+            "recipient": {"email": notice.to, "name": self.person_name(notice.to, names)},
             "role": handoff.role_of(notice.to) if handoff else "someone",
             "reply_address": self.reply_to(notice),
             "handoff_address": c.org.handoff_address,
@@ -204,13 +221,14 @@ class Renderer:
         }
         ctx.update(extra or {})
         ctx.update(notice.context)
+        ctx["names"] = names
         ctx["also_told"] = [self._told(e, ctx, now) for e in ctx.get("also_told") or []]
         return ctx
 
     def _told(self, email: str, ctx: dict[str, Any], now: datetime | None) -> str:
         """A name for "Also told:", with when they will hear if their email waits for their
         business hours ("Lee Ledger (Fri 27 Nov, 08:00, when their day starts)")."""
-        name = self.person_name(email)
+        name = self.person_name(email, ctx["names"])
         at = (ctx.get("told_at") or {}).get(email)
         if isinstance(at, datetime) and now is not None and at > now + timedelta(minutes=1):
             return f"{name} ({self.local_when(ctx, at)}, when their day starts)"
@@ -248,7 +266,7 @@ class Renderer:
         files = list(ctx.get("attachments") or [])
         if invite_method(notice.kind, handoff, ctx["role"]):
             files.append(invite_for(notice.kind, handoff, ctx["role"], c.handoff_domain, now, ctx["reply_address"]))
-        to_name = self.person_name(notice.to)
+        to_name = self.person_name(notice.to, ctx["names"])
         headers = [
             ("From", _address(c.outbound.from_name, c.org.handoff_address)),
             ("To", _address(to_name if to_name != notice.to else "", notice.to)),

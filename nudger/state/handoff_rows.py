@@ -75,6 +75,18 @@ class HandoffRows(Rows):
                           [handoff_id])
         return [_decode_event(r) for r in rows]
 
+    def requester_names(self, emails: list[str]) -> dict[str, str]:
+        """The name each of these requesters gave in their latest forward that had one."""
+        found: dict[str, str] = {}
+        for i in range(0, len(emails), 500):
+            chunk = [e.lower() for e in emails[i:i + 500]]
+            marks = ",".join("?" * len(chunk))
+            for email, name in self.db.conn.execute(
+                    f"select requester, requester_name from handoffs where requester in ({marks})"
+                    f" and requester_name is not null order by id", chunk):
+                found[email] = name
+        return found
+
     def handoff_requesters(self, ids: list[int]) -> dict[int, Requested]:
         """The number and requester of each of these handoffs that exists: all the schedule
         reads of the handoff row itself (the rest comes from its history)."""
@@ -192,7 +204,7 @@ class HandoffRows(Rows):
 
 _HANDOFF_COLUMNS = ("id, title, status, prev_status, owner, requester, team, due, priority, rush,"
                     " created, updated, watchers, note, forwarded, root_message_id, blocked_reason,"
-                    " source_raw is not null as has_source, due_asked")
+                    " source_raw is not null as has_source, due_asked, requester_name")
 _EVENT_COLUMNS = ("id, handoff_id, at, recorded, kind, actor, data, words, status, owner, team, due,"
                   " priority, rush")
 
@@ -207,7 +219,7 @@ def _decode_handoff(row: dict[str, Any]) -> Handoff:
         note=row["note"] or "", forwarded=json.loads(row["forwarded"]) if row["forwarded"] else None,
         root_message_id=row["root_message_id"], blocked_reason=row["blocked_reason"],
         prev_status=row["prev_status"], has_source=bool(row["has_source"]),
-        due_asked=bool(row["due_asked"]),
+        due_asked=bool(row["due_asked"]), requester_name=row["requester_name"] or "",
     )
 
 
@@ -220,7 +232,7 @@ def _handoff_row(h: Handoff, only: dict[str, Any] | None = None) -> dict[str, An
         "created": iso(h.created), "updated": iso(h.updated), "watchers": json.dumps(list(h.watchers)),
         "note": h.note, "forwarded": json.dumps(h.forwarded) if h.forwarded is not None else None,
         "root_message_id": h.root_message_id, "blocked_reason": h.blocked_reason,
-        "due_asked": int(h.due_asked),
+        "due_asked": int(h.due_asked), "requester_name": h.requester_name or None,
     }
     if only is not None:
         return {k: v for k, v in values.items() if k in only}

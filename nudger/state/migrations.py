@@ -270,6 +270,9 @@ def m014_digest_history(db: Database) -> None:
 @migrations()
 def m012_gaps(db: Database) -> None:
     """The owners' new-handoff notices by handoff: an ack reminder counts from when the
-    owner's notice reached them, read for each batch of the schedule without a scan."""
+    owner's notice reached them, read for each batch of the schedule without a scan. The
+    requester's display name from their forward: one who is not in ``[[people]]`` is still
+    called by it (older handoffs have none: their requester is shown by address)."""
+    db.table("handoffs").add_column("requester_name", str)
     db.conn.execute("create index if not exists outbox_new_handoffs on outbox (handoff_id, created)"
                     " where kind = 'new_handoff'")
