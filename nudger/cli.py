@@ -173,10 +173,9 @@ def run(ctx: click.Context, now_text: str | None) -> None:
         # Source and transport first: a kind not built yet stops the run before it is recorded.
         with (open_source(config, os.environ) as source, open_transport(config) as transport,
               open_runtime(config, now, os.environ) as rt):
-            run_id = _record_run(lambda: rt.store.start_run(datetime.now(UTC), now))
+            started = datetime.now(UTC)
             summary = run_once(rt, source, transport)
-            if run_id is not None:
-                _record_run(lambda: rt.store.finish_run(run_id, datetime.now(UTC), summary.as_json()))
+            _record_run(lambda: rt.store.record_run(started, now, datetime.now(UTC), summary.as_json()))
     if (summary.did_something() or sys.stdout.isatty()) and ctx.obj.get("verbosity", 0) >= 0:
         click.echo(summary.line())
     if summary.fetch_config_error:

@@ -9,6 +9,7 @@ to it, so every cron interval writes the same history.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -33,7 +34,7 @@ from nudger.inbound.identity import body_hash
 from nudger.mail.message import Attachment, mime_parts, parse_message
 from nudger.outbound.notify import Cause, queue
 from nudger.runtime import Runtime
-from nudger.state.store import InboundRecord
+from nudger.state.store import InboundRecord, Store
 
 log = logging.getLogger("nudger.ingest")
 
@@ -76,11 +77,12 @@ class Inbound:
                 notice.context.setdefault("names", {self.sender: name})
         return queue(self.rt, notices, self.cause, handoff)
 
-    def context(self, roles: frozenset[str]) -> Context:
+    def context(self, roles: frozenset[str], positions: dict[str, int] | None = None) -> Context:
         cal = calendar_for(self.rt.config, self.sender)
         today = cal.local(sent_time(self.reading.mail, self.at)).date()
         return Context(self.rt.config, self.at, today, self.sender, roles, cal,
-                       self.rt.store.round_robin_positions())
+                       _Cursors(self.rt.store) if positions is None else positions)
+
 
     def commit(self, outcome: Outcome, attachments: list[Attachment] | None = None,
                source_raw: bytes | None = None) -> tuple[Handoff, int]:
@@ -107,6 +109,28 @@ class Inbound:
                 notice.context.update(attachments=relayed[0], skipped_attachments=relayed[1])
         return saved, self.answer(outcome.notices, saved)
 
+
+class _Cursors(Mapping[str, int]):
+    """The teams' round-robin cursors, read only when a command routes (a decline, a
+    reassignment to a team): most replies never look."""
+
+    def __init__(self, store: Store):
+        self._store = store
+        self._read: dict[str, int] | None = None
+
+    def _all(self) -> dict[str, int]:
+        if self._read is None:
+            self._read = self._store.round_robin_positions()
+        return self._read
+
+    def __getitem__(self, team: str) -> int:
+        return self._all()[team]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
 
 def kind_holds(notice: Notice) -> bool:
     from nudger.outbound.kinds import kind_of
@@ -171,7 +195,7 @@ def ingest_message(rt: Runtime, raw: bytes, key: str, arrived: datetime | None =
         key=key, received=at, kind=result.kind, outcome=result.outcome, reasons=result.reasons,
         body_hash=body_hash(raw), authorised=result.authorised, message_id=mail.message_id,
         sender=m.sender, subject=mail.subject, handoff_id=result.handoff_id,
-    ))
+    ), claim=True)
     return result
 
 
@@ -205,12 +229,13 @@ def _new_handoff(m: Inbound) -> Result:
     if fwd is None and (asked := reading.questions()):
         reasons.append("asks only " + " and ".join(c.name for c in asked) + ": answered, no handoff")
         return Result("handoff", "answered", reasons, None, True, m.answer(_answers(asked, sender, None)))
+    positions = rt.store.round_robin_positions()
     plan = plan_handoff(reading.mail, reading.text, fwd.subject if fwd else None, reading.verdict.plus_tags,
-                        rt.config, m.at, rt.store.round_robin_positions())
+                        rt.config, m.at, positions)
     reasons += plan.reasons
     cal = calendar_for(rt.config, plan.requester)
     attachments = reading.customer_attachments
-    outcome = create(plan, m.context(frozenset({"requester"})), forwarded=fwd.as_json() if fwd else None,
+    outcome = create(plan, m.context(frozenset({"requester"}), positions), forwarded=fwd.as_json() if fwd else None,
                      has_source=bool(attachments),
                      notice_days=cal.business_days_between(cal.local(m.at).date(), plan.due))
     saved, queued = m.commit(outcome, attachments, reading.mail.raw if attachments else None)
@@ -251,15 +276,19 @@ def _reply(m: Inbound) -> Result:
                       "Reply to the latest email about the handoff, or reply `status` to any of mine.", about=None)
 
     roles = handoff.roles_of(sender)
-    escalated_to = rt.store.escalated_to(handoff.id)
-    if not roles and sender in escalated_to:
-        roles = frozenset({"manager"})  # may reassign, set a date, or write to the owner
+    escalated_to: set[str] | None = None  # read only when the sender has no role of their own
+    if not roles:
+        escalated_to = rt.store.escalated_to(handoff.id)
+        if sender in escalated_to:
+            roles = frozenset({"manager"})  # may reassign, set a date, or write to the owner
     auth = reading.proof(rt.secrets, str(handoff.id), roles)
     if auth is None and allowed and (asked := reading.questions()):
         reasons.append("asks only " + " and ".join(c.name for c in asked) + ": answered to an allowed domain")
         queued = m.answer(_answers(asked, sender, handoff), handoff)
         return Result("reply", "answered", reasons, handoff.id, False, queued)
     if auth is None:
+        if escalated_to is None:
+            escalated_to = rt.store.escalated_to(handoff.id)
         if verdict.token and any(token_matches(rt.secrets, str(handoff.id), p, verdict.token)
                                  for p in (*handoff.participants, *escalated_to)):
             why = "this reply address was made for someone else on the handoff."

@@ -78,16 +78,23 @@ class RunSummary:
 
 
 def run_once(rt: Runtime, source: InboundSource, transport: Transport) -> RunSummary:
-    """One cron run. Fetch failures don't stop delivery; the caller exits 75 for them."""
+    """One cron run. Fetch failures don't stop delivery; the caller exits 75 for them.
+
+    Only each ingested message's commit waits for the disk (synchronous = FULL, before the
+    source lets the message go); every other commit of the run is bookkeeping that a power
+    cut may roll back to an earlier state and the next run redoes (docs/delivery.md,
+    "What is committed when")."""
     summary = RunSummary()
 
     def recover() -> None:
         summary.recovered = rt.store.recover_sending()
 
-    for stage, step in (("recover", recover), ("ingest", lambda: ingest_from(rt, source, summary)),
-                        ("schedule", lambda: schedule_stage(rt, summary)),
-                        ("deliver", lambda: deliver_due(rt, transport, summary)), ("forget", lambda: forget_sent(rt))):
-        guarded(summary, stage, step)
+    with rt.store.db.synchronous("normal"):
+        for stage, step in (("recover", recover), ("ingest", lambda: ingest_from(rt, source, summary)),
+                            ("schedule", lambda: schedule_stage(rt, summary)),
+                            ("deliver", lambda: deliver_due(rt, transport, summary)),
+                            ("forget", lambda: forget_sent(rt))):
+            guarded(summary, stage, step)
     return summary
 
 
@@ -106,8 +113,10 @@ def guarded(summary: RunSummary, stage: str, step: Callable[[], None]) -> None:
 
 def forget_sent(rt: Runtime) -> None:
     """Sent mail's bytes are kept ``keep_sent_days`` (for a look at what went out), then
-    dropped: the outbox row, its dedupe key and the event log keep the facts."""
+    dropped: the outbox row, its dedupe key and the event log keep the facts. The attempt
+    counts of messages recorded since go too."""
     rt.store.forget_sent_bytes(rt.now - timedelta(days=rt.config.outbound.keep_sent_days))
+    rt.store.forget_attempts()
 
 
 def schedule_stage(rt: Runtime, summary: RunSummary) -> None:
@@ -157,7 +166,7 @@ def ingest_one(rt: Runtime, source: InboundSource, raw: RawMessage, summary: Run
     # Imported here: the parsing and rendering stack costs ~0.3 s, and most cron runs are idle.
     from nudger.inbound.identity import body_hash, dedupe_key
     from nudger.ingest import Quarantine, ingest_message
-    from nudger.state.store import InboundCheck
+    from nudger.state.store import AlreadyRecorded, InboundCheck
 
     if key is not None:
         check = InboundCheck("redelivery" if rt.store.inbound_seen(key) else "new", key)
@@ -187,21 +196,21 @@ def ingest_one(rt: Runtime, source: InboundSource, raw: RawMessage, summary: Run
         if tries >= limits.max_attempts:
             raise Quarantine(f"reading it stopped {tries} runs (killed or timed out) before this one; kept "
                              f"here so the mail behind it moves on ([limits] max_attempts)")
-        with rt.store.transaction():
-            # Checked again under the write lock: `ingest -` and a run may race for one message.
-            seen = rt.store.inbound_seen(key)
+        # The one commit of a run that waits for the disk: the source lets the message go after it.
+        with rt.store.db.synchronous("full"), rt.store.transaction():
             with time_budget(limits.message_seconds):
-                result = None if seen else ingest_message(rt, raw.data, key, raw.arrived)
-            rt.store.end_attempt(key)
+                # Its record is written last, under the write lock: when `ingest -` and a run
+                # raced for one message, the second to get there rolls back (AlreadyRecorded).
+                result = ingest_message(rt, raw.data, key, raw.arrived)
             crash_point("inside_commit")
-        if result is None:
-            source.acknowledge(raw.key)
-            summary.duplicates += 1
-            return "duplicate"
         outcome = result.outcome
         summary.queued += result.queued
         log.info("%s: %s %s%s: %s", raw.key, result.kind, outcome,
                  f" #{result.handoff_id}" if result.handoff_id else "", "; ".join(result.reasons))
+    except AlreadyRecorded:
+        source.acknowledge(raw.key)
+        summary.duplicates += 1
+        return "duplicate"
     except (TemporaryFailure, ConfigError):
         raise  # not this message's fault: it stays at the source for the next run
     except (Exception, OverBudget) as exc:  # noqa: BLE001 - one bad message never stops the run
@@ -210,7 +219,10 @@ def ingest_one(rt: Runtime, source: InboundSource, raw: RawMessage, summary: Run
         plain = isinstance(exc, (Quarantine, OverBudget))
         reason = str(exc) if plain else f"{type(exc).__name__}: {exc}"
         detail = "" if plain else traceback.format_exc()
-        quarantine_message(rt, raw, key, reason, detail)
+        if not quarantine_message(rt, raw, key, reason, detail):
+            source.acknowledge(raw.key)  # another process recorded it meanwhile
+            summary.duplicates += 1
+            return "duplicate"
         outcome = "quarantined"
         log.warning("%s: quarantined: %s", raw.key, reason)
     crash_point("after_commit")
@@ -223,14 +235,17 @@ def ingest_one(rt: Runtime, source: InboundSource, raw: RawMessage, summary: Run
     return outcome
 
 
-def quarantine_message(rt: Runtime, raw: RawMessage, key: str, reason: str, detail: str) -> None:
+def quarantine_message(rt: Runtime, raw: RawMessage, key: str, reason: str, detail: str) -> bool:
     """Keep the whole message with its reason, record it so a redelivery is not re-tried, and
-    tell the person who sent it (when they are one of ours)."""
+    tell the person who sent it (when they are one of ours). False, and nothing kept, when
+    another process recorded the message meanwhile (``ingest -`` racing a run)."""
     from nudger.inbound.identity import body_hash
     from nudger.ingest import tell_sender_quarantined
     from nudger.state.store import InboundRecord
 
-    with rt.store.transaction():
+    with rt.store.db.synchronous("full"), rt.store.transaction():
+        if rt.store.inbound_seen(key):
+            return False
         record = InboundRecord(key=key, received=rt.now, kind="unknown", outcome="quarantined",
                                reasons=[reason], body_hash=body_hash(raw.data))
         qid = rt.store.quarantine(raw.data, reason, detail, raw.key, rt.now, record)
@@ -241,6 +256,7 @@ def quarantine_message(rt: Runtime, raw: RawMessage, key: str, reason: str, deta
                 tell_sender_quarantined(rt, raw.data, key, reason, qid)
         except (Exception, OverBudget):  # noqa: BLE001
             log.exception("%s: could not tell the sender about quarantine #%s", raw.key, qid)
+    return True
 
 
 def retry_quarantined(rt: Runtime, quarantine_id: int, summary: RunSummary) -> str | None:

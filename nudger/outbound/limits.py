@@ -37,12 +37,12 @@ LIMITS = (
 
 def over_limit(store: Store, recipient: str, handoff_id: int | None, answer: bool, kinds: tuple[str, ...],
                now: datetime) -> str | None:
-    """Why one more of these must not be queued to ``recipient``, or None."""
-    for limit in LIMITS:
-        if limit.answers != answer:
-            continue
-        count = store.count_queued_to(recipient, now - limit.window, kinds,
-                                      handoff_id if limit.per_handoff else None, any_handoff=not limit.per_handoff)
+    """Why one more of these must not be queued to ``recipient``, or None (every limit that
+    applies counted in one query)."""
+    limits = [limit for limit in LIMITS if limit.answers == answer]
+    counts = store.count_queued_to(recipient, kinds, handoff_id,
+                                   [(now - limit.window, limit.per_handoff) for limit in limits])
+    for limit, count in zip(limits, counts, strict=True):
         if count >= limit.most:
             return f"{count} {limit.what} to {recipient} already (limit {limit.most}): not queued, a loop is likely"
     return None

@@ -23,12 +23,37 @@ def _time(value: str | None) -> datetime | None:
 
 
 
+_SYNCHRONOUS = {"normal": 1, "full": 2}
+
+
 class Connection:
     """The database connection as the store uses it: plain sqlite3, with savepoints for
     nested transactions. sqlite-utils is imported only to apply migrations."""
 
     def __init__(self, conn: sqlite3.Connection):
         self.conn = conn
+        self._synchronous: int | None = None  # PRAGMA synchronous as last set (None: not read yet)
+
+    @contextmanager
+    def synchronous(self, level: str) -> Iterator[None]:
+        """Commits inside wait for the disk (``full``: the WAL is synced at each commit) or not
+        (``normal``: synced at checkpoints; a commit outlives the process being killed, a power
+        cut may lose the last few, never leaving the file inconsistent). A commit at ``full``
+        makes every commit before it durable too: the WAL is one file, synced up to its end.
+        Nothing is executed when the level is already the one asked for."""
+        want = _SYNCHRONOUS[level]
+        if self._synchronous is None:
+            self._synchronous = int(self.conn.execute("pragma synchronous").fetchone()[0])
+        before = self._synchronous
+        if before != want:
+            self.conn.execute(f"pragma synchronous = {want}")
+            self._synchronous = want
+        try:
+            yield
+        finally:
+            if before != want:
+                self.conn.execute(f"pragma synchronous = {before}")
+                self._synchronous = before
 
     @contextmanager
     def atomic(self) -> Iterator[Connection]:

@@ -7,12 +7,17 @@ being skipped as "already seen".
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from nudger.state.db import Rows, iso
+
+
+class AlreadyRecorded(Exception):
+    """Another process recorded this message first (a run and ``ingest -`` racing for it)."""
 
 
 @dataclass(frozen=True)
@@ -68,13 +73,24 @@ class InboundLog(Rows):
                 "update inbound set deliveries = deliveries + 1 where dedupe_key = ?", [dedupe_key]
             )
 
-    def record_inbound(self, row: InboundRecord) -> int:
-        return self._insert("inbound", {
+    def record_inbound(self, row: InboundRecord, *, claim: bool = False) -> int:
+        """The message's record: what made it a duplicate from now on. With ``claim``, a
+        record already there (another process took the message first) raises
+        ``AlreadyRecorded``, and the caller's transaction is rolled back; without, it is kept."""
+        values = {
             "dedupe_key": row.key, "message_id": row.message_id, "received": iso(row.received),
             "sender": row.sender, "subject": row.subject[:500], "kind": row.kind,
             "authorised": int(row.authorised), "reasons": json.dumps(list(row.reasons)),
             "handoff_id": row.handoff_id, "outcome": row.outcome, "body_hash": row.body_hash,
-        }, or_ignore=True)
+        }
+        if not claim:
+            return self._insert("inbound", values, or_ignore=True)
+        try:
+            return self._insert("inbound", values)
+        except sqlite3.IntegrityError as exc:
+            if "inbound.dedupe_key" not in str(exc):
+                raise
+            raise AlreadyRecorded(row.key) from exc
 
     def quarantine(self, raw: bytes, reason: str, detail: str, source_key: str, at: datetime,
                    record: InboundRecord) -> int:
@@ -94,27 +110,29 @@ class InboundLog(Rows):
 
         Written without waiting for the disk (synchronous = NORMAL): the count must outlive
         a killed process, which it does, not a power cut, and a second fsync per message
-        would halve the ingest rate.
+        would halve the ingest rate. The row of a message that was then recorded is left for
+        ``forget_attempts``: it is never read again (a recorded message is not tried again).
         """
-        conn = self.db.conn
-        (level,) = conn.execute("pragma synchronous").fetchone()
-        conn.execute("pragma synchronous = normal")
-        try:
-            with self.transaction():
-                row = self._one("select count from attempts where dedupe_key = ?", [key])
-                if row is None:
-                    self._insert("attempts", {"dedupe_key": key, "count": 1, "first_at": iso(at),
-                                              "last_at": iso(at)})
-                    return 0
-                conn.execute("update attempts set count = count + 1, last_at = ? where dedupe_key = ?",
-                             [iso(at), key])
-                return int(row["count"])
-        finally:
-            conn.execute(f"pragma synchronous = {int(level)}")
+        with self.db.synchronous("normal"), self.transaction():
+            (count,) = self.db.conn.execute(
+                "insert into attempts (dedupe_key, count, first_at, last_at) values (?, 1, ?, ?)"
+                " on conflict(dedupe_key) do update set count = count + 1, last_at = excluded.last_at"
+                " returning count", [key, iso(at), iso(at)]).fetchone()
+        return int(count) - 1
 
     def end_attempt(self, key: str) -> None:
-        """The message was recorded (handled or quarantined): no attempt is left open."""
+        """The message was quarantined: a release reads it again with no attempt counted."""
         self.db.conn.execute("delete from attempts where dedupe_key = ?", [key])
+
+    def forget_attempts(self) -> int:
+        """Once a run: the attempt rows of messages since recorded (one statement for the run,
+        not one in each message's commit). Read-only when there are none."""
+        if self.db.conn.execute("select 1 from attempts where dedupe_key in (select dedupe_key from inbound)"
+                                " limit 1").fetchone() is None:
+            return 0
+        with self.transaction():
+            return self.db.conn.execute(
+                "delete from attempts where dedupe_key in (select dedupe_key from inbound)").rowcount
 
     def quarantined(self) -> list[dict[str, Any]]:
         return self._rows(

@@ -27,13 +27,8 @@ class OutboxRows(Rows):
         the process being killed; only a power cut may lose the last few, and a lost delivery
         record can only make an email go again with its Message-ID, never lose one). Ingest keeps
         synchronous=FULL: a lost commit there after the source was told would lose mail."""
-        conn = self.db.conn
-        before = conn.execute("pragma synchronous").fetchone()[0]
-        conn.execute("pragma synchronous = normal")
-        try:
+        with self.db.synchronous("normal"):
             yield
-        finally:
-            conn.execute(f"pragma synchronous = {int(before)}")
 
     def enqueue(self, row: dict[str, Any]) -> bool:
         """Insert one outgoing message unless its dedupe key is already there."""
@@ -85,18 +80,23 @@ class OutboxRows(Rows):
                 [iso(next_at), error, outbox_id],
             )
 
-    def count_queued_to(self, recipient: str, since: datetime, kinds: tuple[str, ...], handoff_id: int | None,
-                        *, any_handoff: bool = False) -> int:
-        """Mail of these kinds queued to one person since ``since`` (about one handoff, or about
-        none when ``handoff_id`` is None, unless ``any_handoff``): the loop limits count these."""
+    def count_queued_to(self, recipient: str, kinds: tuple[str, ...], handoff_id: int | None,
+                        windows: list[tuple[datetime, bool]]) -> list[int]:
+        """Mail of these kinds queued to one person, for each window (since when, and whether
+        only mail about ``handoff_id`` counts: about none when it is None), in one query by
+        the (recipient, created) index: the loop limits count these."""
+        if not windows:
+            return []
+        sums = ", ".join("coalesce(sum(created >= ? and handoff_id is ?), 0)" if per_handoff
+                         else "coalesce(sum(created >= ?), 0)" for _, per_handoff in windows)
+        params: list[Any] = []
+        for since, per_handoff in windows:
+            params += [iso(since), handoff_id] if per_handoff else [iso(since)]
         marks = ",".join("?" * len(kinds))
-        sql = f"select count(*) as n from outbox where recipient = ? and created >= ? and kind in ({marks})"
-        params: list[Any] = [recipient, iso(since), *kinds]
-        if not any_handoff:
-            sql += " and handoff_id is ?"
-            params.append(handoff_id)
-        row = self._one(sql, params)
-        return int(row["n"]) if row else 0
+        row = self.db.conn.execute(
+            f"select {sums} from outbox where recipient = ? and created >= ? and kind in ({marks})",
+            [*params, recipient, iso(min(since for since, _ in windows)), *kinds]).fetchone()
+        return [int(n) for n in row]
 
     def sent_since(self, recipient: str, since: datetime) -> list[str]:
         """When mail to one person went out since ``since``, oldest first (the hourly limit)."""
@@ -145,7 +145,10 @@ class OutboxRows(Rows):
             [outbox_id])
 
     def recover_sending(self) -> int:
-        """Rows a killed run left in 'sending' go back to the queue, same Message-ID."""
+        """Rows a killed run left in 'sending' go back to the queue, same Message-ID. Read-only
+        when there are none (every run but one after a kill)."""
+        if self.db.conn.execute("select 1 from outbox where status = 'sending' limit 1").fetchone() is None:
+            return 0
         with self.transaction():
             cur = self.db.conn.execute("update outbox set status = 'queued' where status = 'sending'")
         return cur.rowcount

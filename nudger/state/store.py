@@ -17,7 +17,7 @@ from nudger.errors import TemporaryFailure
 from nudger.private import private_file
 from nudger.state.db import Connection, iso
 from nudger.state.handoff_rows import HandoffRows, _handoff_row
-from nudger.state.inbound_log import InboundCheck, InboundLog, InboundRecord, Quarantined
+from nudger.state.inbound_log import AlreadyRecorded, InboundCheck, InboundLog, InboundRecord, Quarantined
 from nudger.state.outbox import OutboxRows
 from nudger.state.schedule_rows import ScheduleRows
 from nudger.state.schema import is_current, mark_current
@@ -25,7 +25,7 @@ from nudger.state.schema import is_current, mark_current
 if TYPE_CHECKING:
     from nudger.core.handoffs import Outcome
 
-__all__ = ["InboundCheck", "InboundRecord", "Quarantined", "Store", "iso"]
+__all__ = ["AlreadyRecorded", "InboundCheck", "InboundRecord", "Quarantined", "Store", "iso"]
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -78,21 +78,22 @@ class Store(InboundLog, HandoffRows, OutboxRows, ScheduleRows):
             after = after.changed(id=hid, root_message_id=root)
         elif changes := outcome.changes:
             self._update("handoffs", after.id, _handoff_row(after, only=changes))
-        # A history never runs backwards: an event is not dated before the one it follows.
-        last = self._one("select max(at) as at from events where handoff_id = ?", [after.id])
+        # A history never runs backwards: an event is not dated before the one it follows
+        # (a new handoff has none to follow).
+        last = None if outcome.before is None else self._one(
+            "select max(at) as at from events where handoff_id = ?", [after.id])
         floor = datetime.fromisoformat(last["at"]) if last and last["at"] else at
-        when = max(at, floor)
-        for event in outcome.events:
-            s = event.state
-            self._insert("events", {
-                "handoff_id": after.id, "at": iso(when), "recorded": iso(recorded), "kind": event.kind,
-                "actor": event.actor or actor, "data": json.dumps(dict(event.data), default=str),
-                "words": event.words or None, "status": s.status, "owner": s.owner, "team": s.team,
-                "due": s.due.isoformat() if s.due else None, "priority": s.priority, "rush": int(s.rush),
-            })
-        self.touch(f"h:{after.id}")  # the schedule reads this handoff again, this run
+        when, stamp = iso(max(at, floor)), iso(recorded)
+        self.db.conn.executemany(
+            "insert into events (handoff_id, at, recorded, kind, actor, data, words, status, owner, team, due,"
+            " priority, rush) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(after.id, when, stamp, event.kind, event.actor or actor, json.dumps(dict(event.data), default=str),
+              event.words or None, s.status, s.owner, s.team, s.due.isoformat() if s.due else None, s.priority,
+              int(s.rush)) for event in outcome.events for s in [event.state]])
+        subjects = [f"h:{after.id}"]  # the schedule reads this handoff again, this run
         if outcome.before is None or after.status == "done":
-            self.touch(f"p:{after.requester}")  # digests and the appreciation prompt
+            subjects.append(f"p:{after.requester}")  # digests and the appreciation prompt
+        self.touch(*subjects)
         if outcome.cursor:
             self.set_round_robin_position(*outcome.cursor)
         if outcome.digest_choice and actor:
@@ -108,13 +109,12 @@ class Store(InboundLog, HandoffRows, OutboxRows, ScheduleRows):
 
     # --- runs and status -----------------------------------------------------------
 
-    def start_run(self, started: datetime, now: datetime) -> int:
-        with self.transaction():
-            return self._insert("runs", {"started": iso(started), "now": iso(now)})
-
-    def finish_run(self, run_id: int, finished: datetime, summary: dict[str, Any]) -> None:
-        with self.transaction():
-            self._update("runs", run_id, {"finished": iso(finished), "summary": json.dumps(summary)})
+    def record_run(self, started: datetime, now: datetime, finished: datetime, summary: dict[str, Any]) -> int:
+        """The run's record (``status`` shows the last), written once when it ends, without
+        waiting for the disk: it is a record of the work, which its own commits keep."""
+        with self.db.synchronous("normal"), self.transaction():
+            return self._insert("runs", {"started": iso(started), "now": iso(now), "finished": iso(finished),
+                                         "summary": json.dumps(summary)})
 
     def status_counts(self) -> dict[str, Any]:
         def counts(sql: str) -> dict[str, int]:
