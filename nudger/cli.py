@@ -14,7 +14,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
-from zoneinfo import ZoneInfo
 
 import click
 
@@ -125,6 +124,8 @@ def parse_now(text: str | None, config: Config | None) -> datetime:
             f"{text!r} is not an ISO 8601 time, e.g. 2026-11-23T09:30", param_hint="--now"
         ) from exc
     if value.tzinfo is None:
+        from zoneinfo import ZoneInfo  # only for a --now without an offset: cron runs never need it
+
         value = value.replace(tzinfo=ZoneInfo(config.org.timezone if config else "UTC"))
     return value
 

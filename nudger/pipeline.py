@@ -14,7 +14,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
 from nudger.budget import OverBudget, time_budget
-from nudger.core.tokens import bounce_address
 from nudger.crashpoints import crash_point
 from nudger.errors import ConfigError, StorageFailure, TemporaryFailure, storage_failure
 from nudger.inbound.sources import InboundSource, RawMessage
@@ -295,6 +294,8 @@ def deliver_due(rt: Runtime, transport: Transport, summary: RunSummary) -> None:
 
 def deliver_batch(rt: Runtime, transport: Transport, rows: list[dict], summary: RunSummary) -> None:
     """Claim the rows, hand them to the transport, record each answer before the next one."""
+    from nudger.core.tokens import bounce_address
+
     rt.store.mark_sending([r["id"] for r in rows])
     crash_point("after_claim")
     local, domain = rt.config.handoff_local, rt.config.handoff_domain

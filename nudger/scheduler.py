@@ -10,7 +10,6 @@ outbox's dedupe keys make sure nothing sent is sent again.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,11 +40,7 @@ class ScheduleSummary:
 
 def fingerprint(config: Config) -> str:
     """What the schedule's times depend on; when it changes, every subject is looked at again."""
-    parts = [repr(config.nudges), repr(config.org.timezone), repr(config.org.business_days),
-             repr(config.org.business_hours), repr(config.org.holidays), repr(config.org.admin)]
-    parts += [repr((p.email, p.timezone, p.digest, p.manager, p.team)) for p in config.people]
-    parts += [repr((t.name, t.lead, t.members)) for t in config.teams.values()]
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+    return config.schedule_fingerprint
 
 
 def subjects_from_config(config: Config) -> list[str]:
@@ -136,21 +131,23 @@ def look_again_if_config_changed(rt: Runtime) -> None:
 def schedule_due(rt: Runtime) -> ScheduleSummary:
     """Queue what is owed now; in batches, each one transaction (crash-safe: queued mail and
     the rows' next times commit together)."""
-    from nudger.state.metrics import remembering
-
     summary = ScheduleSummary()
     look_again_if_config_changed(rt)
-    config_since = None
+    subjects = rt.store.due_subjects(rt.now, BATCH)
+    if not subjects:  # an idle run: one index read, and none of the schedule's code imported
+        return summary
+    from nudger.state.metrics import remembering
+
+    config_since = rt.store.setting("schedule_config_at") or ""
     with remembering():  # a team's week is read once for its lead and the admin
-        while subjects := rt.store.due_subjects(rt.now, BATCH):
-            if config_since is None:
-                config_since = rt.store.setting("schedule_config_at") or ""
+        while subjects:
             with rt.store.transaction():
                 _look_at(rt, subjects, config_since, summary)
                 crash_point("inside_schedule")
             crash_point("after_schedule")
             if len(subjects) < BATCH:
                 break
+            subjects = rt.store.due_subjects(rt.now, BATCH)
     return summary
 
 

@@ -162,22 +162,6 @@ def test_a_transport_that_cannot_open_stops_the_run_before_it_is_recorded(tmp_pa
     assert json.loads(ws.cli("status", "--json").output)["last_run"] is None
 
 
-def test_an_idle_run_imports_no_parsing_or_rendering(ws: Workspace) -> None:
-    ws.run("2026-11-23T09:00")  # the first run makes the database; the next one is idle
-    code = (
-        "import sys\nfrom nudger.cli import cli\n"
-        "try:\n    cli(['run', '--now', '2026-11-23T09:05'])\nexcept SystemExit as e:\n"
-        "    assert not e.code, e.code\n"
-        "heavy = ('nudger.ingest', 'nudger.outbound.render', 'nudger.mail.message', 'jinja2', 'aiosmtplib')\n"
-        "print(sorted(m for m in heavy if m in sys.modules))\n"
-    )
-    env = {**os.environ, **ws.env}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                         cwd=ws.root, timeout=60)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "[]"
-
-
 # -- results as they come ---------------------------------------------------------------
 
 

@@ -8,7 +8,8 @@ that keeps the size and the mtime, is a miss), its absolute path (relative paths
 against its folder), ``HOME`` (for "~/" paths: the only variable the reader consults, a test
 checks) and the code that validates it (nudger's version and its config modules' sizes and
 mtimes). Any difference, or a cache that cannot be read, means a full read and validation;
-a config with a mistake is never cached, so its error shows on every run.
+a config with a mistake is never cached, so its error shows on every run. The people are
+unpickled only when something asks for them (``Config.__getstate__``): an idle run needs none.
 
 The cache is as trusted as the config beside it: it is loaded only when it belongs to the
 user running nudger and nobody else may write it (written 0600, replaced atomically). A
@@ -29,7 +30,7 @@ from nudger.config.reader import config_from_bytes, read_config_bytes
 
 log = logging.getLogger("nudger.config")
 
-_MAGIC = b"nudger validated config 1\n"
+_MAGIC = b"nudger validated config 2\n"  # 2: the people pickled apart (model.Config)
 
 
 def cache_path(path: Path) -> Path:
@@ -52,11 +53,11 @@ def load_config_cached(path: str | Path, env: Mapping[str, str]) -> Config:
 def _key(raw: bytes, path: Path, env: Mapping[str, str]) -> bytes:
     from nudger import __version__
 
-    code = Path(__file__).parent
+    code = os.path.dirname(__file__)
     parts = [__version__, str(path.absolute()), env.get("HOME") or ""]
-    for module in sorted(code.glob("*.py")):
-        st = module.stat()
-        parts.append(f"{module.name}:{st.st_size}:{st.st_mtime_ns}")
+    for name in sorted(n for n in os.listdir(code) if n.endswith(".py")):  # not glob: no pattern to compile
+        st = os.stat(os.path.join(code, name))
+        parts.append(f"{name}:{st.st_size}:{st.st_mtime_ns}")
     digest = hashlib.sha256("\n".join(parts).encode())
     digest.update(b"\0")
     digest.update(raw)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets as _secrets
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -45,11 +44,12 @@ def _key_file(path: Path) -> bytes:
     if path.exists():
         return _read_key_file(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{_secrets.token_hex(4)}")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         os.fchmod(fd, 0o600)
-        os.write(fd, (_secrets.token_hex(32) + "\n").encode())
+        # os.urandom is what `secrets` reads; importing `secrets` (hmac, random) costs every cron run
+        os.write(fd, (os.urandom(32).hex() + "\n").encode())
         os.fsync(fd)
         os.close(fd)
         try:

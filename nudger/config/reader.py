@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal, overload
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from nudger.config.model import (
     DIGESTS,
@@ -192,6 +190,8 @@ def _time(table: _Table, key: str, value: str) -> str:
 
 
 def _zone(table: _Table, key: str, value: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
@@ -521,6 +521,8 @@ def read_config_bytes(path: Path) -> bytes:
 
 def config_from_bytes(raw: bytes, path: Path, env: Mapping[str, str] | None = None) -> Config:
     """Validate the bytes of the config file at ``path``."""
+    import tomllib  # here: a run whose config comes from its cache never parses TOML
+
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import secrets
+import itertools
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +24,7 @@ def _time(value: str | None) -> datetime | None:
 
 
 _SYNCHRONOUS = {"normal": 1, "full": 2}
+_SAVEPOINTS = itertools.count(1)  # a savepoint's name only has to differ from the ones it nests in
 
 
 class Connection:
@@ -62,7 +63,7 @@ class Connection:
             with self.conn:
                 yield self
             return
-        name = f"nudger_{secrets.token_hex(8)}"
+        name = f"nudger_{next(_SAVEPOINTS)}"
         self.conn.execute(f"SAVEPOINT {name}")
         try:
             yield self
