@@ -15,7 +15,9 @@ Then, each in its own subprocess so the peak RSS is that size's own:
   100k / 10k (``--small``: 100 / 10 and 1k / 100): wall, CPU, peak RSS, emails queued;
 - the ratio of the two (linear: ten times the data takes at most twelve times as long);
 - an idle ``python -m nudger run`` on the big database at a moment when nothing is due
-  (median of 3), beside ``python -c pass``.
+  (median of 5, wall and the child's CPU), with its bytecode compiled once as an installed
+  nudger's is, and again compiling every module on every run (PYTHONDONTWRITEBYTECODE),
+  beside ``python -c pass``.
 
 ``bench.schedule.build`` is also used by tests/test_bench_schedule.py (correctness only).
 """
@@ -405,27 +407,55 @@ def idle_moment(built: Built) -> datetime:
     return (BENCH_NOW + (soonest - BENCH_NOW) / 2).replace(microsecond=0)
 
 
-def measure_idle(built: Built, at: datetime, runs: int = 3) -> tuple[float, float, str]:
-    """Median wall time of ``python -m nudger run`` (a cron run) at ``at``, and of ``python -c pass``."""
-    env = {**os.environ, "NUDGER_SECRET": SECRET}
+def cron_env(bytecode: Path) -> dict[str, str]:
+    """The environment of a measured cron run, its compiled modules kept in ``bytecode`` (not
+    beside the sources): as an installed nudger runs (pip compiles a wheel's modules when it
+    installs them)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")}
+    return {**env, "NUDGER_SECRET": SECRET, "PYTHONPYCACHEPREFIX": str(bytecode)}
+
+
+def nocompile_env() -> dict[str, str]:
+    """As this machine's shells run it: PYTHONDONTWRITEBYTECODE set, so an editable install
+    compiles every nudger module on every run (the stdlib's and the packages' bytecode is read)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPYCACHEPREFIX"}
+    return {**env, "NUDGER_SECRET": SECRET, "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def _timed(cmd: list[str], env: dict[str, str], cwd: Path | None = None) -> tuple[float, float, str, int]:
+    """(wall s, the child's CPU s: user + sys, what it printed, exit status) of one command."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, (out.stdout + out.stderr).strip(), out.returncode
+
+
+def measure_idle(built: Built, at: datetime, bytecode: Path, runs: int = 5) -> dict:
+    """Median wall and CPU of ``python -m nudger run`` (a cron run) at ``at``, after one run that
+    compiles the modules into ``bytecode``; the same with no bytecode at all; ``python -c pass``."""
     cmd = [sys.executable, "-m", "nudger", "run", "--config", str(built.config_path), "--now", at.isoformat()]
-    times, printed = [], ""
-    for _ in range(runs):
-        start = time.perf_counter()
-        out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=built.root)
-        times.append(time.perf_counter() - start)
-        printed = printed or (out.stdout + out.stderr).strip()
-        if out.returncode != 0:
-            raise SystemExit(f"idle run failed ({out.returncode}): {printed}")
-    bare = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "pass"], check=True)
-        bare.append(time.perf_counter() - start)
-    return statistics.median(times), statistics.median(bare), printed
+    found: dict = {}
+    for mode, env in (("idle", cron_env(bytecode)), ("nocompile", nocompile_env())):
+        _timed(cmd, env, built.root)  # the warm-up: bytecode written; the config's cache is, already
+        walls, cpus = [], []
+        for _ in range(runs):
+            wall, cpu, printed, status = _timed(cmd, env, built.root)
+            if status != 0:
+                raise SystemExit(f"idle run failed ({status}): {printed}")
+            walls.append(wall)
+            cpus.append(cpu)
+            found.setdefault("printed", printed)
+        found[f"{mode}_s"], found[f"{mode}_cpu_s"] = statistics.median(walls), statistics.median(cpus)
+    bare = [_timed([sys.executable, "-c", "pass"], cron_env(bytecode)) for _ in range(runs)]
+    found["bare_s"], found["bare_cpu_s"] = statistics.median(b[0] for b in bare), statistics.median(b[1] for b in bare)
+    found["runs"] = runs
+    return found
 
 
-def idle_parts(config_path: Path, at: datetime) -> dict:
+def idle_parts(config_path: Path, at: datetime, bytecode: Path) -> dict:
     """Where an idle run's time goes: starting the interpreter and importing what `nudger run`
     imports (a subprocess), reading the config (from its cache, as a cron run does, and
     validating it in full, as the first run after an edit does), and the `run` command itself with the config given
@@ -440,7 +470,8 @@ def idle_parts(config_path: Path, at: datetime) -> dict:
     startup = []
     for _ in range(3):
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "import nudger.cli, nudger.pipeline, nudger.scheduler"], check=True)
+        subprocess.run([sys.executable, "-c", "import nudger.cli, nudger.pipeline, nudger.scheduler"], check=True,
+                       env=cron_env(bytecode))
         startup.append(time.perf_counter() - start)
 
     start = time.perf_counter()
@@ -564,7 +595,7 @@ def _ok(good: bool) -> str:
 
 
 def report(sizes: list[tuple[Built, dict]], steady: tuple[Built, dict] | None, idles: list[tuple[Built, dict]],
-           bare_s: float, small: bool) -> str:
+           small: bool) -> str:
     (_, small_r), (big_b, big_r) = sizes[0], sizes[-1]
     ratio = big_r["wall_s"] / small_r["wall_s"] if small_r["wall_s"] else float("inf")
     cpu_ratio = big_r["cpu_s"] / small_r["cpu_s"] if small_r["cpu_s"] else float("inf")
@@ -590,9 +621,13 @@ def report(sizes: list[tuple[Built, dict]], steady: tuple[Built, dict] | None, i
                      f"{sr['wall_s']:.2f} s, {sr['rss_mb']:.0f} MB, {sr['queued']:,} queued", "", ""))
     for b, idle in idles:
         big = b is big_b
-        rows.append((f"idle `nudger run`, {_n(b.handoffs)} handoffs / {_n(b.people)} people, median of 3",
-                     f"{idle['idle_s']:.3f} s", f"<= {TARGET_IDLE_S} s" if big else "",
+        rows.append((f"idle `nudger run`, {_n(b.handoffs)} handoffs / {_n(b.people)} people, median of "
+                     f"{idle['runs']} (bytecode compiled once, as installed)",
+                     f"{idle['idle_s']:.3f} s wall, {idle['idle_cpu_s']:.3f} s CPU",
+                     f"<= {TARGET_IDLE_S} s" if big else "",
                      _ok(idle["idle_s"] <= TARGET_IDLE_S) if big else ""))
+        rows.append(("  the same, every module compiled on every run (PYTHONDONTWRITEBYTECODE, editable install)",
+                     f"{idle['nocompile_s']:.3f} s wall, {idle['nocompile_cpu_s']:.3f} s CPU", "", ""))
         rows.append(("  of which: interpreter and imports", f"{idle['startup_s']:.3f} s", "", ""))
         rows.append((f"  of which: reading the config ({_n(b.people)} people), from its cache",
                      f"{idle['cached_s']:.3f} s", "", ""))
@@ -601,7 +636,9 @@ def report(sizes: list[tuple[Built, dict]], steady: tuple[Built, dict] | None, i
         rows.append(("  of which: the run, config given (lock, store, run record, stages)",
                      f"{idle['run_s']:.3f} s", "", ""))
         rows.append(("  idle schedule stage: SQL statements", str(len(idle["schedule_sql"])), "", ""))
-    rows.append(("`python -c pass`, median of 3", f"{bare_s:.3f} s", "", ""))
+    bare = idles[-1][1]
+    rows.append((f"`python -c pass`, median of {bare['runs']}", f"{bare['bare_s']:.3f} s wall, "
+                 f"{bare['bare_cpu_s']:.3f} s CPU", "", ""))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in rows]
     lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
@@ -615,7 +652,8 @@ def report(sizes: list[tuple[Built, dict]], steady: tuple[Built, dict] | None, i
     sql = "\n".join(f"    {q}" for q in idle["schedule_sql"])
     return (f"{chr(10).join(lines)}\n\nQueued by kind:\n{kinds}\n\nData:\n{built}\n\n"
             f"The pass runs at {BENCH_NOW.isoformat()} ({ORG_TZ}); the idle runs at {idle['at']} after it, with "
-            f"its mail delivered (they printed {idle['printed']!r}: idle). The idle schedule stage's SQL:\n\n{sql}\n")
+            f"its mail delivered (they printed {idle['printed']!r}: idle), under a load average of "
+            f"{idle['load'][0]:.1f} (1 min) when they ended. The idle schedule stage's SQL:\n\n{sql}\n")
 
 
 def write_results(text: str, small: bool) -> None:
@@ -645,7 +683,7 @@ def main() -> None:
                         "the quickest is reported (default 2)")
     parser.add_argument("--build", nargs=3, metavar=("ROOT", "HANDOFFS", "PEOPLE"), help=argparse.SUPPRESS)
     parser.add_argument("--pass-only", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--idle-parts", nargs=2, metavar=("CONFIG", "AT"), help=argparse.SUPPRESS)
+    parser.add_argument("--idle-parts", nargs=3, metavar=("CONFIG", "AT", "BYTECODE"), help=argparse.SUPPRESS)
     parser.add_argument("--plans", type=Path, metavar="CONFIG",
                         help="print EXPLAIN QUERY PLAN of every statement a pass sends, on a kept workspace")
     args = parser.parse_args()
@@ -667,7 +705,8 @@ def main() -> None:
         print(json.dumps(result))
         return
     if args.idle_parts:
-        print(json.dumps(idle_parts(Path(args.idle_parts[0]), datetime.fromisoformat(args.idle_parts[1]))))
+        print(json.dumps(idle_parts(Path(args.idle_parts[0]), datetime.fromisoformat(args.idle_parts[1]),
+                                    Path(args.idle_parts[2]))))
         return
 
     sizes = [(100, 10), (1_000, 100)] if args.small else [(10_000, 1_000), (100_000, 10_000)]
@@ -705,13 +744,14 @@ def main() -> None:
             r = {**min(runs, key=lambda x: x["wall_s"]), "walls": [x["wall_s"] for x in runs]}
             results.append((built, r))
         idles = []
+        bytecode = base / "bytecode"
         for built, _ in results:
             at = idle_moment(built)
-            idle_s, bare_s, printed = measure_idle(built, at)
-            idles.append((built, {**_child("--idle-parts", str(built.config_path), at.isoformat()),
-                                  "idle_s": idle_s, "at": at.isoformat(), "printed": printed}))
-            print(f"  idle run: {idle_s:.3f} s", file=sys.stderr)
-        text = report(results, steady, idles, bare_s, args.small)
+            idle = measure_idle(built, at, bytecode)
+            idles.append((built, {**_child("--idle-parts", str(built.config_path), at.isoformat(), str(bytecode)),
+                                  **idle, "at": at.isoformat(), "load": os.getloadavg()}))
+            print(f"  idle run: {idle['idle_s']:.3f} s wall, {idle['idle_cpu_s']:.3f} s CPU", file=sys.stderr)
+        text = report(results, steady, idles, args.small)
         print(text)
         if not args.no_write:
             write_results(text, args.small)
