@@ -14,7 +14,7 @@ from email_samples import samples
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nudger.outbound.mime import Attachment, fold, wire
+from nudger.outbound.mime import Attachment, _folded, fold, wire
 
 SAMPLES = samples()
 
@@ -116,3 +116,9 @@ def test_a_long_subject_folds_at_spaces_and_keeps_its_first_word_on_the_header_l
 def test_only_the_words_that_need_it_are_encoded() -> None:
     line = fold("Subject", "Réunion about the “Q4” order").decode()
     assert line.startswith("Subject: =?utf-8?b?") and " about the " in line
+
+
+@given(st.sampled_from(["Subject", "To", "X-Nudger-Kind", "In-Reply-To"]),
+       st.text(st.characters(min_codepoint=1, max_codepoint=0x24F), max_size=90))
+def test_a_short_plain_header_is_written_as_the_folding_writes_it(name: str, value: str) -> None:
+    assert fold(name, value) == _folded(name, value)

@@ -28,6 +28,8 @@ _SIMPLE = re.compile(r"(?:[a-zA-Z][a-zA-Z0-9-]*)?(?:\.[a-zA-Z_-][a-zA-Z0-9_-]*)*
 _PROBE = 'data-nudger-probe=""'
 _PROBED = re.compile(r"<[a-zA-Z][^>]*\bdata-nudger-probe=\"\"[^>]*>")
 _STYLE_VALUE = re.compile(r'\bstyle="([^"]*)"')
+# The class attribute when it is the tag's first (nothing before it that could also be one).
+_CLASS = re.compile(r"""^\s+class\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+))""", re.I)
 # Where the HTML parser keeps an element of this tag, for the probe.
 _IN_TABLE = {"td": "<table><tr>{}</tr></table>", "th": "<table><tr>{}</tr></table>", "tr": "<table>{}</table>",
              "tbody": "<table>{}</table>", "thead": "<table>{}</table>", "tfoot": "<table>{}</table>",
@@ -122,11 +124,15 @@ class _Sheet:
             if (known := done.get(whole)) is not None:
                 return known
             tag, attrs = m.group(1), m.group(2)
-            found = _attrs(attrs) if "class" in attrs or "style" in attrs else {}
-            if attrs.count('"') % 2 or attrs.count("'") % 2 or "style" in found:
+            if attrs.count('"') % 2 or attrs.count("'") % 2 or ("style" in attrs and "style" in _attrs(attrs)):
                 failed = True  # a ">" inside quotes, or a style of its own to merge: css-inline
                 return whole
-            style = self.style(tag.lower(), found.get("class"))
+            classes = None
+            if "class" in attrs:
+                found = _CLASS.search(attrs)
+                classes = _attrs(attrs).get("class") if found is None else next(g for g in found.groups()
+                                                                                if g is not None)
+            style = self.style(tag.lower(), classes)
             if style is None:  # nowhere to probe it
                 failed = True
                 return whole

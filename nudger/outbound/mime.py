@@ -46,6 +46,13 @@ class Attachment:
 
 def fold(name: str, value: str) -> bytes:
     """One header line (folded), ending in CRLF. Non-ASCII words become encoded-words."""
+    if len(name) + 2 + len(value) <= SOFT_LIMIT and value.isascii() and "=?" not in value \
+            and "\r" not in value and "\n" not in value:
+        return f"{name}: {value}".encode("ascii") + CRLF  # most headers: what _folded writes for them
+    return _folded(name, value)
+
+
+def _folded(name: str, value: str) -> bytes:
     words = _words(value)
     line = f"{name}:"
     lines = []

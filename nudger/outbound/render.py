@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email.utils import format_datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +92,12 @@ def wrap_text(text: str, width: int = WIDTH) -> str:
 def human_date(value: str | date | None) -> str:
     if not value:
         return "no date"
-    d = date.fromisoformat(value) if isinstance(value, str) else value
+    return _human_date(date.fromisoformat(value) if isinstance(value, str) else value)
+
+
+@lru_cache(maxsize=4096)
+def _human_date(d: date) -> str:
+    """A run writes a few dates thousands of times (each card's due date, twice an email)."""
     return f"{d:%a} {d.day} {d:%b %Y}"
 
 
@@ -270,7 +276,7 @@ class Renderer:
         headers = [
             ("From", _address(c.outbound.from_name, c.org.handoff_address)),
             ("To", _address(to_name if to_name != notice.to else "", notice.to)),
-            ("Reply-To", self.reply_to(notice)),
+            ("Reply-To", ctx["reply_address"]),
             ("Subject", subject),
             ("Date", format_datetime(now)),
             ("Message-ID", f"<{message_id}>"),
