@@ -142,6 +142,13 @@ def _contexts(h: Handoff) -> dict[str, list[tuple[str, Handoff | None, dict[str,
         "reopened": [(DANA, h.changed(status="acknowledged"), {"actor": SAM, "reason": "Bill needs a copy too"})],
         "thanks": [(DANA, done, {"actor": SAM, "words": "You saved the quarter. Bill says thanks too! " + URL})],
         "note": [(DANA, h, {"actor": SAM, "words": WORDS + "\n\nAlso:\n- one\n- two"}), (LEE, h, {"actor": SAM})],
+        "changes": [(SAM, h.changed(status="acknowledged"), {"actor": DANA, "parts": [
+                        Notice("unblocked", SAM, h.id), Notice("acknowledged", SAM, h.id, context={
+                            "words": "the signed form came this morning " + URL, "new_due": date(2026, 11, 27)})]}),
+                    (DANA, h, {"actor": SAM, "also_told": [LEE], "parts": [
+                        Notice("reopened", DANA, h.id, context={"reason": ""}),
+                        Notice("due_changed", DANA, h.id, context={"new_due": date(2026, 12, 4),
+                                                                   "old_due": h.due, "words": WORDS})]})],
         "undeliverable": [(SAM, h, {"failed_to": DANA, "failed_kind": "new_handoff", "how": "bounced",
                                     "never_got": True,
                                     "reason": "550 5.1.1 <dana@acme.test>: Recipient address rejected: User unknown "

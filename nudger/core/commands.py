@@ -337,9 +337,29 @@ def _run_at(lines: list[str], i: int, first: bool) -> tuple[list[_Line], int]:
         found = _match_line(lines[i], first=first and not run)
         if found is None:
             break
-        run.append(found)
+        run += _then(found)
         i += 1
     return run, i
+
+
+_AFTER_UNBLOCK = frozenset({"ack", "due", "snooze"})  # written as themselves, not as aliases
+_P_AND = re.compile(r"(?:and|then|&)\s+", re.IGNORECASE)
+
+
+def _then(line: _Line) -> list[_Line]:
+    """"unblocked, ack friday": an ``ack``, ``due`` or ``snooze`` on an unblock's own line is a
+    command of its own (the owner commits to a date again), not words relayed with the
+    unblock. Only after ``unblock``, whose words are never anything else: "done, thanks for
+    waiting" stays one command."""
+    if line.name != "unblock" or not line.args:
+        return [line]
+    rest = line.args[m.end():] if (m := _P_AND.match(line.args)) else line.args
+    word = rest.split(None, 1)[0].rstrip(",.;:!").lower()
+    second = _match_line(rest, first=False) if word in _AFTER_UNBLOCK else None
+    if second is None or second.name != word or (second.refs and second.refs != line.refs):
+        return [line]
+    head = line.raw[: max(0, len(line.raw) - len(line.args))].rstrip(" \t,;:-&")
+    return [_Line("unblock", "", line.refs, head), _Line(second.name, second.args, line.refs, second.raw)]
 
 
 def parse_commands(

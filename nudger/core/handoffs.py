@@ -378,6 +378,33 @@ def apply_commands(handoff: Handoff, commands: list[Command], ctx: Context) -> O
         handler(out, cmd, ctx)
     if out.after != handoff:
         _set(out, updated=ctx.now)
+    out.notices = one_email_each(out.notices)
+    return out
+
+
+# What `_tell` sends the other side: several of these to one person from one reply are one email.
+NEWS = frozenset({"acknowledged", "done", "blocked", "unblocked", "due_changed", "reassigned", "declined",
+                  "cancelled", "reopened", "thanks", "note"})
+
+
+def one_email_each(notices: list[Notice]) -> list[Notice]:
+    """One reply, one email to each person about each handoff: the news of several commands
+    (`unblock`, then `ack friday`) goes as one ``changes`` notice whose ``parts`` are the
+    notices it replaces, in order, each person told of once."""
+    groups: dict[tuple[str, int | None], list[Notice]] = {}
+    for n in notices:
+        if n.kind in NEWS:
+            groups.setdefault((n.to, n.handoff_id), []).append(n)
+    out: list[Notice] = []
+    for n in notices:
+        group = groups.get((n.to, n.handoff_id), []) if n.kind in NEWS else []
+        if len(group) < 2:
+            out.append(n)
+        elif n is group[0]:
+            told = list(dict.fromkeys(e for g in group for e in g.context.get("also_told") or []))
+            parts = [Notice(g.kind, g.to, g.handoff_id, context={k: v for k, v in g.context.items()
+                                                                   if k != "also_told"}) for g in group]
+            out.append(Notice("changes", n.to, n.handoff_id, context={"parts": parts, "also_told": told}))
     return out
 
 

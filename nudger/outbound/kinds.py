@@ -118,6 +118,8 @@ _KINDS = (
     Kind("reopened", "Reopened", fields={"reason": "", "due_was": None}),
     Kind("thanks", "Thanks", fields={"words": ""}),
     Kind("note", "Note", fields={"words": ""}),
+    # Several of the above to one person from one reply ("unblock" then "ack friday"): one email.
+    Kind("changes", "{summary}", fields={"parts": [], "parts_text": [], "parts_html": [], "summary": "Updated"}),
     Kind("undeliverable", "Not delivered",
          fields={"failed_to": "", "failed_kind": "", "failed_subject": "", "reason": "", "how": "",
                  "never_got": False}),

@@ -25,6 +25,7 @@ from jinja2 import (
     pass_context,
     select_autoescape,
 )
+from markupsafe import Markup
 
 from nudger.config import Config
 from nudger.core.calendars import calendar_for
@@ -197,6 +198,29 @@ class Renderer:
             names.update((source or {}).get("names") or {})
         return names
 
+    def _parts(self, notice: Notice, parts: list[Notice], handoff: Handoff | None,
+               now: datetime) -> dict[str, Any]:
+        """The ``changes`` email: each part's own body (its kind's ``body`` block, with its own
+        words), one after the other, and a subject that names each ("Unblocked, confirmed")."""
+        inherited: dict[str, Any] = {k: notice.context[k] for k in ("actor", "names") if k in notice.context}
+        texts, htmls, prefixes = [], [], []
+        for part in parts:
+            one = Notice(part.kind, notice.to, notice.handoff_id,
+                         context={**inherited, **part.context, "also_told": []})
+            kind = kind_of(one)
+            ctx = self.context(one, handoff, kind, None, now)
+            text_name, html_name = kind.templates
+            texts.append(self._body(text_name, ctx))
+            htmls.append(Markup(self._body(html_name, ctx)))  # rendered with autoescape: safe
+            prefixes.append(kind.subject_prefix(ctx))
+        prefixes = list(dict.fromkeys(prefixes))
+        summary = ", ".join([prefixes[0], *(p[:1].lower() + p[1:] for p in prefixes[1:])])
+        return {"parts_text": texts, "parts_html": htmls, "summary": summary}
+
+    def _body(self, name: str, ctx: dict[str, Any]) -> str:
+        template = self.env.get_template(name)
+        return "".join(template.blocks["body"](template.new_context(ctx))).strip("\n")
+
     def reply_to(self, notice: Notice) -> str:
         c = self.config
         if notice.handoff_id is None:
@@ -257,6 +281,9 @@ class Renderer:
         c = self.config
         kind = kind_of(notice)
         ctx = self.context(notice, handoff, kind, extra, now)
+        parts: list[Notice] = list(ctx.get("parts") or [])
+        if parts:
+            ctx.update(self._parts(notice, parts, handoff, now))
         subject = self.subject(kind, handoff, ctx, about if kind.answer else "")
         ctx["actions"] = with_mailto(actions_for(notice.kind, handoff, ctx["role"]), ctx["reply_address"], subject)
         text_name, html_name = kind.templates
@@ -270,8 +297,11 @@ class Renderer:
         if in_reply_to and kind.answer:
             refs.append(in_reply_to)
         files = list(ctx.get("attachments") or [])
-        if invite_method(notice.kind, handoff, ctx["role"]):
-            files.append(invite_for(notice.kind, handoff, ctx["role"], c.handoff_domain, now, ctx["reply_address"]))
+        # Several changes in one email carry the calendar entry any one of them would.
+        invite_kind = next((k for k in [p.kind for p in parts] or [notice.kind]
+                            if invite_method(k, handoff, ctx["role"])), None)
+        if invite_kind:
+            files.append(invite_for(invite_kind, handoff, ctx["role"], c.handoff_domain, now, ctx["reply_address"]))
         to_name = self.person_name(notice.to, ctx["names"])
         headers = [
             ("From", _address(c.outbound.from_name, c.org.handoff_address)),
