@@ -82,7 +82,8 @@ def _by_icalendar(method: str, uid: str, sequence: int, stamp: datetime, due: da
 
 
 _WORDS = st.text(st.characters(blacklist_categories=("Cs",)), max_size=300) | st.text(
-    st.sampled_from(list("ab ,;:\\\\^nN\r\n\té€😀\"'<>")), max_size=200)
+    st.sampled_from(list("ab ,;:\\\\^nN\r\n\té€😀\"'<>")), max_size=200) | st.text(
+    st.sampled_from(list("ab ,;:\\\\^nN\r\n\t")), max_size=300)  # ASCII only: folded by position
 
 
 @settings(max_examples=400, deadline=None)

@@ -110,8 +110,16 @@ def _text(value: str) -> str:
 def _fold(line: str, limit: int = 75) -> str:
     """Lines of at most 74 octets, continued after CRLF and a space; a character is never
     split, and neither is a backslash escape (icalendar's rule, for older clients)."""
-    if len(line) < limit and line.isascii():
-        return line
+    if line.isascii():  # one octet a character: cut by position
+        pieces, at = [], 0
+        while len(line) - at > limit - 1:
+            end = at + limit - 1
+            if line[end - 1] in "\\^" and end - 1 > at:
+                end -= 1  # the escape starts the next line
+            pieces.append(line[at:end])
+            at = end
+        pieces.append(line[at:])
+        return "\r\n ".join(pieces)
     folded: list[str] = []
     current: list[str] = []
     count = 0

@@ -160,6 +160,7 @@ class Renderer:
             lstrip_blocks=True,
             keep_trailing_newline=True,
             auto_reload=False,  # a run's templates do not change under it: no stat per email
+            cache_size=-1,  # a few dozen templates, each kept: a dict, not an LRU's queue walk per include
         )
         self.env.filters["date"] = human_date
         self.env.filters["size"] = human_size
