@@ -8,12 +8,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from nudger.private import private_dirs
+
 
 @contextmanager
 def run_lock(db_path: Path) -> Iterator[bool]:
     """Yields True when this process holds the lock, False when another run does."""
     path = Path(str(db_path) + ".lock")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dirs(path.parent)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)  # empty, but beside the database: private too
     try:
         try:

@@ -6,7 +6,7 @@ import logging
 import sys
 
 from nudger.config import Config
-from nudger.private import private_file
+from nudger.private import private_dirs, private_file
 
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -32,7 +32,7 @@ def configure_logging(config: Config | None, verbosity: int = 0) -> None:
     if verbosity > 1:
         stderr_level = logging.DEBUG
     if config and config.logging.path:
-        config.logging.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dirs(config.logging.path.parent)
         private_file(config.logging.path)  # it names people and their reply addresses
         handler: logging.Handler = logging.FileHandler(config.logging.path, encoding="utf-8", delay=True)
         handler.setLevel(file_level)

@@ -34,3 +34,38 @@ def test_database_wal_shm_and_log_are_created_0600(tmp_path) -> None:
         store.close()
     finally:
         os.umask(old)
+
+
+def test_outgoing_mail_is_written_0600_in_folders_we_create_0700(tmp_path) -> None:
+    """Outgoing .eml files hold the customer's email and the recipient's reply token: private
+    whatever the umask, and so are the Maildir folders nudger creates for them."""
+    old = os.umask(0o022)
+    try:
+        ws = Workspace(tmp_path)
+        ws.inbox.mkdir(parents=True)  # the MTA's own inbox: an existing folder keeps its mode
+        os.chmod(ws.inbox, 0o755)
+        ws.deliver(make_forward())
+        ws.run("2026-11-23T09:05")
+        sent = sorted((tmp_path / "mail" / "outbox" / "new").iterdir())
+        assert len(sent) >= 2
+        assert {mode(p) for p in sent} == {0o600}
+        for folder in ("mail/outbox", "mail/outbox/tmp", "mail/outbox/new", "mail/outbox/cur"):
+            assert mode(tmp_path / folder) == 0o700, folder
+        assert mode(ws.inbox) == 0o755
+        assert {mode(ws.inbox / sub) for sub in ("tmp", "new", "cur")} == {0o700}
+        assert mode(tmp_path / "state") == 0o700  # the database's folder, created by the run
+    finally:
+        os.umask(old)
+
+
+def test_a_leftover_tmp_file_does_not_pass_its_mode_on(tmp_path) -> None:
+    """A resend after a crash writes through the same tmp/ name: a file left there 0644 (by
+    an older version, say) is made private before the message goes into it."""
+    from nudger.maildir import deliver_to_maildir, ensure_maildir
+
+    box = ensure_maildir(tmp_path / "outbox")
+    left = box / "tmp" / "nudger-outbox-00000001.eml"
+    left.write_bytes(b"half")
+    os.chmod(left, 0o644)
+    path = deliver_to_maildir(box, b"Subject: x\r\n\r\nbody\r\n", left.name)
+    assert mode(path) == 0o600 and path.read_bytes().endswith(b"body\r\n")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from nudger.config.model import KEY_FILE_NAME, Config
 from nudger.errors import ConfigError
+from nudger.private import private_dirs
 
 
 def key_file_path(config: Config) -> Path:
@@ -43,7 +44,7 @@ def _key_file(path: Path) -> bytes:
     """Create the key once, atomically: write a private temp file, then link it in place."""
     if path.exists():
         return _read_key_file(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dirs(path.parent)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:

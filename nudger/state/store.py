@@ -14,7 +14,7 @@ from nudger.core.message_ids import root_message_id
 from nudger.core.records import HANDOFF_STATES, Handoff
 from nudger.crashpoints import storage_fault
 from nudger.errors import TemporaryFailure
-from nudger.private import private_file
+from nudger.private import private_dirs, private_file
 from nudger.state.db import Connection, iso
 from nudger.state.handoff_rows import HandoffRows, _handoff_row
 from nudger.state.inbound_log import AlreadyRecorded, InboundCheck, InboundLog, InboundRecord, Quarantined
@@ -37,7 +37,7 @@ class Store(InboundLog, HandoffRows, OutboxRows, ScheduleRows):
     def open(cls, path: Path | str, *, migrate: bool = True) -> Store:
         path = Path(path)
         if str(path) != ":memory:":
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_dirs(path.parent)
             private_file(path)  # before SQLite creates it: 0600, and so are its -wal and -shm
         try:
             conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
