@@ -2,7 +2,8 @@
 
 One server per test session (``dovecot_server`` in conftest): its own config, a passwd-file
 user per mailbox and Maildir storage under a temp dir. Each test takes a fresh user
-(``server.mailbox()``), so tests share the process but never a mailbox. A second server with
+(``server.mailbox()``), so tests share the process but never a mailbox; the user
+``unavailable`` (``server.unavailable()``) meets a password database that is down. A second server with
 ``imap_capability`` lacking MOVE tests the COPY + \\Deleted + UID EXPUNGE fallback.
 
 Traps (../shared/NOTES.md): a passwd-file user may not be uid 0 (we use 65534), and every
@@ -57,6 +58,13 @@ default_internal_user = nobody
 default_internal_group = nogroup
 default_login_user = nobody
 {capability}
+passdb {{
+  # The user "unavailable" meets a password database that is down: a temporary failure
+  # (RFC 5530 [UNAVAILABLE]), as when the LDAP server behind a real one does not answer.
+  driver = checkpassword
+  args = {root}/down
+  username_filter = unavailable
+}}
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {root}/users
@@ -182,6 +190,9 @@ class DovecotServer:
                     "LIST-STATUS", "BINARY", "MOVE", "SNIPPET=FUZZY", "PREVIEW=FUZZY", "PREVIEW",
                     "STATUS=SIZE", "SAVEDATE", "LITERAL+", "NOTIFY"]
             capability = "imap_capability = " + " ".join(c for c in have if c not in without)
+        down = root / "down"  # checkpassword's "temporary problem" (exit 111), whatever is asked
+        down.write_text("#!/bin/sh\nexit 111\n")
+        down.chmod(0o755)
         self.conf = root / "dovecot.conf"
         self.conf.write_text(_CONF.format(root=root, port=self.port, ssl_port=self.ssl_port, uid=NOBODY,
                                           capability=capability, ssl=ssl))
@@ -228,6 +239,11 @@ class DovecotServer:
         if n > USERS:
             raise RuntimeError(f"all {USERS} test mailboxes are taken; raise dovecot.USERS")
         return Mailbox(self.host, self.port, _user(n), PASSWORD, self.root / "mail" / _user(n))
+
+    def unavailable(self) -> Mailbox:
+        """The user whose password database is down: every login is answered
+        ``NO [UNAVAILABLE] Temporary authentication failure.``"""
+        return Mailbox(self.host, self.port, "unavailable", PASSWORD, self.root / "mail" / "unavailable")
 
     def stop(self) -> None:
         if self.proc.poll() is None:

@@ -273,3 +273,17 @@ def test_tls_from_the_start_or_by_starttls_checks_the_certificate(tmp_path: Path
     ws.run("2026-11-23T09:06")
     assert [i["owner"] for i in ws.items()] == ["dana@acme.test"]
     assert mailbox.uids("INBOX") == []
+
+
+def test_a_login_the_server_cannot_check_now_is_a_temporary_failure(tmp_path: Path, dovecot):
+    """RFC 5530: ``NO [UNAVAILABLE]`` says the server cannot check the login now (its
+    password database is down), not that the login is wrong: exit 75 so the run is simply
+    tried again, after it still scheduled and delivered."""
+    ws = ImapWorkspace(tmp_path, dovecot.unavailable())
+    ws.cli("ingest", "-", "--now", "2026-11-23T22:00", input=make_forward())
+    result = ws.run("2026-11-24T08:00", expect=75)
+    [line] = result.stderr.strip().splitlines()[-1:]
+    assert "[UNAVAILABLE]" in line and "try again later" in line and "refused" not in line
+    assert ws.sent_to("dana@acme.test", "new_handoff"), "delivery happened anyway"
+    out = ws.cli("doctor", expect=1).output
+    assert "[FAIL] IMAP" in out and "[UNAVAILABLE]" in out and "use the right password" not in out

@@ -7,7 +7,9 @@ Rules (README "Reading a shared mailbox over IMAP" has them for admins):
   (both created when missing), so the folder shows only what is still to do.
 - One session per run, opened by the first ``fetch``: a server that is down fails the fetch
   stage (exit 75) while the run still schedules and delivers. A refused login, a missing
-  folder or a certificate that does not verify is a configuration error (exit 78).
+  folder or a certificate that does not verify is a configuration error (exit 78); a login
+  answered with RFC 5530's ``[UNAVAILABLE]`` (or ``INUSE``, ``LIMIT``, ``SERVERBUG``) is
+  temporary (exit 75): the server could not check it now.
 - Messages are read in UID order, in batches of ``fetch_batch`` messages or about
   ``BATCH_BYTES``, whichever comes first (the sizes are asked for once, in one command), with
   ``BODY.PEEK[]`` so nothing is flagged \\Seen, and ``INTERNALDATE`` as the arrival time.
@@ -22,6 +24,7 @@ Rules (README "Reading a shared mailbox over IMAP" has them for admins):
 from __future__ import annotations
 
 import logging
+import re
 import ssl
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -40,6 +43,21 @@ log = logging.getLogger("nudger.imap")
 
 BATCH_BYTES = 20 * 1024 * 1024  # bounds a batch's memory: 200 messages of 25 MB would not fit
 _T = TypeVar("_T")
+
+
+# RFC 5530 response codes that say "not now" rather than "not you": the password database
+# behind the server is down (UNAVAILABLE), a resource is busy (INUSE), a limit such as
+# connections per user is reached (LIMIT), the server hit a bug (SERVERBUG). A run is
+# simply tried again (exit 75); AUTHENTICATIONFAILED and the rest are the config's (78).
+_NOT_NOW = re.compile(r"\[(?:UNAVAILABLE|INUSE|LIMIT|SERVERBUG)\]", re.IGNORECASE)
+
+
+def _server_words(exc: BaseException) -> str:
+    """The server's answer in an imapclient error, without the ``b'...'`` of its repr."""
+    text = _one_line(exc)
+    if len(text) > 2 and text[:2] in ("b'", 'b"') and text[-1] == text[1]:
+        text = text[2:-1]
+    return text
 
 
 def _one_line(text: object) -> str:
@@ -96,15 +114,20 @@ class ImapSource(Closing):
             try:
                 client.login(server.username, self.password or "")
             except LoginError as exc:
+                words = _server_words(exc)
+                if _NOT_NOW.search(words):
+                    raise TemporaryFailure(
+                        f"{self.label} cannot log in {server.username!r} for now ({words}): "
+                        "a failure on the server's side; try again later") from exc
                 raise ConfigError(
                     f"{self.where}: {self.label} refused the login as {server.username!r} "
-                    f"({_one_line(exc)}); check inbound.username and ${server.password_env}") from exc
+                    f"({words}); check inbound.username and ${server.password_env}") from exc
             self._can_move = client.has_capability("MOVE")
             self._can_expunge_uids = client.has_capability("UIDPLUS")
         except ssl.SSLCertVerificationError as exc:
             _drop(client)
             raise self._tls_error(exc) from exc
-        except ConfigError:
+        except (ConfigError, TemporaryFailure):
             _drop(client)
             raise
         except Exception as exc:
