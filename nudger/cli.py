@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -48,11 +48,24 @@ class NudgerGroup(click.Group):
             if (fault := storage_failure(exc)) is not None:  # a full disk, a read-only database: retry later
                 click.echo(f"nudger: {fault}", err=True)
                 sys.exit(fault.exit_code)
-            root = logging.getLogger("nudger")
-            if root.handlers:  # the traceback goes to the log file only, never to the console
-                root.exception("unexpected error", extra={"console": False})
-            click.echo(f"nudger: unexpected error: {type(exc).__name__}: {exc} (details in the log)", err=True)
+            _unexpected(exc, (ctx.obj or {}).get("verbosity", 0) > 0)
             sys.exit(1)
+
+
+def _unexpected(exc: Exception, verbose: bool) -> None:
+    """One line on stderr. The traceback goes to the log file when there is one, and to stderr
+    with ``-v``; the line says where it is, or how to get it."""
+    import traceback
+
+    from nudger.log import log_file
+
+    path = log_file()
+    if path is not None:
+        logging.getLogger("nudger").exception("unexpected error", extra={"console": False})
+    if verbose:
+        click.echo(traceback.format_exc().rstrip(), err=True)
+    where = f" (traceback in {path})" if path else "" if verbose else " (run again with -v for the traceback)"
+    click.echo(f"nudger: unexpected error: {type(exc).__name__}: {exc}{where}", err=True)
 
 
 def _remember_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
@@ -73,17 +86,49 @@ def _remember_quiet(ctx: click.Context, _param: click.Parameter, value: bool) ->
     return value
 
 
+def _remember_tz(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value:
+        from nudger.ops.local_time import parse_zone
+
+        try:
+            ctx.ensure_object(dict)["tz"] = parse_zone(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+    return value
+
+
 def config_option(f: Any) -> Any:
-    """``--config``, ``-v`` and ``-q`` work before or after the command name."""
+    """``--config``, ``--tz``, ``-v`` and ``-q`` work before or after the command name."""
     f = click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_remember_quiet,
                      is_eager=True, help="Only errors on stderr.")(f)
     f = click.option("-v", "--verbose", count=True, expose_value=False, callback=_remember_verbose,
-                     is_eager=True, help="More output on stderr (-vv for debug).")(f)
+                     is_eager=True, help="More output on stderr, tracebacks included (-vv for debug).")(f)
+    f = click.option("--tz", "tz_name", metavar="ZONE", expose_value=False, callback=_remember_tz, is_eager=True,
+                     help="Print times in this IANA timezone, e.g. Europe/Paris (default: [org] timezone); "
+                          "--json output never changes with it.")(f)
+    # A plain string, not click.Path: a folder or an unreadable file is the config's error (exit 78),
+    # the same whether it was named here or by $NUDGER_CONFIG.
     return click.option(
-        "--config", "config_path", type=click.Path(dir_okay=False), expose_value=False,
-        callback=_remember_config, is_eager=True,
+        "--config", "config_path", metavar="FILE", expose_value=False, callback=_remember_config, is_eager=True,
         help="Config file (default: $NUDGER_CONFIG, else ./config/nudger.toml).",
     )(f)
+
+
+class HandoffNumber(click.ParamType):
+    """A number as people write it: ``12`` or ``#12`` (as in subjects and digests)."""
+
+    name = "ID"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().removeprefix("#")
+        if text.isdigit():
+            return int(text)
+        self.fail(f"{value!r} is not a number like 12 or #12", param, ctx)
+
+
+ID = HandoffNumber()
 
 
 def now_option(f: Any) -> Any:
@@ -155,10 +200,11 @@ def cli(ctx: click.Context) -> None:
 def run(ctx: click.Context, now_text: str | None) -> None:
     """Fetch mail, apply it, and deliver what is due. The cron entry.
 
-    Prints one line when it did something (or on a terminal), nothing when idle.
-    Exits 0 at once if another run holds the lock, 75 if fetching mail failed
-    (the rest of the run still happened), 78 on a configuration error (a refused
-    IMAP login too: the run still scheduled and delivered).
+    Prints one line when it did something (or on a terminal), nothing when idle; a
+    failure is one line on stderr with its reason. Exits 0 at once if another run holds
+    the lock; 75 if fetching mail failed or the mail relay could not be reached (every
+    email it tried stays queued), after the rest of the run; 78 on a configuration error
+    (a refused IMAP or SMTP login too, after the run still scheduled and delivered).
     """
     from nudger.lock import run_lock
     from nudger.pipeline import run_once
@@ -179,12 +225,34 @@ def run(ctx: click.Context, now_text: str | None) -> None:
             _record_run(lambda: rt.store.record_run(started, now, datetime.now(UTC), summary.as_json()))
     if (summary.did_something() or sys.stdout.isatty()) and ctx.obj.get("verbosity", 0) >= 0:
         click.echo(summary.line())
-    if summary.fetch_config_error:
-        raise ConfigError(f"could not fetch mail: {summary.fetch_error}")
-    if summary.store_error:
-        raise StorageFailure(f"{summary.store_error} (mail not yet stored stays where it was; the next run retries)")
+    problems = _run_problems(summary)
+    if problems:  # each said once; the exit code is the most pressing one's (a config error first)
+        worst = next((p for p in problems if isinstance(p, ConfigError)), problems[0])
+        for other in problems:
+            if other is not worst:
+                click.echo(f"nudger: {other}", err=True)
+        raise worst
+
+
+def _run_problems(summary: Any) -> list[NudgerError]:
+    """What went wrong in a run that still did the rest, in the order the stages met them."""
+    problems: list[NudgerError] = []
     if summary.fetch_error:
-        raise TemporaryFailure(f"could not fetch mail: {summary.fetch_error}")
+        cls = ConfigError if summary.fetch_config_error else TemporaryFailure
+        problems.append(cls(f"could not fetch mail: {summary.fetch_error}"))
+    if summary.store_error:
+        problems.append(StorageFailure(
+            f"{summary.store_error} (mail not yet stored stays where it was; the next run retries)"))
+    if summary.relay_down():
+        n = summary.retry
+        waiting = f"{n} email{'s' * (n != 1)} {'stays' if n == 1 else 'stay'} queued"
+        if summary.relay_cause == "login":
+            problems.append(ConfigError(f"the mail relay refused our login: {summary.relay_error}; {waiting} "
+                                        "(check outbound.username and outbound.password_env)"))
+        else:
+            problems.append(TemporaryFailure(f"the mail relay is unreachable: {summary.relay_error}; {waiting} "
+                                             "for a later run to retry"))
+    return problems
 
 
 def _record_run(write: Callable[[], T]) -> T | None:
@@ -298,15 +366,22 @@ def _print_inspection(r: dict[str, Any]) -> None:
         click.echo("  text: " + r["text"][:300].replace("\n", "\n        "))
 
 
-def item_json(h: Handoff) -> dict[str, Any]:
+def item_json(h: Handoff, overdue: bool) -> dict[str, Any]:
     """A handoff as `items --json` and `show --json` print it (DESIGN.md "Surfaces")."""
     return {
         "id": h.id, "title": h.title, "status": h.status, "owner": h.owner, "requester": h.requester,
         "requester_name": h.requester_name or None,
         "team": h.team, "due": h.due.isoformat() if h.due else None, "rush": h.rush,
         "priority": h.priority, "created": h.created.isoformat(), "updated": h.updated.isoformat(),
-        "watchers": list(h.watchers), "blocked_reason": h.blocked_reason,
+        "watchers": list(h.watchers), "blocked_reason": h.blocked_reason, "overdue": overdue,
     }
+
+
+def _zone(ctx: click.Context, config: Config) -> tzinfo:
+    """Where the printed times are: ``--tz``, else the org's timezone."""
+    from zoneinfo import ZoneInfo
+
+    return ctx.ensure_object(dict).get("tz") or ZoneInfo(config.org.timezone)
 
 
 def _store(ctx: click.Context) -> Store:
@@ -321,32 +396,48 @@ def _store(ctx: click.Context) -> Store:
 
 
 @cli.command()
-@click.option("--status", type=click.Choice(["open", "acknowledged", "blocked", "done", "cancelled"]),
-              help="Only handoffs in this state.")
-@click.option("--json", "as_json", is_flag=True, help="A JSON list.")
+@click.option("--status", type=click.Choice(["open", "acknowledged", "blocked", "done", "cancelled"],
+                                            case_sensitive=False),
+              help="Only handoffs in this state (any letter case).")
+@click.option("--json", "as_json", is_flag=True, help="A JSON list of handoffs (emails, not names; UTC times).")
 @config_option
+@now_option
 @click.pass_context
-def items(ctx: click.Context, status: str | None, as_json: bool) -> None:
-    """List handoffs."""
-    rows = [item_json(h) for h in _store(ctx).handoffs(status)]
+def items(ctx: click.Context, status: str | None, as_json: bool, now_text: str | None) -> None:
+    """List handoffs: number, status, due date (", overdue" once it is past in the owner's
+    calendar), owner and requester by name, title (with [rush] and a blocked reason)."""
+    from nudger.ops.items import item_lines
+    from nudger.ops.local_time import is_overdue
+
+    store = _store(ctx)
+    config = get_config(ctx)
+    assert config is not None
+    now = parse_now(now_text, config)
+    handoffs = store.handoffs(status.lower() if status else None)
     if as_json:
-        emit_json(rows)
+        emit_json([item_json(h, is_overdue(config, h, now)) for h in handoffs])
         return
-    if not rows:
+    if not handoffs:
         click.echo("no handoffs" + (f" with status {status}" if status else ""))
-    for h in rows:  # type: dict[str, Any]
-        click.echo(f"#{h['id']:<4} {h['status']:<12} due {h['due'] or '-':<10} {h['owner'] or '(no owner)':<24} "
-                   f"{h['title']}" + ("  [rush]" if h["rush"] else ""))
+        return
+    for line in item_lines(config, handoffs, now):
+        click.echo(line)
 
 
 @cli.command()
-@click.argument("handoff_id", type=int, metavar="ID")
-@click.option("--json", "as_json", is_flag=True, help="The handoff, its timeline and its emails as JSON.")
+@click.argument("handoff_id", type=ID, metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="The handoff, its timeline and its emails as JSON (UTC times).")
 @config_option
 @now_option
 @click.pass_context
 def show(ctx: click.Context, handoff_id: int, as_json: bool, now_text: str | None) -> None:
-    """Show one handoff, its timeline, its emails and the next scheduled one."""
+    """Show one handoff (ID: 12 or #12), its timeline, its emails and the next scheduled one.
+
+    Times are the org's (or --tz); an email's time also in its recipient's own clock when
+    that reads otherwise.
+    """
+    from nudger.ops.local_time import day, is_overdue, person_zone, theirs, when
+    from nudger.ops.table import table
     from nudger.runtime import Runtime
     from nudger.scheduler import next_for_handoff
 
@@ -361,14 +452,20 @@ def show(ctx: click.Context, handoff_id: int, as_json: bool, now_text: str | Non
     now = parse_now(now_text, config)
     upcoming = next_for_handoff(Runtime(config, store, now, b""), handoff_id)
     next_json = _slot_json(config, upcoming) if upcoming else None
+    overdue = is_overdue(config, h, now)
     if as_json:
-        emit_json({**item_json(h), "note": h.note, "forwarded": h.forwarded,
+        emit_json({**item_json(h, overdue), "note": h.note, "forwarded": h.forwarded,
                    "timeline": [e.as_json() for e in events], "emails": mails, "next": next_json})
         return
+    zone = _zone(ctx, config)
+
+    blocked = f": {h.blocked_reason}" if h.status == "blocked" and h.blocked_reason else ""
     click.echo(f"#{h.id} {h.title}")
-    for label, value in (("status", h.status), ("owner", _named(config, h.owner)),
-                         ("requester", _named(config, h.requester, h.requester_name)),
-                         ("team", h.team), ("due", h.due), ("priority", h.priority)):
+    for label, value in (("status", h.status + blocked),
+                         ("owner", _named(config, h.owner)),
+                         ("requester", _named(config, h.requester, h.requester_name)), ("team", h.team),
+                         ("due", day(h.due, now, zone) + (", overdue" if overdue else "") if h.due else None),
+                         ("priority", h.priority)):
         click.echo(f"  {label:<10} {value if value is not None else '-'}")
     if h.rush:
         click.echo("  rush       yes (less notice than the team asks for)")
@@ -377,17 +474,26 @@ def show(ctx: click.Context, handoff_id: int, as_json: bool, now_text: str | Non
     if h.forwarded:
         f = h.forwarded
         click.echo(f"  customer   {(f.get('from') or {}).get('email')} — {f.get('subject')}")
+    click.echo(f"  created    {when(h.created, zone, now)}")
+    if h.updated != h.created:
+        click.echo(f"  updated    {when(h.updated, zone, now)}")
     click.echo("timeline:")
     for e in events:
         detail = ", ".join(f"{k}={v}" for k, v in e.data.items() if v and k not in ("reasons", "watchers"))
         words = f"  “{e.words}”" if e.words else ""
-        when = e.at.isoformat() if e.at else ""
-        click.echo(f"  {when}  {e.kind:<15} {e.actor or ''}  {detail}{words}")
+        click.echo(f"  {when(e.at, zone, now)}  {e.kind:<15} {e.actor or ''}  {detail}{words}".rstrip())
     click.echo("emails:")
+    rows = []
     for m in mails:
-        click.echo(f"  {m['status']:<7} {m['kind']:<14} to {m['recipient']:<24} {m['subject']}")
+        at = m["sent"] or m["send_after"]
+        label = when(at, zone, now) if m["sent"] or m["status"] != "queued" else f"from {when(at, zone, now)}"
+        rows.append((m["status"], m["kind"], f"to {m['recipient']}",
+                     label + theirs(at, zone, person_zone(config, m["recipient"])), m["subject"]))
+    for line in table(("", "", "", "", ""), rows)[1:] if rows else []:
+        click.echo(f"  {line}")
     if next_json:
-        click.echo(f"next:      {next_json['kind']} to {next_json['to']} at {next_json['local']}")
+        click.echo(f"next:      {next_json['kind']} to {next_json['to']} at {when(next_json['at'], zone, now)}"
+                   + theirs(next_json["at"], zone, person_zone(config, next_json["to"])))
     elif h.is_open:
         click.echo("next:      nothing scheduled")
 
@@ -415,15 +521,18 @@ def _slot_json(config: Config, slot: Any) -> dict[str, Any]:
 @cli.command()
 @click.argument("kind", metavar="KIND")
 @click.option("--to", "to", required=True, metavar="EMAIL", help="Whom it is written for.")
-@click.option("--handoff", "handoff_id", type=int, metavar="ID",
+@click.option("--handoff", "handoff_id", type=ID, metavar="ID",
               help="The handoff it is about (default: the recipient's latest).")
+@click.option("--team", "team", metavar="TEAM",
+              help="team_digest only: which team's digest (a name or alias; default: the team the "
+                   "recipient leads, else their own).")
 @click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the HTML version to this file.")
 @config_option
 @now_option
 @click.pass_context
-def preview(ctx: click.Context, kind: str, to: str, handoff_id: int | None, html_path: Path | None,
-            now_text: str | None) -> None:
+def preview(ctx: click.Context, kind: str, to: str, handoff_id: int | None, team: str | None,
+            html_path: Path | None, now_text: str | None) -> None:
     """Write any email kind as it would go out now, without sending or recording it.
 
     KIND is one of the kinds nudger sends (receipt, new_handoff, ack_reminder, overdue,
@@ -436,7 +545,7 @@ def preview(ctx: click.Context, kind: str, to: str, handoff_id: int | None, html
     config = get_config(ctx)
     assert config is not None
     with open_runtime(config, parse_now(now_text, config), os.environ) as rt:
-        shown = make_preview(rt, kind, to, handoff_id)
+        shown = make_preview(rt, kind, to, handoff_id, team)
     if html_path:
         try:
             html_path.write_text(shown.html, encoding="utf-8")
@@ -457,8 +566,9 @@ def preview(ctx: click.Context, kind: str, to: str, handoff_id: int | None, html
 @now_option
 @click.pass_context
 def upcoming(ctx: click.Context, days: int, as_json: bool, now_text: str | None) -> None:
-    """What will be sent to whom and when (the recipient's local time), if nothing else
-    happens: mail already queued and the reminders, alerts and digests the schedule owes."""
+    """What will be sent to whom and when, if nothing else happens: mail already queued and
+    the reminders, alerts and digests the schedule owes. Times are the org's (or --tz), and
+    the recipient's own when their clock reads otherwise; JSON `at` is in the recipient's."""
     from datetime import timedelta
 
     from nudger.app import open_runtime
@@ -478,8 +588,16 @@ def upcoming(ctx: click.Context, days: int, as_json: bool, now_text: str | None)
         return
     if not rows:
         click.echo(f"nothing to send in the next {days} day{'s' if days != 1 else ''}")
-    for r in rows:
-        click.echo(f"{r['local']:<22} {r['kind']:<15} {r.get('about', ''):<12} {r['to']}")
+        return
+    from nudger.ops.local_time import person_zone, theirs, when
+    from nudger.ops.table import table
+
+    zone = _zone(ctx, config)
+    lines = table(("WHEN", "EMAIL", "ABOUT", "TO"), [
+        (when(r["at"], zone, now), r["kind"], r.get("about", ""),
+         r["to"] + theirs(r["at"], zone, person_zone(config, r["to"]))) for r in rows])
+    for line in lines:
+        click.echo(line)
 
 
 def _queued_json(config: Config, row: dict[str, Any]) -> dict[str, Any]:
@@ -492,25 +610,87 @@ def _queued_json(config: Config, row: dict[str, Any]) -> dict[str, Any]:
 
 
 @cli.command()
-@click.option("--json", "as_json", is_flag=True, help="As JSON.")
+@click.option("--json", "as_json", is_flag=True, help="As JSON (fields in the README, \"Commands\").")
 @config_option
+@now_option
 @click.pass_context
-def status(ctx: click.Context, as_json: bool) -> None:
-    """Counts by state, the outbox, the quarantine and the last run."""
+def status(ctx: click.Context, as_json: bool, now_text: str | None) -> None:
+    """Counts by state, the outbox, the mail read (refused mail too: the latest one named),
+    the quarantine and the last run."""
+    from nudger.ops.local_time import ago, when
+
     data = _store(ctx).status_counts()
     if as_json:
         emit_json(data)
         return
+    config = get_config(ctx)
+    assert config is not None
+    now, zone = parse_now(now_text, config), _zone(ctx, config)
     h = data["handoffs"]
     click.echo("handoffs:   " + (", ".join(f"{k} {v}" for k, v in h.items() if v) or "none"))
     o = data["outbox"]
-    click.echo(f"outbox:     queued {o['queued']}, sending {o['sending']}, sent {o['sent']}, failed {o['failed']}")
+    click.echo(f"outbox:     queued {o['queued']}, sending {o['sending']}, sent {o['sent']}, "
+               f"dead {o['dead']}, bounced {o['bounced']}")
     for b in data["hard_bouncing"]:
-        click.echo(f"bouncing:   {b['address']} since {b['at']} (outbox #{b['outbox_id']}): {b['reason']}")
+        click.echo(f"bouncing:   {b['address']} since {when(b['at'], zone, now)} (outbox #{b['outbox_id']}): "
+                   f"{b['reason']}")
+    read = data["inbound"]
+    labels = {"handoff": ("new handoff", "new handoffs"), "reply": ("reply", "replies"),
+              "auto_reply": ("auto-reply", "auto-replies"), "bounce": ("bounce", "bounces"),
+              "loop": ("loop", "loops")}
+    parts = [f"{n} {labels.get(k, (k, k))[n != 1]}" for k, n in read.items() if n]
+    click.echo(f"mail read:  {sum(read.values())}" + (f" ({', '.join(parts)})" if parts else ""))
+    refused = data["refused"]
+    if refused["last"]:
+        last = refused["last"]
+        click.echo(f"refused:    {refused['count']} (last: {last['sender'] or '(no sender)'}, "
+                   f"{ago(last['received'], now)}: {last['reason']}); `nudger inbound --refused` lists them")
+    else:
+        click.echo("refused:    0")
     q = data["quarantine"]
-    click.echo(f"quarantine: {q.get('held', 0)} held")
-    last = data["last_run"]
-    click.echo(f"last run:   {last['finished']}" if last else "last run:   never")
+    click.echo(f"quarantine: {q.get('held', 0)} held" + ("; `nudger quarantine` lists them" if q.get("held") else ""))
+    run = data["last_run"]
+    if run:
+        clock = f" (its clock: {when(run['now'], zone, now)})" if run.get("now") and abs(
+            (datetime.fromisoformat(run["now"]) - datetime.fromisoformat(run["finished"])).total_seconds()) > 60 else ""
+        click.echo(f"last run:   {when(run['finished'], zone, now)}, {ago(run['finished'], datetime.now(UTC))}{clock}")
+    else:
+        click.echo("last run:   never")
+
+
+@cli.command()
+@click.option("--refused", is_flag=True,
+              help="Only mail nudger refused: from outside allowed_domains (no reply goes back), or a "
+                   "command the sender may not give (they were told why).")
+@click.option("--limit", type=click.IntRange(1, 100_000), default=50, show_default=True, help="How many, newest first.")
+@click.option("--json", "as_json", is_flag=True, help="A JSON list, newest first (UTC times).")
+@config_option
+@click.pass_context
+def inbound(ctx: click.Context, refused: bool, limit: int, as_json: bool) -> None:
+    """The mail nudger read, newest first: when, from whom, what it was taken for, what came
+    of it and why (the decisive reason under each). A refused outsider's forward gets no
+    answer at all, so this (and `status`) is where it shows."""
+    from nudger.ops.local_time import when
+    from nudger.ops.table import table
+
+    rows = _store(ctx).received_messages(refused_only=refused, limit=limit)
+    if as_json:
+        emit_json([r.as_json() for r in rows])
+        return
+    if not rows:
+        click.echo("no refused mail" if refused else "no mail read yet")
+        return
+    config = get_config(ctx)
+    assert config is not None
+    zone, now = _zone(ctx, config), datetime.now(UTC)
+    lines = table(("ID", "RECEIVED", "FROM", "KIND", "OUTCOME", "SUBJECT"), [
+        (str(r.id), when(r.received, zone, now), r.sender or "(no sender)", r.kind,
+         r.outcome + (f" #{r.handoff_id}" if r.handoff_id else ""), r.subject or "(no subject)") for r in rows])
+    click.echo(lines[0])
+    for line, r in zip(lines[1:], rows, strict=True):
+        click.echo(line)
+        if r.reason:
+            click.echo(f"      {r.reason}" + (f" (delivered {r.deliveries} times)" if r.deliveries > 1 else ""))
 
 
 @cli.group(invoke_without_command=True)
@@ -520,9 +700,12 @@ def status(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def outbox(ctx: click.Context, as_json: bool, show_all: bool) -> None:
     """Outgoing mail that is queued, retrying, dead or bounced, with the reason and the next
-    attempt (--all: sent and superseded too). `nudger outbox retry ID` sends one again."""
+    attempt (--all: sent and superseded too), times the org's (or --tz).
+    `nudger outbox retry ID` sends one again."""
     if ctx.invoked_subcommand is not None:
         return
+    from nudger.ops.local_time import when as local
+
     statuses = ("queued", "sending", "sent", "dead", "bounced", "superseded") if show_all else (
         "queued", "sending", "dead", "bounced")
     rows = _store(ctx).outbox(statuses)
@@ -531,9 +714,14 @@ def outbox(ctx: click.Context, as_json: bool, show_all: bool) -> None:
         return
     if not rows:
         click.echo("outbox is empty")
+    config = get_config(ctx)
+    assert config is not None
+    zone, now = _zone(ctx, config), datetime.now(UTC)
     for r in rows:
         state = _outbox_state(r)
-        when = f"next {r['send_after']}" if r["status"] == "queued" else (r["failed_at"] or r["sent"] or "")
+        at = r["failed_at"] or r["sent"]
+        when = f"next {local(r['send_after'], zone, now)}" if r["status"] == "queued" else (
+            local(at, zone, now) if at else "")
         reason = f"\n      {'last answer' if state == 'retrying' else 'reason'}: {r['last_error']}" if (
             state in ("retrying", "dead", "bounced") and r["last_error"]) else ""
         tries = f" after {r['attempts']} attempt{'s' * (r['attempts'] != 1)}" if state in ("retrying", "dead") else ""
@@ -549,7 +737,7 @@ def _outbox_state(row: dict[str, Any]) -> str:
 
 
 @outbox.command("retry")
-@click.argument("outbox_id", type=int, metavar="ID")
+@click.argument("outbox_id", type=ID, metavar="ID")
 @config_option
 @now_option
 @click.pass_context
@@ -579,6 +767,7 @@ def quarantine(ctx: click.Context, as_json: bool) -> None:
     """
     if ctx.invoked_subcommand is not None:
         return
+    from nudger.ops.local_time import when
     from nudger.ops.quarantine import held_messages
 
     rows = held_messages(_store(ctx))
@@ -587,8 +776,12 @@ def quarantine(ctx: click.Context, as_json: bool) -> None:
         return
     if not rows:
         click.echo("quarantine is empty")
+    config = get_config(ctx)
+    assert config is not None
+    zone, now = _zone(ctx, config), datetime.now(UTC)
     for r in rows:
-        click.echo(f"{r.id:<4} {r.at}  {r.status:<8} {r.sender or '(no sender)'}: {r.subject or '(no subject)'}")
+        click.echo(f"{r.id:<4} {when(r.at, zone, now)}  {r.status:<8} {r.sender or '(no sender)'}: "
+                   f"{r.subject or '(no subject)'}")
         click.echo(f"     {r.size:,} bytes from {r.source_key or '?'}; {r.reason}")
 
 
@@ -602,7 +795,7 @@ def _held(ctx: click.Context, quarantine_id: int) -> Any:
 
 
 @quarantine.command("show")
-@click.argument("quarantine_id", type=int, metavar="ID")
+@click.argument("quarantine_id", type=ID, metavar="ID")
 @click.option("--json", "as_json", is_flag=True, help="As JSON.")
 @config_option
 @click.pass_context
@@ -612,8 +805,13 @@ def quarantine_show(ctx: click.Context, quarantine_id: int, as_json: bool) -> No
     if as_json:
         emit_json({**message.held.as_json(), "headers": message.headers, "detail": message.detail})
         return
+    from nudger.ops.local_time import when
+
     held = message.held
-    click.echo(f"#{held.id} {held.status}, kept {held.at} ({held.size:,} bytes, from {held.source_key or '?'})")
+    config = get_config(ctx)
+    assert config is not None
+    kept = when(held.at, _zone(ctx, config), datetime.now(UTC))
+    click.echo(f"#{held.id} {held.status}, kept {kept} ({held.size:,} bytes, from {held.source_key or '?'})")
     click.echo(f"reason: {held.reason}")
     click.echo("")
     for name, value in message.headers:
@@ -624,7 +822,7 @@ def quarantine_show(ctx: click.Context, quarantine_id: int, as_json: bool) -> No
 
 
 @quarantine.command("retry")
-@click.argument("quarantine_id", type=int, metavar="ID")
+@click.argument("quarantine_id", type=ID, metavar="ID")
 @config_option
 @now_option
 @click.pass_context
@@ -652,7 +850,7 @@ def quarantine_retry(ctx: click.Context, quarantine_id: int, now_text: str | Non
 
 
 @quarantine.command("drop")
-@click.argument("quarantine_id", type=int, metavar="ID")
+@click.argument("quarantine_id", type=ID, metavar="ID")
 @config_option
 @click.pass_context
 def quarantine_drop(ctx: click.Context, quarantine_id: int) -> None:
@@ -663,7 +861,7 @@ def quarantine_drop(ctx: click.Context, quarantine_id: int) -> None:
 
 
 @quarantine.command("export")
-@click.argument("quarantine_id", type=int, metavar="ID")
+@click.argument("quarantine_id", type=ID, metavar="ID")
 @click.argument("target", type=click.Path(path_type=Path), default=".")
 @config_option
 @click.pass_context

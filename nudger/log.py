@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 
 from nudger.config import Config
 from nudger.private import private_dirs, private_file
@@ -12,11 +13,26 @@ _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 class OneLine(logging.Formatter):
-    """The console gets one line per event; tracebacks go to the log file only."""
+    """The console gets one line per event; tracebacks go to the log file only (and to the
+    console too with ``-v``)."""
+
+    def __init__(self, fmt: str, tracebacks: bool = False):
+        super().__init__(fmt)
+        self.tracebacks = tracebacks
 
     def format(self, record: logging.LogRecord) -> str:
+        if self.tracebacks:
+            return super().format(record)
         record.message = record.getMessage()
         return self.formatMessage(record)
+
+
+def log_file() -> Path | None:
+    """The log file nudger writes to, if ``[logging] path`` set one."""
+    for handler in logging.getLogger("nudger").handlers:
+        if isinstance(handler, logging.FileHandler):
+            return Path(handler.baseFilename)
+    return None
 
 
 def configure_logging(config: Config | None, verbosity: int = 0) -> None:
@@ -41,7 +57,7 @@ def configure_logging(config: Config | None, verbosity: int = 0) -> None:
         stderr_level = max(stderr_level, logging.ERROR) if verbosity <= 0 else stderr_level
     console = logging.StreamHandler(sys.stderr)
     console.setLevel(stderr_level)
-    console.setFormatter(OneLine("nudger: %(message)s"))
+    console.setFormatter(OneLine("nudger: %(message)s", tracebacks=verbosity > 0))
     console.addFilter(lambda record: getattr(record, "console", True))
     root.addHandler(console)
     root.setLevel(min(file_level, stderr_level))

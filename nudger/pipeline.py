@@ -44,14 +44,24 @@ class RunSummary:
     retry: int = 0
     dead: int = 0
     recovered: int = 0
+    attempted: int = 0  # emails handed to the transport
+    relay_failures: int = 0  # of them, answered by the relay's trouble (unreachable, login refused)
+    relay_error: str | None = None  # the relay's trouble in words (the last one seen)
+    relay_cause: str = ""  # "unreachable" | "login"
     fetch_error: str | None = None
     fetch_config_error: bool = False  # the source's settings are wrong (a refused login): exit 78
     store_error: str | None = None  # our database or disk refused a write: exit 75, mail left at its source
     outcomes: list[str] = field(default_factory=list)
 
     def did_something(self) -> bool:
-        return any((self.ingested, self.duplicates, self.queued, self.sent, self.retry, self.dead,
-                    self.fetch_error, self.store_error))
+        """Work done, worth the one line on stdout. A failure is not: the command reports
+        it on stderr with its reason, once (under cron both streams reach the admin)."""
+        return any((self.ingested, self.duplicates, self.queued, self.sent, self.retry - self.relay_failures,
+                    self.dead))
+
+    def relay_down(self) -> bool:
+        """Every email this run tried met the relay's trouble: none was refused or taken."""
+        return self.attempted > 0 and self.relay_failures == self.attempted
 
     def line(self) -> str:
         detail = [f"{n} {label}" for n, label in (
@@ -64,10 +74,13 @@ class RunSummary:
                   f"sent {self.sent}"]
         if self.retry or self.dead:
             parts.append(f"retry {self.retry} · dead {self.dead}")
+        # The reasons go to stderr (and the log), once: here only that something failed.
+        if self.relay_down():
+            parts.append("relay unreachable" if self.relay_cause == "unreachable" else "relay refused our login")
         if self.fetch_error:
-            parts.append(f"fetch failed: {self.fetch_error}")
+            parts.append("fetch failed")
         if self.store_error:
-            parts.append(f"storing failed: {self.store_error}")
+            parts.append("storing failed")
         return " · ".join(parts)
 
     def as_json(self) -> dict:
@@ -286,10 +299,12 @@ def deliver_due(rt: Runtime, transport: Transport, summary: RunSummary) -> None:
     for _ in range(MAX_BATCHES):
         rows = rt.store.outbox_due(rt.now, BATCH)
         if not rows:
-            return
+            break
         ready = _hold_over_hourly_limit(rt, _hold_outside_hours(rt, rows))
         if ready:
             deliver_batch(rt, transport, ready, summary)
+    if summary.relay_down():  # the command says it on stderr; the log keeps it too
+        log.error("delivery: %s; %d emails stay queued", summary.relay_error, summary.retry, extra=_LOG_ONLY)
 
 
 def deliver_batch(rt: Runtime, transport: Transport, rows: list[dict], summary: RunSummary) -> None:
@@ -311,6 +326,11 @@ def record_result(rt: Runtime, row: dict, result: DeliveryResult, summary: RunSu
     """Sent; or a temporary failure, retried with backoff until MAX_TEMPORARY_FAILURES in a row;
     or dead with the server's words (a 5xx for the recipient is a hard failure)."""
     attempts = row["attempts"] + 1  # this one included
+    summary.attempted += 1
+    if result.relay:
+        summary.relay_failures += 1
+        summary.relay_error = result.answer.removeprefix("not tried: ")
+        summary.relay_cause = "login" if "login" in (result.relay, summary.relay_cause) else result.relay
     if result.status == "sent":
         rt.store.mark_sent(row["id"], rt.now, result.answer)
         summary.sent += 1
@@ -318,7 +338,9 @@ def record_result(rt: Runtime, row: dict, result: DeliveryResult, summary: RunSu
     if result.status == "retry" and attempts < MAX_TEMPORARY_FAILURES:
         rt.store.mark_retry(row["id"], rt.now + backoff(attempts), result.answer)
         summary.retry += 1
-        log.warning("outbox %s to %s: will retry: %s", row["id"], row["recipient"], result.answer)
+        # The relay's trouble is said once for the run (see ``deliver_due``), not per email.
+        (log.info if result.relay else log.warning)(
+            "outbox %s to %s: will retry: %s", row["id"], row["recipient"], result.answer)
         return
     from nudger.core.undeliverable import Failure
     from nudger.outbound.failures import record_failure

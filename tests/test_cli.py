@@ -128,7 +128,7 @@ def test_status_and_show(ws: Workspace) -> None:
     ws.run("2026-11-23T09:05")
     status = json.loads(ws.cli("status", "--json").output)
     assert status["handoffs"] == {"open": 1, "acknowledged": 0, "blocked": 0, "done": 0, "cancelled": 0}
-    assert status["outbox"] == {"queued": 0, "sending": 0, "sent": 2, "failed": 0}
+    assert status["outbox"] == {"queued": 0, "sending": 0, "sent": 2, "dead": 0, "bounced": 0, "failed": 0}
     assert status["last_run"] is not None
     text = ws.cli("show", "1").output
     assert "W-9 request" in text and "timeline:" in text

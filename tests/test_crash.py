@@ -41,7 +41,7 @@ def test_killed_run_loses_nothing_and_sends_nothing_twice(ws: Workspace, point: 
     assert nudger(ws, "run", "--now", "2026-11-23T10:00", crash_at=point).returncode == -signal.SIGKILL
     assert nudger(ws, "run", "--now", "2026-11-23T10:01").returncode == 0
     status = json.loads(nudger(ws, "status", "--json").stdout)
-    assert status["outbox"] == {"queued": 0, "sending": 0, "sent": 5, "failed": 0}
+    assert status["outbox"] == {"queued": 0, "sending": 0, "sent": 5, "dead": 0, "bounced": 0, "failed": 0}
     assert len(outbox_files(ws)) == 5
     shown = json.loads(nudger(ws, "show", "1", "--json").stdout)
     assert [e["kind"] for e in shown["timeline"]].count("acknowledged") == 1
@@ -60,4 +60,4 @@ def test_a_run_killed_while_scheduling_sends_each_reminder_once(ws: Workspace, p
     reminders = [s.to for s in ws.sent() if s.kind == "ack_reminder"]
     assert sorted(reminders) == ['Dana Numbers <dana@acme.test>', 'Lee Ledger <lee@acme.test>']
     status = json.loads(nudger(ws, "status", "--json").stdout)
-    assert status["outbox"] == {"queued": 0, "sending": 0, "sent": 6, "failed": 0}
+    assert status["outbox"] == {"queued": 0, "sending": 0, "sent": 6, "dead": 0, "bounced": 0, "failed": 0}

@@ -46,7 +46,14 @@ def _pick_handoff(rt: Runtime, to: str, handoff_id: int | None) -> Handoff:
     return found[0]
 
 
-def _team_of(rt: Runtime, to: str) -> str:
+def _team_of(rt: Runtime, to: str, asked: str | None) -> str:
+    """The team named by ``--team`` (a name or an alias), else the one ``to`` leads, else theirs."""
+    if asked is not None:
+        found = rt.config.team_named(asked)
+        if found is None:
+            known = ", ".join(sorted(rt.config.teams)) or "none: the config has no teams"
+            raise PreviewError(f"unknown team {asked!r}; the teams are: {known}")
+        return found.name
     led = [t.name for t in rt.config.teams.values()
            if t.lead and (p := rt.config.person_by_handle(t.lead)) and p.email == to]
     person = rt.config.person_by_email(to)
@@ -57,16 +64,19 @@ def _team_of(rt: Runtime, to: str) -> str:
     return team
 
 
-def preview(rt: Runtime, kind_name: str, to: str, handoff_id: int | None = None) -> Preview:
+def preview(rt: Runtime, kind_name: str, to: str, handoff_id: int | None = None,
+            team: str | None = None) -> Preview:
     kind = KINDS.get(kind_name)
     if kind is None:
         raise PreviewError(f"unknown kind {kind_name!r}; one of: {', '.join(KINDS)}")
+    if team is not None and kind.name != "team_digest":
+        raise PreviewError(f"--team is for team_digest; {kind.name} is not about a team")
     to = to.strip().lower()
     handoff = _pick_handoff(rt, to, handoff_id) if kind.about_a_handoff else None
     context: dict[str, object] = {"as_of": rt.now}
     note = ""
     if kind.name == "team_digest":
-        context["team"] = _team_of(rt, to)
+        context["team"] = _team_of(rt, to, team)
     if kind.scheduled and handoff is not None:
         context, note = _as_scheduled(rt, kind.name, handoff, to, context)
     notice = Notice(kind.name, to, handoff.id if handoff else None, context=context,

@@ -65,6 +65,7 @@ class SmtpTransport(Closing):
         self._idle: list[aiosmtplib.SMTP] = []  # open connections between batches
         self._live = 0  # connections open right now (idle or in use)
         self.down: str | None = None  # why no connection could be opened, once none could
+        self.down_cause = ""  # "login" when the relay refused our credentials, else "unreachable"
         self._hostname = _ehlo_name()
 
     # --- connections --------------------------------------------------------------
@@ -160,7 +161,7 @@ class SmtpTransport(Closing):
                         work.appendleft(msg)
                         break
                 if smtp is None:
-                    result = DeliveryResult(msg.outbox_id, "retry", f"not tried: {self.down}")
+                    result = DeliveryResult(msg.outbox_id, "retry", f"not tried: {self.down}", self.down_cause)
                 else:
                     result, keep = await self._send(smtp, msg)
                     if not keep:
@@ -190,6 +191,8 @@ class SmtpTransport(Closing):
             if self._live > 0:
                 return None
             self.down = _why_down(self.settings, exc)
+            refused_login = isinstance(exc, aiosmtplib.SMTPAuthenticationError) and 500 <= exc.code < 600
+            self.down_cause = "login" if refused_login else "unreachable"
             return None
 
     async def _send(self, smtp: aiosmtplib.SMTP, msg: Outgoing) -> tuple[DeliveryResult, bool]:
@@ -211,7 +214,8 @@ class SmtpTransport(Closing):
         except ValueError as exc:  # an address aiosmtplib will not put on the wire
             return DeliveryResult(oid, "dead", f"address not sendable: {exc}"), True
         except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
-            return DeliveryResult(oid, "retry", f"connection lost: {type(exc).__name__}: {exc}"), False
+            return DeliveryResult(oid, "retry", f"connection lost: {type(exc).__name__}: {exc}",
+                                  "unreachable"), False
         if msg.recipient in refused:  # a partial refusal comes back in the dict, not raised
             code, text = refused[msg.recipient]
             return _by_code(oid, code, text, "RCPT"), True

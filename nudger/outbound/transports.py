@@ -33,9 +33,15 @@ class Outgoing:
 
 @dataclass(frozen=True)
 class DeliveryResult:
+    """``relay``: why the relay, not this message, was the trouble: "unreachable" (no connection
+    could be opened, or it was lost mid-message) or "login" (it refused our credentials);
+    "" when the answer is about this message. A run in which every message met the same
+    trouble says so once and exits 75 (unreachable) or 78 (login)."""
+
     outbox_id: int
     status: str  # "sent" | "retry" | "dead"
     answer: str = ""
+    relay: str = ""
 
 
 class Transport(Protocol):

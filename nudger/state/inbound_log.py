@@ -53,6 +53,56 @@ class Quarantined:
     dedupe_key: str
 
 
+@dataclass(frozen=True)
+class Received:
+    """One message as the inbound log keeps it: what it was taken for and what came of it."""
+
+    id: int
+    received: datetime
+    sender: str
+    subject: str
+    kind: str  # handoff | reply | bounce | auto_reply | loop | unknown
+    outcome: str  # created | applied | answered | refused | ignored | quarantined
+    reasons: tuple[str, ...]
+    handoff_id: int | None
+    deliveries: int  # 1, and one more for each redelivery of it (recorded, not acted on)
+
+    @property
+    def reason(self) -> str:
+        """Why nothing (or not what was asked) came of it: the last reason given, the decisive
+        one (classification comes first); "" when it was acted on, as it asked."""
+        if self.outcome in ("created", "applied", "answered"):
+            return ""
+        return self.reasons[-1] if self.reasons else ""
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "received": iso(self.received), "sender": self.sender, "subject": self.subject,
+                "kind": self.kind, "outcome": self.outcome, "reason": self.reason, "reasons": list(self.reasons),
+                "handoff": self.handoff_id, "deliveries": self.deliveries}
+
+
+# What came of a message, as `status` counts it: a refused or quarantined message is counted
+# as that, whatever it looked like; a forward only as a handoff when it became one.
+INBOUND_TALLY = ("handoff", "reply", "refused", "auto_reply", "bounce", "loop", "quarantined")
+
+
+def _tally(kind: str, outcome: str) -> str:
+    if outcome in ("refused", "quarantined"):
+        return outcome
+    if kind == "handoff":
+        return "handoff" if outcome == "created" else "reply"  # `status` or `help` sent to the handoff address
+    return kind
+
+
+_RECEIVED = "id, received, sender, subject, kind, outcome, reasons, handoff_id, deliveries"
+
+
+def _received(row: dict[str, Any]) -> Received:
+    return Received(int(row["id"]), datetime.fromisoformat(row["received"]), row["sender"] or "",
+                    row["subject"] or "", row["kind"] or "unknown", row["outcome"] or "",
+                    tuple(json.loads(row["reasons"] or "[]")), row["handoff_id"], int(row["deliveries"] or 1))
+
+
 
 class InboundLog(Rows):
     def inbound_check(self, key: str, body_hash: str) -> InboundCheck:
@@ -63,6 +113,20 @@ class InboundLog(Rows):
             again = self._one("select id from inbound where dedupe_key = ?", [own_key])
             return InboundCheck("redelivery" if again else "reused_id", own_key, int(seen["id"]))
         return InboundCheck("redelivery" if seen else "new", key, int(seen["id"]) if seen else None)
+
+    def received_messages(self, *, refused_only: bool = False, limit: int = 50) -> list[Received]:
+        """The latest messages read, newest first (only the refused ones, with ``refused_only``)."""
+        where = "where outcome = 'refused'" if refused_only else ""
+        return [_received(r) for r in self._rows(
+            f"select {_RECEIVED} from inbound {where} order by received desc, id desc limit ?", [limit])]
+
+    def inbound_tally(self) -> dict[str, int]:
+        """Every message read, counted once by what came of it (``INBOUND_TALLY``)."""
+        tally = dict.fromkeys(INBOUND_TALLY, 0)
+        for row in self._rows("select kind, outcome, count(*) as n from inbound group by kind, outcome"):
+            key = _tally(row["kind"] or "unknown", row["outcome"] or "")
+            tally[key] = tally.get(key, 0) + int(row["n"])
+        return tally
 
     def inbound_seen(self, dedupe_key: str) -> bool:
         return self._one("select 1 as x from inbound where dedupe_key = ?", [dedupe_key]) is not None

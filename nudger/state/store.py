@@ -17,7 +17,8 @@ from nudger.errors import TemporaryFailure
 from nudger.private import private_dirs, private_file
 from nudger.state.db import Connection, iso
 from nudger.state.handoff_rows import HandoffRows, _handoff_row
-from nudger.state.inbound_log import AlreadyRecorded, InboundCheck, InboundLog, InboundRecord, Quarantined
+from nudger.state.inbound_log import (AlreadyRecorded, InboundCheck, InboundLog, InboundRecord, Quarantined,
+                                      Received)
 from nudger.state.outbox import OutboxRows
 from nudger.state.schedule_rows import ScheduleRows
 from nudger.state.schema import is_current, mark_current
@@ -25,7 +26,7 @@ from nudger.state.schema import is_current, mark_current
 if TYPE_CHECKING:
     from nudger.core.handoffs import Outcome
 
-__all__ = ["AlreadyRecorded", "InboundCheck", "InboundRecord", "Quarantined", "Store", "iso"]
+__all__ = ["AlreadyRecorded", "InboundCheck", "InboundRecord", "Quarantined", "Received", "Store", "iso"]
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -123,12 +124,18 @@ class Store(InboundLog, HandoffRows, OutboxRows, ScheduleRows):
         last = self._one("select finished, now, summary from runs where finished is not null order by id desc limit 1")
         handoffs = counts("select status as k, count(*) as n from handoffs group by status")
         outbox = counts("select status as k, count(*) as n from outbox group by status")
+        inbound = self.inbound_tally()
+        last_refused = self.received_messages(refused_only=True, limit=1)
         return {
             "handoffs": {s: handoffs.get(s, 0) for s in HANDOFF_STATES},
             "outbox": {"queued": outbox.get("queued", 0), "sending": outbox.get("sending", 0),
-                       "sent": outbox.get("sent", 0), "failed": outbox.get("dead", 0) + outbox.get("bounced", 0)},
+                       "sent": outbox.get("sent", 0),
+                       "dead": outbox.get("dead", 0), "bounced": outbox.get("bounced", 0),
+                       "failed": outbox.get("dead", 0) + outbox.get("bounced", 0)},
             "hard_bouncing": self.hard_bouncing(),
-            "inbound": counts("select kind as k, count(*) as n from inbound group by kind"),
+            "inbound": inbound,
+            "refused": {"count": inbound["refused"],
+                        "last": last_refused[0].as_json() if last_refused else None},
             "quarantine": counts("select status as k, count(*) as n from quarantine group by status"),
             "last_run": (
                 {"finished": last["finished"], "now": last["now"], **json.loads(last["summary"] or "{}")}
