@@ -545,7 +545,7 @@ def preview(ctx: click.Context, kind: str, to: str, handoff_id: int | None, team
     config = get_config(ctx)
     assert config is not None
     with open_runtime(config, parse_now(now_text, config), os.environ) as rt:
-        shown = make_preview(rt, kind, to, handoff_id, team)
+        shown = make_preview(rt, kind, to, handoff_id, team, _zone(ctx, config))
     if html_path:
         try:
             html_path.write_text(shown.html, encoding="utf-8")

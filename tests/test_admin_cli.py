@@ -197,6 +197,16 @@ def test_preview_team_digest_for_a_named_team(ws: Workspace) -> None:
     assert "--team is for team_digest" in wrong.stderr
 
 
+def test_previews_note_tells_the_schedules_time_in_the_orgs_zone(ws: Workspace) -> None:
+    two_handoffs(ws)
+    out = ws.cli("preview", "overdue", "--to", "dana@acme.test", "--handoff", "1",
+                 "--now", "2026-11-30T20:00:00+00:00").output  # a UTC --now: the note is still Chicago's
+    assert "(as the schedule owed it on Mon 30 Nov 08:00 CST)" in out
+    paris = ws.cli("preview", "overdue", "--to", "dana@acme.test", "--handoff", "1", "--tz", "Europe/Paris",
+                   "--now", "2026-11-30T20:00:00+00:00").output
+    assert "(as the schedule owed it on Mon 30 Nov 15:00 CET)" in paris
+
+
 # --- item 10: errors -------------------------------------------------------------------
 
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import email
 from dataclasses import dataclass
+from datetime import tzinfo
 from email.message import EmailMessage
 from email.policy import default as default_policy
+from zoneinfo import ZoneInfo
 
 from nudger.core.records import Handoff, Notice
 from nudger.errors import NudgerError
@@ -65,7 +67,8 @@ def _team_of(rt: Runtime, to: str, asked: str | None) -> str:
 
 
 def preview(rt: Runtime, kind_name: str, to: str, handoff_id: int | None = None,
-            team: str | None = None) -> Preview:
+            team: str | None = None, zone: tzinfo | None = None) -> Preview:
+    """``zone``: where the note's times are told (default: the org's timezone)."""
     kind = KINDS.get(kind_name)
     if kind is None:
         raise PreviewError(f"unknown kind {kind_name!r}; one of: {', '.join(KINDS)}")
@@ -78,7 +81,8 @@ def preview(rt: Runtime, kind_name: str, to: str, handoff_id: int | None = None,
     if kind.name == "team_digest":
         context["team"] = _team_of(rt, to, team)
     if kind.scheduled and handoff is not None:
-        context, note = _as_scheduled(rt, kind.name, handoff, to, context)
+        context, note = _as_scheduled(rt, kind.name, handoff, to, context,
+                                      zone or ZoneInfo(rt.config.org.timezone))
     notice = Notice(kind.name, to, handoff.id if handoff else None, context=context,
                     key=f"preview:{kind.name}:{to}", not_before=rt.now)
     extra = kind.context(KindInput(notice, handoff, rt.config, rt.store)) if kind.context else None
@@ -90,8 +94,8 @@ def preview(rt: Runtime, kind_name: str, to: str, handoff_id: int | None = None,
                    rendered.raw, kind.scheduled and is_empty(kind.name, extra or {}), note)
 
 
-def _as_scheduled(rt: Runtime, kind: str, handoff: Handoff, to: str,
-                  context: dict[str, object]) -> tuple[dict[str, object], str]:
+def _as_scheduled(rt: Runtime, kind: str, handoff: Handoff, to: str, context: dict[str, object],
+                  zone: tzinfo) -> tuple[dict[str, object], str]:
     """The facts the schedule computes for this kind of email about this handoff (days late,
     which repeat, as whose manager), from its latest slot up to now, else its next one."""
     from nudger.scheduler import slots_for
@@ -102,7 +106,8 @@ def _as_scheduled(rt: Runtime, kind: str, handoff: Handoff, to: str,
     slot = past[-1] if past else (min(mine, key=lambda s: s.at) if mine else None)
     if slot is None:
         return context, f"no {kind} is scheduled for #{handoff.id} as things stand"
-    when = f"{slot.at.astimezone(rt.now.tzinfo):%a %d %b %H:%M}"
+    local = slot.at.astimezone(zone)
+    when = f"{local:%a %d %b %H:%M} {local.tzname()}"
     note = (f"as the schedule owed it on {when}" if slot.at <= rt.now else f"scheduled for {when}")
     if slot.to != to:
         note += f" (to {slot.to}, not {to})"
