@@ -73,7 +73,7 @@ def test_show_takes_hash_numbers_and_speaks_the_orgs_time(ws: Workspace) -> None
     assert "Mon 23 Nov 09:05 CST (their 10:05 EST)" in receipt
     [notice] = [line for line in out.splitlines() if " new_handoff " in line]
     assert "Mon 23 Nov 09:05 CST" in notice and "their" not in notice
-    assert "next:      ack_reminder to dana@acme.test at Mon 23 Nov 13:00 CST" in out
+    assert "next:      ack_reminder to dana@acme.test at Mon 23 Nov 13:05 CST" in out
     assert ws.cli("show", "#x", expect=2).exit_code == 2
 
 
@@ -83,11 +83,11 @@ def test_tz_shows_another_zone_before_or_after_the_command(ws: Workspace) -> Non
     before = ws.cli("--tz", "europe/paris", "show", "1", "--now", "2026-11-23T09:10").output
     assert after == before
     assert "created    Mon 23 Nov 16:00 CET" in after
-    assert "next:      ack_reminder to dana@acme.test at Mon 23 Nov 20:00 CET (their 13:00 CST)" in after
+    assert "next:      ack_reminder to dana@acme.test at Mon 23 Nov 20:05 CET (their 13:05 CST)" in after
     upcoming = ws.cli("upcoming", "--tz", "UTC", "--now", "2026-11-23T09:10").output.splitlines()
     assert upcoming[0].split() == ["WHEN", "EMAIL", "ABOUT", "TO"]
-    assert "Mon 23 Nov 19:00 UTC  ack_reminder" in upcoming[1]
-    assert upcoming[1].endswith("dana@acme.test (their 13:00 CST)")
+    assert "Mon 23 Nov 19:05 UTC  ack_reminder" in upcoming[1]
+    assert upcoming[1].endswith("dana@acme.test (their 13:05 CST)")
 
 
 def test_an_unknown_tz_is_a_usage_error_naming_close_ones(ws: Workspace) -> None:

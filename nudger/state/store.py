@@ -17,8 +17,7 @@ from nudger.errors import TemporaryFailure
 from nudger.private import private_dirs, private_file
 from nudger.state.db import Connection, iso
 from nudger.state.handoff_rows import HandoffRows, _handoff_row
-from nudger.state.inbound_log import (AlreadyRecorded, InboundCheck, InboundLog, InboundRecord, Quarantined,
-                                      Received)
+from nudger.state.inbound_log import AlreadyRecorded, InboundCheck, InboundLog, InboundRecord, Quarantined, Received
 from nudger.state.outbox import OutboxRows
 from nudger.state.schedule_rows import ScheduleRows
 from nudger.state.schema import is_current, mark_current
