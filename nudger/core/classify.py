@@ -183,7 +183,8 @@ def _auto_reply(mail: ParsedMail, config: Config) -> str | None:
 
 def not_an_email(mail: ParsedMail) -> str | None:
     """Why these bytes are not an email at all (no header we could read), else None."""
-    if any(mail.header(h) for h in ("From", "To", "Subject", "Date", "Message-ID")):
+    # Subject first: it reads as plain text, the others are parsed by their grammar (~150 µs for a From)
+    if any(mail.header(h) for h in ("Subject", "From", "To", "Date", "Message-ID")):
         return None
     return "not an email: it has no From, To, Subject, Date or Message-ID header"
 

@@ -11,6 +11,7 @@ import base64
 import binascii
 import email
 import email.utils
+import functools
 import itertools
 import quopri
 import re
@@ -18,8 +19,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email import policy
 from email.header import decode_header, make_header
-from email.headerregistry import BaseHeader, HeaderRegistry
-from email.message import Message
+from email.headerregistry import BaseHeader, HeaderRegistry, UnstructuredHeader
+from email.message import EmailMessage, Message
+from email.parser import BytesParser
 
 from nudger.mail.html_text import html_to_text
 
@@ -45,6 +47,18 @@ MAX_PLAIN_HEADER = 16384  # and cut to this: even the plain text reading costs ~
 class _BoundedHeaders(HeaderRegistry):
     """The default header registry, with the strict parser kept to short values it is fast on."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._classes: dict[str, type[BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        """The header class for ``name``, made once (the stdlib makes a new class on every read)."""
+        key = name.lower()
+        cls = self._classes.get(key)
+        if cls is None:
+            cls = self._classes[key] = super().__getitem__(key)
+        return cls
+
     def __call__(self, name: str, value: str) -> BaseHeader:
         simple = name.lower() in _SIMPLE_HEADERS
         if simple or len(value) > MAX_STRICT_HEADER:
@@ -53,7 +67,55 @@ class _BoundedHeaders(HeaderRegistry):
         return super().__call__(name, value)
 
 
-POLICY = policy.default.clone(header_factory=_BoundedHeaders())
+_REGISTRY = _BoundedHeaders()
+POLICY = policy.default.clone(header_factory=_REGISTRY)  # the header objects, where one is asked for
+
+# Headers the registry parses by their own grammar (addresses, dates, Message-ID); every other
+# one, and any value too long for the strict parser, reads as plain unstructured text.
+_STRUCTURED = frozenset(
+    name for name, cls in HeaderRegistry().registry.items() if not issubclass(cls, UnstructuredHeader)
+) - _SIMPLE_HEADERS
+
+
+def header_text(name: str, value: str) -> str | BaseHeader:
+    """What the default policy's header object for this raw value reads as, without building one
+    where that is plain text: an unstructured value with no encoded-word and no 8-bit byte reads
+    as itself, line ends removed. Anything else (an address, a date, an encoded-word, raw 8-bit)
+    gets the registry's own object, bounded as above, so every reading stays the stdlib's."""
+    text = value.replace("\r", "").replace("\n", "") if "\r" in value or "\n" in value else value
+    key = name.lower()
+    if key in _SIMPLE_HEADERS:
+        text = text[:MAX_MIME_HEADER]
+    elif len(text) > MAX_STRICT_HEADER:
+        text = text[:MAX_PLAIN_HEADER]
+        return _REGISTRY(name, text) if "=?" in text or not text.isascii() else text
+    elif key in _STRUCTURED:
+        return _header_object(name, text)
+    if "=?" in text or not text.isascii():
+        return _header_object(name, text)
+    return text
+
+
+@functools.lru_cache(maxsize=256)
+def _header_object(name: str, value: str) -> BaseHeader:
+    """The registry's object for a value of at most MAX_STRICT_HEADER characters, remembered:
+    a message's Subject is read for its record and again by the classifier. Header objects are
+    immutable, so a remembered one reads as a new one would."""
+    return _REGISTRY(name, value)
+
+
+class _Reading(policy.Compat32):
+    """compat32 (headers kept as their raw text, no header objects while parsing), with every
+    header the MIME code reads answered as the default policy would answer it (``header_text``):
+    the parser and ``get_content_type`` and friends ask for Content-Type many times a part."""
+
+    def header_fetch_parse(self, name: str, value: str) -> str | BaseHeader:
+        if not isinstance(value, str):
+            return value
+        return header_text(name, value)
+
+
+READING = _Reading(message_factory=EmailMessage)  # the message class the default policy makes
 
 _BOUNDARY_VALUE = re.compile(rb'[ \t]*=[ \t]*"?([^"\r\n;]{1,200})')
 
@@ -141,6 +203,7 @@ class ParsedMail:
     text_from_html: bool = False  # True when `text` was converted from `html` (no text/plain part)
     _msg: Message | None = field(default=None, repr=False, compare=False)
     _read: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False, compare=False)
+    _by_name: dict[str, list[tuple[str, str]]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def files(self) -> list[Attachment]:
@@ -165,21 +228,31 @@ class ParsedMail:
 
     def header_all(self, name: str) -> list[str]:
         """Every occurrence of a header, decoded, CR/LF removed; never raises. Remembered: the
-        classifiers ask for the same headers many times, and each read builds header objects."""
+        classifiers ask for the same headers many times."""
         key = name.lower()
         if key in self._read:
             return list(self._read[key])
-        if self._msg is None:
-            return []
-        try:  # the first MAX_OCCURRENCES only: a message may repeat a header thousands of times
-            msg = self._msg
-            found = ((k, v) for k, v in msg.raw_items() if k.lower() == key)
-            raws = [msg.policy.header_fetch_parse(k, v) for k, v in itertools.islice(found, MAX_OCCURRENCES)]
-        except Exception:  # noqa: BLE001 - a header we cannot even list is a missing header
+        try:
+            raws = [header_text(k, v) for k, v in self._raw_headers().get(key, ())]
+        except Exception:  # noqa: BLE001 - a header we cannot even read is a missing header
             raws = []
         values = [_clean(v) for v in (_header_str(r) for r in raws)]
         self._read[key] = tuple(values)
         return values
+
+    def _raw_headers(self) -> dict[str, list[tuple[str, str]]]:
+        """The raw headers by lower-cased name, made in one pass when first asked for: the
+        first MAX_OCCURRENCES of each (a message may repeat a header thousands of times)."""
+        if self._by_name is None:
+            self._by_name = {}
+            try:
+                for k, v in self._msg.raw_items() if self._msg is not None else ():
+                    found = self._by_name.setdefault(k.lower(), [])
+                    if len(found) < MAX_OCCURRENCES:
+                        found.append((k, v))
+            except Exception:  # noqa: BLE001 - a header we cannot even list is a missing header
+                pass
+        return self._by_name
 
 
 def to_lf(text: str) -> str:
@@ -241,6 +314,8 @@ def _decode_words(raw: str) -> str:
     Many mailers still send Latin-1 headers unencoded; the stdlib shows them as U+FFFD.
     """
     raw = undo_8bit(raw)
+    if "=?" not in raw:
+        return raw  # no encoded-word: decode_header gives it back whole, and make_header as it was
     try:
         return str(make_header(decode_header(raw)))
     except Exception:  # noqa: BLE001
@@ -486,7 +561,7 @@ def _rfc822_bytes(part: Message) -> bytes:
         return _payload_bytes(part) or b""
     except Exception:  # noqa: BLE001
         try:
-            return part.as_bytes()
+            return part.as_bytes(policy=POLICY)
         except Exception:  # noqa: BLE001
             return b""
 
@@ -521,7 +596,7 @@ def parse_message(raw: bytes) -> ParsedMail:
     raw = bytes(raw)
     mail = ParsedMail(raw=raw)
     try:
-        msg = email.message_from_bytes(raw, policy=POLICY)
+        msg = BytesParser(policy=READING).parsebytes(raw)
     except Exception as exc:  # noqa: BLE001
         mail.defects.append(f"unparseable message: {exc}")
         mail.text = raw.decode("utf-8", "replace")
