@@ -11,6 +11,7 @@ offered nothing but a note).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import quote
 
 from nudger.core.records import Handoff
@@ -80,6 +81,10 @@ def actions_for(kind: str, handoff: Handoff | None, role: str) -> tuple[Action, 
 def with_mailto(actions: tuple[Action, ...], address: str, subject: str) -> list[Action]:
     """Each action as a ``mailto:`` to the reply address, subject and first line filled in."""
     subject = subject if subject.lower().startswith("re:") else f"Re: {subject}"
-    return [Action(a.command, a.label, a.hint,
-                   f"mailto:{address}?subject={quote(subject, safe='')}&body={quote(a.command, safe='')}")
-            for a in actions]
+    head = f"mailto:{address}?subject={quote(subject, safe='')}&body="  # the same for every button
+    return [Action(a.command, a.label, a.hint, head + _quoted(a.command)) for a in actions]
+
+
+@lru_cache(maxsize=64)
+def _quoted(command: str) -> str:
+    return quote(command, safe="")

@@ -24,9 +24,12 @@ _STYLE_CLOSE = re.compile(r"</style\s*>", re.I)
 _START_TAG = re.compile(r"<([a-zA-Z][a-zA-Z0-9-]*)([^>]*)>")
 _ATTR = re.compile(r"""([^\s=/>"']+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+)))?""")
 _COMMENT = re.compile(r"/\*.*?\*/", re.S)
+_BRACES = re.compile(r"[{}]")
 _SIMPLE = re.compile(r"(?:[a-zA-Z][a-zA-Z0-9-]*)?(?:\.[a-zA-Z_-][a-zA-Z0-9_-]*)*")
-_PROBE = 'data-nudger-probe=""'
-_PROBED = re.compile(r"<[a-zA-Z][^>]*\bdata-nudger-probe=\"\"[^>]*>")
+_PROBED = re.compile(r"<([a-zA-Z][a-zA-Z0-9-]*)\b[^>]*\bdata-nudger-probe=\"(\d+)\"[^>]*>")
+_DOCTYPE = re.compile(r"\s*<!DOCTYPE html>", re.I)
+_VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
+                   "wbr"})
 _STYLE_VALUE = re.compile(r'\bstyle="([^"]*)"')
 # The class attribute when it is the tag's first (nothing before it that could also be one).
 _CLASS = re.compile(r"""^\s+class\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+))""", re.I)
@@ -38,6 +41,8 @@ _IN_TABLE = {"td": "<table><tr>{}</tr></table>", "th": "<table><tr>{}</tr></tabl
 _IN_HEAD = frozenset({"title", "meta", "base", "link", "style", "script", "noscript", "template"})
 _DOCUMENT = frozenset({"html", "head", "body"})
 _IMPLIED = frozenset({"tbody", "colgroup"})
+_DOCUMENT_TAG = {tag: re.compile(rf"<{tag}\b", re.I) for tag in _DOCUMENT}
+_LINK = re.compile(r"<link\b", re.I)
 
 
 class Inliner:
@@ -48,6 +53,8 @@ class Inliner:
         self._sheets: dict[str, _Sheet | None] = {}
 
     def inline(self, html: str) -> str:
+        if not _DOCTYPE.match(html):
+            return self.full(html)  # quirks mode (class names match in any case there): not probed
         styles = _style_elements(html)
         key = "\x00".join(whole for whole, _, _, _ in styles)
         if key not in self._sheets:
@@ -94,10 +101,10 @@ class _Sheet:
         return cls(inliner, "".join(whole for whole, _, _, _ in styles), tags)
 
     def apply(self, html: str, styles: list[tuple[str, str, int, int]]) -> str | None:
-        if "<!--" in html or re.search(r"<link\b", html, re.I):
+        if "<!--" in html or _LINK.search(html):
             return None  # a comment may hold a "<"; css-inline would read (or drop) linked stylesheets
         for tag in self.tags & _DOCUMENT:
-            if not re.search(rf"<{tag}\b", html, re.I):
+            if not _DOCUMENT_TAG[tag].search(html):
                 return None  # a rule for an element the parser would add
         out: list[str] = []
         at = 0
@@ -114,7 +121,16 @@ class _Sheet:
         return "".join(out)
 
     def _tags(self, html: str) -> str | None:
-        """Each start tag with its style attribute; None for a tag this cannot answer for."""
+        """Each start tag with its style attribute; None for a tag this cannot answer for.
+        Tags not seen yet are probed all at once, then the tags written again."""
+        missing: dict[tuple[str, str | None], None] = {}
+        out = self._styled(html, missing)
+        if missing:
+            self._probe(list(missing))
+            out = self._styled(html, {})
+        return out
+
+    def _styled(self, html: str, missing: dict[tuple[str, str | None], None]) -> str | None:
         failed = False
         done = self.done
 
@@ -132,7 +148,11 @@ class _Sheet:
                 found = _CLASS.search(attrs)
                 classes = _attrs(attrs).get("class") if found is None else next(g for g in found.groups()
                                                                                 if g is not None)
-            style = self.style(tag.lower(), classes)
+            key = (tag.lower(), classes)
+            if key not in self.cache and (classes or key[0] in self.tags):
+                missing[key] = None
+                return whole
+            style = self.cache.get(key, "")
             if style is None:  # nowhere to probe it
                 failed = True
                 return whole
@@ -148,36 +168,39 @@ class _Sheet:
         out = _START_TAG.sub(element, html)
         return None if failed else out
 
-    def style(self, tag: str, classes: str | None) -> str | None:
-        """The style attribute css-inline writes on such an element, as it writes it ("":
-        none), or None when the probe could not place it."""
-        key = (tag, classes)
-        if key not in self.cache:
-            self.cache[key] = self._probe(tag, classes) if classes or tag in self.tags else ""
-        return self.cache[key]
-
-    def _probe(self, tag: str, classes: str | None) -> str | None:
-        attrs = _PROBE
-        if classes is not None:
-            attrs += f' class="{_quote(classes)}"'
-        head, body = self.head, ""
-        if tag in _DOCUMENT:
-            doc = {"html": f"<html {attrs}><head>{head}</head><body></body></html>",
-                   "head": f"<html><head {attrs}>{head}</head><body></body></html>",
-                   "body": f"<html><head>{head}</head><body {attrs}></body></html>"}[tag]
-        else:
-            element = f"<{tag} {attrs}></{tag}>"
+    def _probe(self, keys: list[tuple[str, str | None]]) -> None:
+        """The style css-inline writes on each such element, as it writes it ("": none; None:
+        the parser would not keep such an element where the probe put it), from one probe
+        document holding the same style elements (one each for html, head and body)."""
+        for key in keys:
+            self.cache[key] = None
+        head: list[str] = []
+        body: list[str] = []
+        for i, (tag, classes) in enumerate(keys):
+            attrs = f'data-nudger-probe="{i}"' + (f' class="{_quote(classes)}"' if classes is not None else "")
+            if tag in _DOCUMENT:
+                html_attrs = f" {attrs}" if tag == "html" else ""
+                head_attrs = f" {attrs}" if tag == "head" else ""
+                body_attrs = f" {attrs}" if tag == "body" else ""
+                self._read(keys, self.inliner.full(
+                    f"<!DOCTYPE html><html{html_attrs}><head{head_attrs}>{self.head}</head>"
+                    f"<body{body_attrs}></body></html>"))
+                continue
+            element = f"<{tag} {attrs}>" + ("" if tag in _VOID else f"</{tag}>")
             if tag in _IN_HEAD:
-                head += element
+                head.append(element)
             else:
-                body = _IN_TABLE.get(tag, "{}").format(element)
-            doc = f"<html><head>{head}</head><body>{body}</body></html>"
-        out = self.inliner.full(doc)
-        found = _PROBED.search(out)
-        if found is None or not found.group(0).lower().startswith(f"<{tag}"):
-            return None
-        value = _STYLE_VALUE.search(found.group(0).replace(_PROBE, ""))
-        return value.group(1) if value else ""
+                body.append(_IN_TABLE.get(tag, "{}").format(element))
+        if head or body:
+            self._read(keys, self.inliner.full(
+                f"<!DOCTYPE html><html><head>{self.head}{''.join(head)}</head><body>{''.join(body)}</body></html>"))
+
+    def _read(self, keys: list[tuple[str, str | None]], out: str) -> None:
+        for m in _PROBED.finditer(out):
+            tag, i = m.group(1).lower(), int(m.group(2))
+            if i < len(keys) and keys[i][0] == tag:
+                value = _STYLE_VALUE.search(m.group(0))
+                self.cache[keys[i]] = value.group(1) if value else ""
 
 
 def _style_elements(html: str) -> list[tuple[str, str, int, int]]:
@@ -239,11 +262,11 @@ def _without_media(css: str) -> str:
         start = css.find("{", at)
         if start < 0:
             return css + "@"  # not a block: refused
-        depth, j = 0, start
-        while j < len(css):
-            depth += {"{": 1, "}": -1}.get(css[j], 0)
-            j += 1
+        depth, j = 0, len(css)
+        for brace in _BRACES.finditer(css, start):
+            depth += 1 if brace.group() == "{" else -1
             if depth == 0:
+                j = brace.end()
                 break
         i = j
     out.append(css[i:])
