@@ -37,7 +37,7 @@ class NudgerGroup(click.Group):
         try:
             return super().invoke(ctx)
         except NudgerError as exc:
-            click.echo(f"nudger: {exc}", err=True)
+            click.echo(f"nudger: {exc.told()}", err=True)
             sys.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
@@ -138,7 +138,9 @@ def now_option(f: Any) -> Any:
     )(f)
 
 
-def get_config(ctx: click.Context, required: bool = True) -> Config | None:
+def get_config(ctx: click.Context, required: bool = True, *, log_must_open: bool = True) -> Config | None:
+    """The config, loaded once per command, with logging set up from it. A log file the user
+    may not write is a config error, except for `doctor` (``log_must_open``), which reports it."""
     obj = ctx.ensure_object(dict)
     if "loaded" in obj:
         return obj["loaded"]
@@ -155,7 +157,11 @@ def get_config(ctx: click.Context, required: bool = True) -> Config | None:
     obj["loaded"] = config
     from nudger.log import configure_logging
 
-    configure_logging(config, obj.get("verbosity", 0))
+    try:
+        configure_logging(config, obj.get("verbosity", 0))
+    except ConfigError:
+        if log_must_open:
+            raise
     return config
 
 
@@ -252,6 +258,8 @@ def _run_problems(summary: Any) -> list[NudgerError]:
         else:
             problems.append(TemporaryFailure(f"the mail relay is unreachable: {summary.relay_error}; {waiting} "
                                              "for a later run to retry"))
+    if summary.deliver_error:  # an outbound Maildir we may not write: nothing was tried
+        problems.append(ConfigError(f"could not deliver mail: {summary.deliver_error}"))
     return problems
 
 
@@ -281,7 +289,7 @@ def ingest(ctx: click.Context, source: str, now_text: str | None) -> None:
     try:
         _ingest(ctx, source, now_text)
     except ConfigError as exc:
-        raise TemporaryFailure(f"{exc} (the MTA keeps the message until this is fixed)") from exc
+        raise TemporaryFailure(f"{exc} (the MTA keeps the message until this is fixed)", fix=exc.fix) from exc
 
 
 def _ingest(ctx: click.Context, source: str, now_text: str | None) -> None:
@@ -309,6 +317,8 @@ def _ingest(ctx: click.Context, source: str, now_text: str | None) -> None:
                 guarded(summary, "deliver", lambda: deliver_due(rt, transport, summary))
     if ctx.obj.get("verbosity", 0) > 0 or sys.stdout.isatty():
         click.echo(summary.line())
+    if summary.deliver_error:  # the message is stored (exit 0: the MTA must not send it again)
+        click.echo(f"nudger: stored; could not deliver mail: {summary.deliver_error}", err=True)
 
 
 @cli.command()
@@ -925,14 +935,28 @@ def demo(directory: Path) -> None:
 @config_option
 @click.pass_context
 def doctor(ctx: click.Context) -> None:
-    """Check the config, the database, the mailboxes and the templates; say how to fix each."""
+    """Check what the next run needs, as this user; say how to fix each problem.
+
+    Every check is listed in docs/operating.md. A failure ([FAIL], exit 1) means the next
+    run fails the same way; a warning means it works but people will not get what they
+    expect (exit 0). Run it as the user cron runs nudger as.
+    """
     from nudger.ops.doctor import checkup
 
-    config = get_config(ctx)
+    config = get_config(ctx, log_must_open=False)
     assert config is not None
-    failures = 0
-    for ok, what, fix in checkup(config, os.environ):
-        click.echo(f"[{'ok' if ok else 'FAIL'}] {what}" + ("" if ok else f"\n       fix: {fix}"))
-        failures += not ok
+    failures = warnings = 0
+    for found in checkup(config, os.environ):
+        if found.level == "ok":
+            click.echo(f"[ok] {found.what}")
+        elif found.level == "warning":
+            click.echo(f"warning: {found.what}\n         fix: {found.fix}")
+            warnings += 1
+        else:
+            click.echo(f"[FAIL] {found.what}\n       fix: {found.fix}")
+            failures += 1
+    told = [f"{n} {word}{'s' if n > 1 else ''}" for n, word in ((failures, "failure"), (warnings, "warning")) if n]
+    click.echo(f"doctor: {', '.join(told) if told else 'all ok'}" +
+               (": the next run will fail until the failures are fixed" if failures else ""))
     if failures:
         raise click.exceptions.Exit(1)

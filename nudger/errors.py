@@ -5,9 +5,19 @@ import os
 
 
 class NudgerError(Exception):
-    """Base of every error nudger raises on purpose."""
+    """Base of every error nudger raises on purpose. ``fix`` says what to do about it, when
+    that is known: the CLI prints it after the message, and ``doctor`` prints the same words,
+    so what doctor predicts is what the run says."""
 
     exit_code = 1
+
+    def __init__(self, *args: object, fix: str = ""):
+        super().__init__(*args)
+        self.fix = fix
+
+    def told(self) -> str:
+        """The message with its fix, as one line."""
+        return f"{self}; fix: {self.fix}" if self.fix else str(self)
 
 
 class ConfigError(NudgerError):

@@ -15,8 +15,13 @@ from nudger.private import private_dirs
 def run_lock(db_path: Path) -> Iterator[bool]:
     """Yields True when this process holds the lock, False when another run does."""
     path = Path(str(db_path) + ".lock")
-    private_dirs(path.parent)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)  # empty, but beside the database: private too
+    try:
+        private_dirs(path.parent)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)  # empty, but beside the database: private too
+    except PermissionError as exc:  # a configuration problem (exit 78), named with its fix
+        from nudger.state.access import database_denied
+
+        raise (database_denied(db_path) or exc) from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 
 from nudger.config import Config
+from nudger.errors import ConfigError
 from nudger.private import private_dirs, private_file
 
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -47,7 +49,8 @@ def configure_logging(config: Config | None, verbosity: int = 0) -> None:
     stderr_level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity > 0 else logging.ERROR
     if verbosity > 1:
         stderr_level = logging.DEBUG
-    if config and config.logging.path:
+    denied = log_file_denied(config) if config else None
+    if config and config.logging.path and denied is None:
         private_dirs(config.logging.path.parent)
         private_file(config.logging.path)  # it names people and their reply addresses
         handler: logging.Handler = logging.FileHandler(config.logging.path, encoding="utf-8", delay=True)
@@ -61,3 +64,17 @@ def configure_logging(config: Config | None, verbosity: int = 0) -> None:
     console.addFilter(lambda record: getattr(record, "console", True))
     root.addHandler(console)
     root.setLevel(min(file_level, stderr_level))
+    if denied is not None:  # the console is set up: what follows can still be told
+        raise denied
+
+
+def log_file_denied(config: Config) -> ConfigError | None:
+    """Why the user running nudger may not append to ``[logging] path`` (or create it), or None."""
+    from nudger.permissions import denied_file, denied_folder
+
+    path = config.logging.path
+    if path is None:
+        return None
+    return (denied_folder(path.parent, "the log folder", write=not os.path.exists(path),
+                          why=f"{path.name} is created there") or
+            denied_file(path, "the log file ([logging] path)", write=True, why="every run appends to it"))

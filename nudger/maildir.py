@@ -10,11 +10,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from nudger.errors import ConfigError
 from nudger.private import private_dirs
+
+SUBFOLDERS = ("tmp", "new", "cur")
 
 
 def ensure_maildir(path: Path) -> Path:
-    for sub in ("tmp", "new", "cur"):
+    for sub in SUBFOLDERS:
         private_dirs(path / sub)
     return path
 
@@ -32,3 +35,25 @@ def deliver_to_maildir(path: Path, data: bytes, name: str) -> Path:
     dst = path / "new" / name
     os.replace(tmp, dst)
     return dst
+
+
+def denied_maildir(path: Path, role: str, uses: dict[str, tuple[bool, bool, str]]) -> ConfigError | None:
+    """Why this process may not use the Maildir at ``path`` as ``uses`` says, or None.
+
+    ``uses`` maps a subfolder to (list it, write in it, why): the inbound source lists and moves
+    out of ``new/`` and moves into ``cur/``; the outbound transport writes in ``tmp/`` and
+    renames into ``new/``. Missing subfolders must be creatable (``ensure_maildir``).
+    """
+    from nudger.permissions import denied_folder
+
+    path = Path(path)
+    if not all(os.path.isdir(path / sub) for sub in SUBFOLDERS):
+        made = denied_folder(path, role, write=True, why="nudger creates its missing tmp/, new/ or cur/")
+        if made is not None:
+            return made
+    for sub, (read, write, why) in uses.items():
+        denied = denied_folder(path / sub, f"{role} folder", read=read, write=write, why=why)
+        if denied is not None:
+            return denied
+    return None
+

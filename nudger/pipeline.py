@@ -51,6 +51,7 @@ class RunSummary:
     fetch_error: str | None = None
     fetch_config_error: bool = False  # the source's settings are wrong (a refused login): exit 78
     store_error: str | None = None  # our database or disk refused a write: exit 75, mail left at its source
+    deliver_error: str | None = None  # the transport cannot deliver at all (an unwritable Maildir): exit 78
     outcomes: list[str] = field(default_factory=list)
 
     def did_something(self) -> bool:
@@ -81,6 +82,8 @@ class RunSummary:
             parts.append("fetch failed")
         if self.store_error:
             parts.append("storing failed")
+        if self.deliver_error:
+            parts.append("delivery stopped")
         return " · ".join(parts)
 
     def as_json(self) -> dict:
@@ -151,7 +154,7 @@ def ingest_from(rt: Runtime, source: InboundSource, summary: RunSummary) -> None
             except StopIteration:
                 return
             except ConfigError as exc:  # the source's own settings (a refused login): still deliver
-                summary.fetch_error, summary.fetch_config_error = str(exc), True
+                summary.fetch_error, summary.fetch_config_error = exc.told(), True
                 log.error("fetch failed: %s", exc, extra=_LOG_ONLY)
                 return
             ingest_one(rt, source, raw, summary)
@@ -295,7 +298,17 @@ def backoff(attempts: int) -> timedelta:
 def deliver_due(rt: Runtime, transport: Transport, summary: RunSummary) -> None:
     """Deliver every email whose time has come, a batch at a time, each answer recorded as it
     comes. Each batch leaves its rows sent, failed, or waiting for a later time, so the loop
-    ends; mail a failure causes (the requester told) goes out in the same run."""
+    ends; mail a failure causes (the requester told) goes out in the same run.
+
+    A transport that cannot deliver anything (``ready`` fails: a Maildir we may not write)
+    stops the stage before any row is claimed: the mail waits, queued, no retry spent, and
+    ``deliver_error`` makes the command exit 78."""
+    try:
+        transport.ready()
+    except ConfigError as exc:
+        summary.deliver_error = exc.told()
+        log.error("delivery stopped: %s", summary.deliver_error, extra=_LOG_ONLY)
+        return
     for _ in range(MAX_BATCHES):
         rows = rt.store.outbox_due(rt.now, BATCH)
         if not rows:

@@ -306,7 +306,7 @@ def test_implicit_teams_have_the_defaults(tmp_path):
     config = load(tmp_path, PEOPLE)
     assert list(config.teams) == ["sales", "accounting"]
     sales = config.teams["sales"]
-    assert sales == type(sales)("sales", (), None, ("sam", "maria"), "lead", 0, 3)
+    assert sales == type(sales)("sales", (), None, ("sam", "maria"), "lead", 0, 3, declared=False)
     assert config.teams["accounting"].members == ("dana", "lee")
 
 

@@ -167,6 +167,7 @@ def test_a_transport_that_cannot_open_stops_the_run_before_it_is_recorded(tmp_pa
 
 def test_maildir_transport_hands_over_one_message_per_result(tmp_path: Path) -> None:
     transport = MaildirTransport(tmp_path / "out")
+    transport.ready()  # as deliver_due asks first: it makes the Maildir
     results = transport.deliver([Outgoing(n, "b@acme.test", "r@acme.test", b"x") for n in (1, 2)])
     assert not list((tmp_path / "out" / "new").iterdir()), "nothing is written before it is asked"
     assert next(results).outbox_id == 1

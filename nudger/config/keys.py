@@ -8,6 +8,7 @@ from pathlib import Path
 
 from nudger.config.model import KEY_FILE_NAME, Config
 from nudger.errors import ConfigError
+from nudger.permissions import denied_file, denied_folder
 from nudger.private import private_dirs
 
 
@@ -28,7 +29,8 @@ def load_secrets(config: Config, env: Mapping[str, str]) -> tuple[bytes, tuple[b
     if current_text:
         if len(current_text) < 16:
             raise ConfigError(f"{file}: security.secret_env: ${config.security.secret_env} is "
-                              f"{len(current_text)} characters; use at least 16")
+                              f"{len(current_text)} characters; use at least 16",
+                              fix=f"set ${config.security.secret_env} to a random text of 16 or more characters")
         current = current_text.encode()
         if key_file_path(config).exists():
             previous.append(_read_key_file(key_file_path(config)))
@@ -44,6 +46,10 @@ def _key_file(path: Path) -> bytes:
     """Create the key once, atomically: write a private temp file, then link it in place."""
     if path.exists():
         return _read_key_file(path)
+    denied = denied_folder(path.parent, "the folder of the reply-token key file", write=True,
+                           why=f"{path.name} is created there, once")
+    if denied is not None:
+        raise denied
     private_dirs(path.parent)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -67,14 +73,21 @@ def _read_key_file(path: Path) -> bytes:
         mode = path.stat().st_mode & 0o777
         text = path.read_text(encoding="ascii").strip()
         key = bytes.fromhex(text)
+    except PermissionError as exc:
+        denied = denied_file(path, "the reply-token key file")
+        raise ConfigError(str(denied or f"{path}: cannot read the key file: {exc.strerror}"), fix=(
+            f"{denied.fix if denied else 'make it readable by the user cron runs nudger as'}; keep this "
+            f"file and its key: every reply address already sent carries a token made with it, so a new "
+            f"key (deleting the file, or setting $NUDGER_SECRET instead) would make those replies fail")) from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the key file: {exc.strerror}") from None
     except ValueError:
-        raise ConfigError(f"{path}: not a nudger key file (64 hex digits); delete it to make a "
-                          "new one (reply links in mail already sent stop working)") from None
+        raise ConfigError(f"{path}: not a nudger key file (64 hex digits)", fix=(
+            f"delete {path} to make a new one (reply links in mail already sent stop working)")) from None
     if len(key) < 16:
-        raise ConfigError(f"{path}: key too short ({len(key)} bytes); delete it to make a new one")
+        raise ConfigError(f"{path}: key too short ({len(key)} bytes)",
+                          fix=f"delete {path} to make a new one (reply links in mail already sent stop working)")
     if mode & 0o077:
-        raise ConfigError(f"{path}: the key file is readable by others (mode {mode:04o}); "
-                          f"run chmod 600 {path}")
+        raise ConfigError(f"{path}: the key file is readable by others (mode {mode:04o})",
+                          fix=f"chmod 600 {path}")
     return key

@@ -66,6 +66,7 @@ class Team:
     routing: str
     min_lead_days: int
     turnaround_days: int
+    declared: bool = True  # False: only named by people's `team`, no [teams.<name>] table (defaults)
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class OrgConfig:
     holidays: str | None
     date_order: str
     admin: str | None
+    timezone_given: bool = True  # False: not in the file, so the default UTC (doctor warns)
 
     @property
     def holiday_country(self) -> str | None:

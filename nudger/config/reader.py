@@ -289,7 +289,8 @@ def _read_org(file: str, data: dict) -> tuple[_Table, OrgConfig]:
         domain=domain, handoff_address=address,
         timezone=_zone(t, "timezone", t.text("timezone", "UTC")),
         business_days=days, business_hours=(start, end), holidays=holidays,
-        date_order=order, admin=t.text("admin", empty_is_none=True))
+        date_order=order, admin=t.text("admin", empty_is_none=True),
+        timezone_given=t.text("timezone") is not None)
     return t, org
 
 
@@ -493,7 +494,7 @@ def config_from_dict(data: dict, source: Path | None = None, base_dir: Path | No
                 raise t.fail("team", f"{_shown(person.team)} is also a person's handle; "
                              "@mentions would be ambiguous")
             members = tuple(q.handle for q in people if q.team == person.team)
-            teams[person.team] = Team(person.team, (), None, members, "lead", 0, 3)
+            teams[person.team] = Team(person.team, (), None, members, "lead", 0, 3, declared=False)
 
     return Config(org=org, database_path=database_path, inbound=inbound, outbound=outbound,
                   security=security, limits=limits, logging=logging, nudges=nudges,

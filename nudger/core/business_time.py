@@ -21,6 +21,8 @@ Rules chosen where DESIGN.md is silent (also in docs/dates-and-commands.md):
 
 from __future__ import annotations
 
+import difflib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -52,9 +54,45 @@ def _holiday_table(code: str, year: int) -> dict[date, str]:
         table = holidays_pkg.country_holidays(
             country.upper(), subdiv=subdiv.upper() or None, years=year
         )
-    except NotImplementedError as exc:
-        raise ValueError(f"unknown holidays country or subdivision {code!r}: {exc}") from None
+    except NotImplementedError:
+        raise ValueError(_unknown_holidays(country.upper(), subdiv.upper(), code)) from None
     return dict(table.items())
+
+
+def _unknown_holidays(country: str, subdiv: str, code: str) -> str:
+    """What is wrong with a code the holidays package refused, with close codes it knows."""
+    import holidays as holidays_pkg
+
+    supported: dict[str, list[str]] = holidays_pkg.list_supported_countries()
+    if country in supported and subdiv:
+        close = difflib.get_close_matches(subdiv, supported[country], n=3, cutoff=0.5)
+        hint = (f"did you mean {_quoted(f'{country}-{c}' for c in close)}?" if close else
+                f"its subdivisions: {', '.join(supported[country][:40])}"
+                + (" …" if len(supported[country]) > 40 else ""))
+        return f'"{code}" is not a subdivision of {country} the holidays package knows ({hint})'
+    countries = _close_countries(country)
+    hint = (f"did you mean {_quoted(f'{c} ({name})' for c, name in countries)}?" if countries else
+            "an ISO 3166 code such as US, GB or DE")
+    return f'"{code}" is not a country code the holidays package knows ({hint})'
+
+
+def _close_countries(code: str) -> list[tuple[str, str]]:
+    """(code, name) of countries whose three-letter code is one letter from ``code`` ("DEX" →
+    DEU, Germany). A two-letter code has too many such neighbours to guess from."""
+    if len(code) != 3:
+        return []
+    try:
+        from holidays.registry import COUNTRIES
+    except ImportError:  # an internal module of the holidays package; no hint without it
+        return []
+    names = {alpha3: re.sub(r"(?<=[a-z])(?=[A-Z])", " ", class_name)
+             for class_name, _alpha2, alpha3, *_ in COUNTRIES.values()}
+    return [(c, names[c]) for c in sorted(names) if sum(a != b for a, b in zip(c, code, strict=True)) == 1][:3]
+
+
+def _quoted(items: Iterable[str]) -> str:
+    found = [f'"{i}"' if " " not in i else f'"{i.split(" ", 1)[0]}" {i.split(" ", 1)[1]}' for i in items]
+    return found[0] if len(found) == 1 else f"{', '.join(found[:-1])} or {found[-1]}"
 
 
 def _parse_day(name: str) -> int:

@@ -21,7 +21,9 @@ def _checked_holidays(code: str, source: str) -> None:
     try:
         check_holidays(code)
     except ValueError as exc:
-        raise ConfigError(f"{source}: org.holidays: {exc}") from None
+        raise ConfigError(f"{source}: org.holidays: {exc}", fix=(
+            'set [org] holidays to a country code the holidays package knows, such as "US", "GB" or "DE" '
+            '(a subdivision after a dash: "US-CA"), or remove the key for no public holidays')) from None
 
 
 def org_calendar(config: Config) -> BusinessCalendar:

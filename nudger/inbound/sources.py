@@ -21,8 +21,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol, Self
 
+from nudger.errors import ConfigError
 from nudger.lifecycle import Closing
-from nudger.maildir import ensure_maildir
+from nudger.maildir import denied_maildir, ensure_maildir
 
 
 @dataclass(frozen=True)
@@ -65,8 +66,17 @@ class MaildirSource(Closing):
     def __init__(self, path: Path):
         self.path = Path(path)
 
+    def check(self) -> None:
+        """Raise ConfigError when the user running nudger may not list ``new/`` and ``cur/``
+        or move messages out of one into the other: checked before any message is read, so
+        none is committed and then left in ``new/`` for ever."""
+        denied = denied_maildir(self.path, "the inbound Maildir", INBOUND_USES)
+        if denied is not None:
+            raise denied
+
     def pending(self) -> list[tuple[str, Path]]:
         """Unprocessed messages; a folder that can't be made or read fails here, in the fetch stage."""
+        self.check()
         ensure_maildir(self.path)
         found = self._listing("new")
         cur_mtime = os.stat(self.path / "cur").st_mtime_ns
@@ -113,6 +123,9 @@ class MaildirSource(Closing):
             pass
 
     def fetch(self) -> Iterator[RawMessage]:
+        """Every pending message that can be read; then, if some could not (the MTA left them
+        unreadable to us), a ConfigError naming the first: the others are not held up by it."""
+        unreadable: list[Path] = []
         for key, path in self.pending():
             try:
                 with open(path, "rb") as fh:  # stat what was opened: a rename can't race us
@@ -120,7 +133,16 @@ class MaildirSource(Closing):
                     data = fh.read()
             except FileNotFoundError:  # taken by a concurrent reader; it is theirs now
                 continue
+            except PermissionError:
+                unreadable.append(path)
+                continue
             yield RawMessage(key, data, datetime.fromtimestamp(mtime, UTC))
+        if unreadable:
+            raise unreadable_messages(unreadable)
+
+    def unreadable(self) -> list[Path]:
+        """Pending messages this process may not read (for `doctor`)."""
+        return [path for _key, path in self.pending() if not os.access(path, os.R_OK)]
 
     def acknowledge(self, key: str, quarantined: bool = False) -> None:
         """Quarantined or not, a message moves to ``cur/`` flagged S: `nudger quarantine` lists it."""
@@ -133,6 +155,26 @@ class MaildirSource(Closing):
             os.replace(src, dst)
         except FileNotFoundError:
             pass
+
+
+# What the inbound source does in each Maildir subfolder: (list it, write in it, why).
+INBOUND_USES = {
+    "new": (True, True, "new mail is read there and moved out to cur/"),
+    "cur": (True, True, "read mail is moved there, flagged S"),
+}
+
+
+def unreadable_messages(paths: list[Path]) -> ConfigError:
+    """The error for pending messages we may not read: whoever delivers them (the MTA, a
+    fetchmail) must leave them readable by the user nudger runs as."""
+    from nudger.permissions import denied_file
+
+    first = denied_file(paths[0], "the inbound message")
+    more = f" ({len(paths) - 1} more like it)" if len(paths) > 1 else ""
+    if first is None:  # readable again by now
+        return ConfigError(f"inbound message {paths[0]}{more} could not be read")
+    return ConfigError(f"{first}{more}; it stays in the Maildir, unread", fix=(
+        f"{first.fix}; and have whatever delivers into the Maildir leave its files readable by that user"))
 
 
 class StdinSource(Closing):

@@ -221,6 +221,10 @@ class SmtpTransport(Closing):
             return _by_code(oid, code, text, "RCPT"), True
         return DeliveryResult(oid, "sent", answer_text(250, reply)), True
 
+    def ready(self) -> None:
+        """Nothing to check before delivering: the relay is reached on the first delivery,
+        and what it answers is recorded per message (`doctor` probes it)."""
+
     def close(self) -> None:
         if self._loop is None:
             return

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Protocol, Self
 
 from nudger.lifecycle import Closing
-from nudger.maildir import deliver_to_maildir, ensure_maildir
+from nudger.maildir import deliver_to_maildir, denied_maildir, ensure_maildir
 
 
 @dataclass(frozen=True)
@@ -53,12 +53,30 @@ class Transport(Protocol):
 
     def deliver(self, messages: Sequence[Outgoing]) -> Iterator[DeliveryResult]: ...
 
+    def ready(self) -> None:
+        """Raise ConfigError when nothing could be delivered (a Maildir the user running nudger
+        may not write): asked before rows are claimed, so the queue waits, no retry spent."""
+        ...
+
+
+# What the transport does in each Maildir subfolder: (list it, write in it, why).
+OUTBOUND_USES = {
+    "tmp": (False, True, "each email is written there first"),
+    "new": (False, True, "each email is renamed there from tmp/"),
+}
+
 
 class MaildirTransport(Closing):
     """One file per outbox row in ``new/``, named after the row so a resend replaces it."""
 
     def __init__(self, path: Path):
-        self.path = ensure_maildir(Path(path))
+        self.path = Path(path)
+
+    def ready(self) -> None:
+        denied = denied_maildir(self.path, "the outbound Maildir", OUTBOUND_USES)
+        if denied is not None:
+            raise denied
+        ensure_maildir(self.path)
 
     def file_for(self, outbox_id: int) -> Path:
         return self.path / "new" / f"nudger-outbox-{outbox_id:08d}.eml"

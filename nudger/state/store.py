@@ -37,6 +37,11 @@ class Store(InboundLog, HandoffRows, OutboxRows, ScheduleRows):
     def open(cls, path: Path | str, *, migrate: bool = True) -> Store:
         path = Path(path)
         if str(path) != ":memory:":
+            from nudger.state.access import database_denied
+
+            denied = database_denied(path)  # a folder cron's user may not write: exit 78, not 75
+            if denied is not None:
+                raise denied
             private_dirs(path.parent)
             private_file(path)  # before SQLite creates it: 0600, and so are its -wal and -shm
         try:
