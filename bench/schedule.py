@@ -656,11 +656,13 @@ def report(sizes: list[tuple[Built, dict]], steady: tuple[Built, dict] | None, i
             f"{idle['load'][0]:.1f} (1 min) when they ended. The idle schedule stage's SQL:\n\n{sql}\n")
 
 
-def write_results(text: str, small: bool) -> None:
+def write_results(text: str, small: bool, load_start: float) -> None:
     """bench/RESULTS.md keeps other benches' sections; ours is replaced between its markers."""
     path = HERE / "RESULTS.md"
     start, end = "<!-- bench/schedule.py -->", "<!-- /bench/schedule.py -->"
-    host = f"Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}, {os.cpu_count()} CPUs"
+    host = (f"Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}, {os.cpu_count()} CPUs, load average "
+            f"{load_start:.1f} at the start and {os.getloadavg()[0]:.1f} at the end (1 min: above the CPU count, "
+            f"wall times carry waits for the CPU and the disk; CPU times are the ones to compare)")
     section = (f"{start}\n## Schedule pass and idle run (`bench/schedule.py{' --small' if small else ''}`)\n\n"
                f"{time.strftime('%Y-%m-%d')}, {host}.\n\n{text}{end}")
     old = path.read_text() if path.exists() else "# Benchmarks\n"
@@ -687,6 +689,7 @@ def main() -> None:
     parser.add_argument("--plans", type=Path, metavar="CONFIG",
                         help="print EXPLAIN QUERY PLAN of every statement a pass sends, on a kept workspace")
     args = parser.parse_args()
+    load_start = os.getloadavg()[0]
     if args.plans:
         print(query_plans(args.plans))
         return
@@ -754,7 +757,7 @@ def main() -> None:
         text = report(results, steady, idles, args.small)
         print(text)
         if not args.no_write:
-            write_results(text, args.small)
+            write_results(text, args.small, load_start)
     finally:
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)
