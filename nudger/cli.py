@@ -209,8 +209,9 @@ def run(ctx: click.Context, now_text: str | None) -> None:
     Prints one line when it did something (or on a terminal), nothing when idle; a
     failure is one line on stderr with its reason. Exits 0 at once if another run holds
     the lock; 75 if fetching mail failed or the mail relay could not be reached (every
-    email it tried stays queued), after the rest of the run; 78 on a configuration error
-    (a refused IMAP or SMTP login too, after the run still scheduled and delivered).
+    email it tried stays queued, no attempt spent), after the rest of the run; 78 on a
+    configuration error (a refused IMAP or SMTP login, or a server certificate that does not
+    verify, too, after the run still scheduled and delivered).
     """
     from nudger.lock import run_lock
     from nudger.pipeline import run_once
@@ -236,7 +237,7 @@ def run(ctx: click.Context, now_text: str | None) -> None:
         worst = next((p for p in problems if isinstance(p, ConfigError)), problems[0])
         for other in problems:
             if other is not worst:
-                click.echo(f"nudger: {other}", err=True)
+                click.echo(f"nudger: {other.told()}", err=True)
         raise worst
 
 
@@ -250,14 +251,17 @@ def _run_problems(summary: Any) -> list[NudgerError]:
         problems.append(StorageFailure(
             f"{summary.store_error} (mail not yet stored stays where it was; the next run retries)"))
     if summary.relay_down():
-        n = summary.retry
+        n = summary.waiting()
         waiting = f"{n} email{'s' * (n != 1)} {'stays' if n == 1 else 'stay'} queued"
         if summary.relay_cause == "login":
-            problems.append(ConfigError(f"the mail relay refused our login: {summary.relay_error}; {waiting} "
-                                        "(check outbound.username and outbound.password_env)"))
+            problems.append(ConfigError(f"the mail relay refused our login: {summary.relay_error}; {waiting}",
+                                        fix=summary.relay_fix))
+        elif summary.relay_cause == "certificate":
+            problems.append(ConfigError(f"the mail relay cannot be trusted: {summary.relay_error}; {waiting}",
+                                        fix=summary.relay_fix))
         else:
             problems.append(TemporaryFailure(f"the mail relay is unreachable: {summary.relay_error}; {waiting} "
-                                             "for a later run to retry"))
+                                             "for the next run (no attempt spent)"))
     if summary.deliver_error:  # an outbound Maildir we may not write: nothing was tried
         problems.append(ConfigError(f"could not deliver mail: {summary.deliver_error}"))
     return problems
@@ -732,8 +736,9 @@ def outbox(ctx: click.Context, as_json: bool, show_all: bool) -> None:
         at = r["failed_at"] or r["sent"]
         when = f"next {local(r['send_after'], zone, now)}" if r["status"] == "queued" else (
             local(at, zone, now) if at else "")
-        reason = f"\n      {'last answer' if state == 'retrying' else 'reason'}: {r['last_error']}" if (
-            state in ("retrying", "dead", "bounced") and r["last_error"]) else ""
+        label = "last answer" if state in ("retrying", "queued") else "reason"  # queued: the relay out of reach
+        reason = f"\n      {label}: {r['last_error']}" if (
+            state in ("retrying", "queued", "dead", "bounced") and r["last_error"]) else ""
         tries = f" after {r['attempts']} attempt{'s' * (r['attempts'] != 1)}" if state in ("retrying", "dead") else ""
         click.echo(f"{r['id']:<5} {state:<9} {r['kind']:<14} {r['recipient']:<26} {when}{tries}  "
                    f"{r['subject']}{reason}")

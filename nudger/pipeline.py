@@ -43,11 +43,14 @@ class RunSummary:
     sent: int = 0
     retry: int = 0
     dead: int = 0
+    untried: int = 0  # emails left queued by the relay's trouble, no attempt spent (see ``deliver_due``)
     recovered: int = 0
     attempted: int = 0  # emails handed to the transport
-    relay_failures: int = 0  # of them, answered by the relay's trouble (unreachable, login refused)
+    relay_failures: int = 0  # of them, answered by the relay's trouble (unreachable, login, certificate)
     relay_error: str | None = None  # the relay's trouble in words (the last one seen)
-    relay_cause: str = ""  # "unreachable" | "login"
+    relay_cause: str = ""  # "unreachable" | "login" | "certificate"
+    relay_fix: str = ""  # what the admin does about a login or certificate refused
+    relay_retries: int = 0  # of ``retry``, those the relay's trouble caused (a connection lost mid-message)
     fetch_error: str | None = None
     fetch_config_error: bool = False  # the source's settings are wrong (a refused login): exit 78
     store_error: str | None = None  # our database or disk refused a write: exit 75, mail left at its source
@@ -57,12 +60,16 @@ class RunSummary:
     def did_something(self) -> bool:
         """Work done, worth the one line on stdout. A failure is not: the command reports
         it on stderr with its reason, once (under cron both streams reach the admin)."""
-        return any((self.ingested, self.duplicates, self.queued, self.sent, self.retry - self.relay_failures,
+        return any((self.ingested, self.duplicates, self.queued, self.sent, self.retry - self.relay_retries,
                     self.dead))
 
     def relay_down(self) -> bool:
         """Every email this run tried met the relay's trouble: none was refused or taken."""
         return self.attempted > 0 and self.relay_failures == self.attempted
+
+    def waiting(self) -> int:
+        """Emails the relay's trouble left queued: untried, and retried after a lost connection."""
+        return self.untried + self.relay_retries
 
     def line(self) -> str:
         detail = [f"{n} {label}" for n, label in (
@@ -77,7 +84,8 @@ class RunSummary:
             parts.append(f"retry {self.retry} · dead {self.dead}")
         # The reasons go to stderr (and the log), once: here only that something failed.
         if self.relay_down():
-            parts.append("relay unreachable" if self.relay_cause == "unreachable" else "relay refused our login")
+            parts.append({"login": "relay refused our login", "certificate": "relay certificate untrusted"}.get(
+                self.relay_cause, "relay unreachable"))
         if self.fetch_error:
             parts.append("fetch failed")
         if self.store_error:
@@ -302,7 +310,13 @@ def deliver_due(rt: Runtime, transport: Transport, summary: RunSummary) -> None:
 
     A transport that cannot deliver anything (``ready`` fails: a Maildir we may not write)
     stops the stage before any row is claimed: the mail waits, queued, no retry spent, and
-    ``deliver_error`` makes the command exit 78."""
+    ``deliver_error`` makes the command exit 78.
+
+    A relay that cannot be reached at all (down, our login refused, its certificate
+    untrusted) says nothing about the recipients: the emails it leaves "untried" stay queued
+    with their attempts untouched and go at the next run, and the stage stops there (the
+    transport would answer every later batch the same); only what the relay answers about a
+    message counts toward its dead letter (docs/delivery.md, "What each answer does")."""
     try:
         transport.ready()
     except ConfigError as exc:
@@ -315,9 +329,13 @@ def deliver_due(rt: Runtime, transport: Transport, summary: RunSummary) -> None:
             break
         ready = _hold_over_hourly_limit(rt, _hold_outside_hours(rt, rows))
         if ready:
+            untried = summary.untried
             deliver_batch(rt, transport, ready, summary)
+            if summary.untried > untried:  # the relay is out of reach for this run
+                summary.untried = rt.store.outbox_due_count(rt.now)  # these and the batches not claimed
+                break
     if summary.relay_down():  # the command says it on stderr; the log keeps it too
-        log.error("delivery: %s; %d emails stay queued", summary.relay_error, summary.retry, extra=_LOG_ONLY)
+        log.error("delivery: %s; %d emails stay queued", summary.relay_error, summary.waiting(), extra=_LOG_ONLY)
 
 
 def deliver_batch(rt: Runtime, transport: Transport, rows: list[dict], summary: RunSummary) -> None:
@@ -343,7 +361,13 @@ def record_result(rt: Runtime, row: dict, result: DeliveryResult, summary: RunSu
     if result.relay:
         summary.relay_failures += 1
         summary.relay_error = result.answer.removeprefix("not tried: ")
-        summary.relay_cause = "login" if "login" in (result.relay, summary.relay_cause) else result.relay
+        if summary.relay_cause in ("", "unreachable"):  # a cause the config can fix is the one told
+            summary.relay_cause, summary.relay_fix = result.relay, result.fix
+    if result.status == "untried":  # never reached the relay: queued as it was, no attempt spent
+        rt.store.mark_untried(row["id"], result.answer)
+        summary.untried += 1
+        log.info("outbox %s to %s: stays queued: %s", row["id"], row["recipient"], result.answer)
+        return
     if result.status == "sent":
         rt.store.mark_sent(row["id"], rt.now, result.answer)
         summary.sent += 1
@@ -351,6 +375,7 @@ def record_result(rt: Runtime, row: dict, result: DeliveryResult, summary: RunSu
     if result.status == "retry" and attempts < MAX_TEMPORARY_FAILURES:
         rt.store.mark_retry(row["id"], rt.now + backoff(attempts), result.answer)
         summary.retry += 1
+        summary.relay_retries += bool(result.relay)
         # The relay's trouble is said once for the run (see ``deliver_due``), not per email.
         (log.info if result.relay else log.warning)(
             "outbox %s to %s: will retry: %s", row["id"], row["recipient"], result.answer)

@@ -116,12 +116,13 @@ def _authenticate(sink: Sink):  # noqa: ANN202
     return check
 
 
-def self_signed(folder: Path) -> tuple[Path, Path]:
-    """A throwaway certificate for localhost and 127.0.0.1 (openssl), as (cert, key)."""
+def self_signed(folder: Path, names: str = "DNS:localhost,IP:127.0.0.1") -> tuple[Path, Path]:
+    """A throwaway certificate for ``names`` (localhost and 127.0.0.1; openssl), as (cert, key)."""
     cert, key = folder / "cert.pem", folder / "key.pem"
+    common = names.split(",")[0].split(":", 1)[1]
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
-                    "-out", str(cert), "-days", "2", "-subj", "/CN=localhost",
-                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+                    "-out", str(cert), "-days", "2", "-subj", f"/CN={common}",
+                    "-addext", f"subjectAltName={names}"],
                    check=True, capture_output=True, timeout=60)
     return cert, key
 

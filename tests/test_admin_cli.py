@@ -284,15 +284,14 @@ def test_a_run_with_the_relay_down_exits_75_with_one_line(tmp_path: Path) -> Non
     result = ws.run("2026-11-23T09:05", expect=75)
     [line] = result.stderr.splitlines()
     assert line.startswith("nudger: the mail relay is unreachable: cannot connect to 127.0.0.1:")
-    assert line.endswith("2 emails stay queued for a later run to retry")
+    assert line.endswith("2 emails stay queued for the next run (no attempt spent)")
     assert "relay unreachable" in result.stdout and "cannot connect" not in result.stdout
     assert len(ws.items()) == 1, "the rest of the run happened"
     rows = json.loads(ws.cli("outbox", "--json").output)
-    assert [r["state"] for r in rows] == ["retrying", "retrying"]
-    # Nothing due yet (retried 5 minutes later): no attempt, no failure.
-    assert ws.run("2026-11-23T09:06").output == ""
-    # Due again, still down: only the one line, stdout quiet under cron.
-    again = ws.run("2026-11-23T09:11", expect=75)
+    assert [(r["state"], r["attempts"]) for r in rows] == [("queued", 0), ("queued", 0)]
+    # The next run tries again (no backoff: nothing was counted), still down: only the one
+    # line, stdout quiet under cron.
+    again = ws.run("2026-11-23T09:06", expect=75)
     assert again.stdout == "" and len(again.stderr.splitlines()) == 1
 
 

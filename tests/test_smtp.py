@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ORG_TOML, Workspace, make_forward
-from smtp_server import PASSWORD, USER, SmtpServer, free_port
+from smtp_server import PASSWORD, USER, SmtpServer, free_port, self_signed
 from test_crash import nudger
 
 WATCHED = "@dana can you send them our W-9? due friday, cc @lee"
@@ -161,10 +161,63 @@ def test_a_row_dies_after_16_temporary_failures(sws: Workspace, smtp: SmtpServer
 def test_an_unreachable_relay_keeps_everything_queued(tmp_path: Path) -> None:
     ws = smtp_ws(tmp_path, free_port())
     ws.deliver(make_forward())
-    assert "retry 2" in ws.run("2026-11-23T09:05", expect=75).output
+    result = ws.run("2026-11-23T09:05", expect=75)
+    assert result.stdout == "ingested 1 (1 new) · queued 2 · sent 0 · relay unreachable\n"
+    assert result.stderr.endswith("2 emails stay queued for the next run (no attempt spent)\n")
     rows = outbox_rows(ws)
-    assert [r["state"] for r in rows] == ["retrying", "retrying"]
+    assert [(r["state"], r["attempts"]) for r in rows] == [("queued", 0), ("queued", 0)]
     assert all("cannot connect to 127.0.0.1" in r["last_error"] for r in rows)
+    assert "last answer: not tried: cannot connect to 127.0.0.1" in ws.cli("outbox").output
+
+
+def test_a_relay_down_for_days_dead_letters_nothing_and_sends_it_all_when_back(
+        tmp_path: Path, smtp: SmtpServer) -> None:
+    """The relay out of reach says nothing about a recipient: no attempt is spent, however long
+    it lasts (16 counted failures would dead-letter a row about 2.4 days in), and every run
+    tries again; when it is back, everything goes, once."""
+    port = free_port()
+    ws = smtp_ws(tmp_path, port)
+    ws.deliver(make_forward())
+    runs = [f"2026-11-{day}T{hour:02d}:05" for day in (23, 24, 25, 26) for hour in (9, 11, 13, 15, 17)]
+    for when in runs:  # 20 runs over 4 business days, each with mail due
+        result = ws.run(when, expect=75)
+        assert result.stderr.count("\n") == 1 and "the mail relay is unreachable" in result.stderr
+    rows = outbox_rows(ws)
+    assert {(r["status"], r["attempts"]) for r in rows} == {("queued", 0)}, rows
+    status = json.loads(ws.cli("status", "--json").output)
+    assert status["outbox"]["dead"] == 0 and status["hard_bouncing"] == []
+    assert not [m for m in smtp.sink.accepted if m.kind == "undeliverable"]
+    ws.config.write_text(ws.config.read_text().replace(f"port = {port}", f"port = {smtp.port}"))
+    out = ws.run("2026-11-27T09:05").output
+    assert "sent " in out and "dead" not in out
+    kinds = sorted(a.kind for a in smtp.sink.accepted)
+    assert "receipt" in kinds and "new_handoff" in kinds and "undeliverable" not in kinds
+    assert len({a.message_id for a in smtp.sink.accepted}) == len(smtp.sink.accepted)  # each once
+    assert outbox_rows(ws) == []
+
+
+def test_a_recipient_answer_still_counts_while_the_relay_down_does_not(
+        tmp_path: Path, smtp: SmtpServer) -> None:
+    """A 451 for Dana spends an attempt; the relay being down afterwards spends none, and her
+    next attempt after it comes back is her second."""
+    ws = smtp_ws(tmp_path, smtp.port)
+    smtp.sink.answer("dana@acme.test", "451 4.3.0 Mailbox busy")
+    ws.deliver(make_forward())
+    ws.run("2026-11-23T09:05")
+    [row] = outbox_rows(ws)
+    assert row["attempts"] == 1
+    down = free_port()
+    ws.config.write_text(ws.config.read_text().replace(f"port = {smtp.port}", f"port = {down}"))
+    for when in ("2026-11-23T09:10", "2026-11-23T09:15", "2026-11-23T10:00"):
+        ws.run(when, expect=75)
+    [row] = outbox_rows(ws)
+    assert (row["state"], row["attempts"]) == ("retrying", 1)
+    assert row["last_error"].startswith("not tried: cannot connect")
+    ws.config.write_text(ws.config.read_text().replace(f"port = {down}", f"port = {smtp.port}"))
+    ws.run("2026-11-23T10:05")
+    assert [a.rcpt for a in smtp.sink.to("dana@acme.test")] == ["dana@acme.test"]
+    sent = outbox_rows(ws, "--all")
+    assert next(r for r in sent if r["recipient"] == "dana@acme.test")["attempts"] == 2
 
 
 def test_wrong_password_keeps_mail_queued_with_the_reason(tmp_path: Path, smtp: SmtpServer) -> None:
@@ -174,7 +227,9 @@ def test_wrong_password_keeps_mail_queued_with_the_reason(tmp_path: Path, smtp: 
     result = ws.run("2026-11-23T09:05", expect=78)  # a refused login is the config's to fix
     assert "the mail relay refused our login" in result.stderr and "outbound.password_env" in result.stderr
     assert smtp.sink.accepted == []
-    assert all("refused AUTH for nudger" in r["last_error"] for r in outbox_rows(ws))
+    rows = outbox_rows(ws)
+    assert all("refused AUTH for nudger" in r["last_error"] and r["attempts"] == 0 for r in rows)
+    assert len(ws.items()) == 1, "the rest of the run happened"
 
 
 def test_a_missing_password_variable_is_a_config_error(tmp_path: Path, smtp: SmtpServer) -> None:
@@ -273,13 +328,53 @@ def test_tls_with_a_certificate_the_run_trusts(tmp_path: Path, smtp_tls_servers:
 
 
 @pytest.mark.parametrize("tls", ["starttls", "ssl"])
-def test_a_certificate_nobody_vouches_for_is_refused(tmp_path: Path, smtp_tls_servers: dict[str, SmtpServer],
-                                                     tls: str) -> None:
+def test_a_certificate_nobody_vouches_for_is_a_config_error_that_spends_no_attempt(
+        tmp_path: Path, smtp_tls_servers: dict[str, SmtpServer], tls: str) -> None:
+    """As for IMAP: the run still reads and schedules, keeps the mail queued with its attempts
+    untouched, and exits 78 with one line naming the relay and the fix; trusting the CA sends it."""
     server = smtp_tls_servers[tls]
     ws = tls_ws(tmp_path, server, trusted=False)
     ws.deliver(make_forward())
-    assert "certificate verify failed" in ws.run("2026-11-23T09:05", expect=75).stderr
+    result = ws.run("2026-11-23T09:05", expect=78)
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"nudger: the mail relay cannot be trusted: the certificate of localhost:{server.port} "
+                           "does not verify (self-signed certificate); 2 emails stay queued; fix: point "
+                           "$SSL_CERT_FILE at the CA that signed the relay's certificate"), line
+    assert result.stdout == "ingested 1 (1 new) · queued 2 · sent 0 · relay certificate untrusted\n"
+    assert len(ws.items()) == 1, "the rest of the run happened"
     assert server.sink.accepted == []
-    assert all("CERTIFICATE_VERIFY_FAILED" in r["last_error"] for r in outbox_rows(ws))
+    rows = outbox_rows(ws)
+    assert [(r["status"], r["attempts"]) for r in rows] == [("queued", 0), ("queued", 0)]
+    assert all("does not verify (self-signed certificate)" in r["last_error"] for r in rows)
+    again = ws.run("2026-11-23T09:06", expect=78)  # tried again at the next run, still nothing spent
+    assert again.stdout == "" and len(again.stderr.splitlines()) == 1
+    assert {r["attempts"] for r in outbox_rows(ws)} == {0}
     out = ws.cli("doctor", expect=1).output
-    assert "CERTIFICATE_VERIFY_FAILED" in out
+    said = {"ssl": f"[FAIL] SMTP localhost:{server.port} (tls ssl): the certificate does not verify",
+            "starttls": "[FAIL] SMTP STARTTLS failed: the certificate does not verify"}[tls]
+    assert f"{said} (self-signed certificate)" in out, out
+    assert "fix: point $SSL_CERT_FILE at the CA that signed the relay's certificate" in out
+    ws.env["SSL_CERT_FILE"] = str(server.cert)
+    assert "sent 2" in ws.run("2026-11-23T09:10").output
+    assert len(server.sink.accepted) == 2
+
+
+def test_a_certificate_for_another_name_says_to_fix_the_host(tmp_path: Path) -> None:
+    """A trusted certificate for relay.acme.test, reached as 127.0.0.1: the host is wrong."""
+    cert = self_signed(tmp_path, "DNS:relay.acme.test")
+    server = SmtpServer("ssl", cert).start()
+    try:
+        ws = smtp_ws(tmp_path, server.port)
+        ws.config.write_text(ws.config.read_text().replace('tls = "none"', 'tls = "ssl"'))
+        ws.env["SSL_CERT_FILE"] = str(server.cert)
+        ws.deliver(make_forward())
+        result = ws.run("2026-11-23T09:05", expect=78)
+        [line] = result.stderr.splitlines()
+        assert f"the certificate of 127.0.0.1:{server.port} does not verify (IP address mismatch" in line
+        assert line.endswith("fix: set outbound.host to a name the relay's certificate is for (it is not for "
+                             "127.0.0.1), or fix the relay's certificate"), line
+        assert {(r["status"], r["attempts"]) for r in outbox_rows(ws)} == {("queued", 0)}
+        assert "fix: set outbound.host to a name the relay's certificate is for" in ws.cli("doctor", expect=1).output
+        assert server.sink.accepted == []
+    finally:
+        server.stop()

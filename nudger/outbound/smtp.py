@@ -10,8 +10,9 @@ by the next run with the same Message-ID).
 Answers: 2xx sent; a 5xx to RCPT or DATA is this recipient's or message's permanent
 failure (dead, with the server's words); a 4xx, a 5xx to MAIL FROM or AUTH (about us, not the
 recipient), a dropped connection or a timeout is temporary (the pipeline retries with
-backoff). When no connection can be opened at all, the rest of the batch is answered
-"not tried" at once instead of each message waiting for its own timeout.
+backoff). When no connection can be opened at all (the relay down, our login refused, its
+certificate untrusted), the rest of the batch is answered "untried" at once instead of each
+message waiting for its own timeout: nothing reached the relay, so no attempt is spent.
 
 Imported only when ``transport = "smtp"``: aiosmtplib costs ~0.1 s to import.
 """
@@ -23,6 +24,7 @@ import concurrent.futures
 import contextlib
 import queue
 import socket
+import ssl
 import threading
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -65,7 +67,8 @@ class SmtpTransport(Closing):
         self._idle: list[aiosmtplib.SMTP] = []  # open connections between batches
         self._live = 0  # connections open right now (idle or in use)
         self.down: str | None = None  # why no connection could be opened, once none could
-        self.down_cause = ""  # "login" when the relay refused our credentials, else "unreachable"
+        self.down_cause = ""  # "login" | "certificate" (the config's to fix) | "unreachable"
+        self.down_fix = ""  # what the admin does about it, for "login" and "certificate"
         self._hostname = _ehlo_name()
 
     # --- connections --------------------------------------------------------------
@@ -161,7 +164,8 @@ class SmtpTransport(Closing):
                         work.appendleft(msg)
                         break
                 if smtp is None:
-                    result = DeliveryResult(msg.outbox_id, "retry", f"not tried: {self.down}", self.down_cause)
+                    result = DeliveryResult(msg.outbox_id, "untried", f"not tried: {self.down}", self.down_cause,
+                                            self.down_fix)
                 else:
                     result, keep = await self._send(smtp, msg)
                     if not keep:
@@ -191,8 +195,12 @@ class SmtpTransport(Closing):
             if self._live > 0:
                 return None
             self.down = _why_down(self.settings, exc)
-            refused_login = isinstance(exc, aiosmtplib.SMTPAuthenticationError) and 500 <= exc.code < 600
-            self.down_cause = "login" if refused_login else "unreachable"
+            if (untrusted := certificate_failure(exc)) is not None:
+                self.down_cause, self.down_fix = "certificate", certificate_fix(self.settings, untrusted)
+            elif isinstance(exc, aiosmtplib.SMTPAuthenticationError) and 500 <= exc.code < 600:
+                self.down_cause, self.down_fix = "login", "check outbound.username and outbound.password_env"
+            else:
+                self.down_cause = "unreachable"
             return None
 
     async def _send(self, smtp: aiosmtplib.SMTP, msg: Outgoing) -> tuple[DeliveryResult, bool]:
@@ -268,8 +276,38 @@ def _by_code(outbox_id: int, code: int, message: str, stage: str) -> DeliveryRes
     return DeliveryResult(outbox_id, status, f"{stage}: {answer_text(code, message)}")
 
 
+def certificate_failure(exc: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The certificate check behind ``exc``, if that is what failed: STARTTLS raises it as it
+    is, implicit TLS wrapped in aiosmtplib's SMTPConnectError."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+_NAME_MISMATCH = (62, 64)  # X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH
+
+
+def certificate_fix(s: SmtpSettings, exc: ssl.SSLCertVerificationError) -> str:
+    """What the admin does about a relay certificate that does not verify, as IMAP's says it:
+    the certificate is for another name (outbound.host), or no trusted CA signed it."""
+    if exc.verify_code in _NAME_MISMATCH:
+        return (f"set outbound.host to a name the relay's certificate is for (it is not for {s.host}), "
+                "or fix the relay's certificate")
+    return ("point $SSL_CERT_FILE at the CA that signed the relay's certificate (a private CA's, say), "
+            f"or fix the relay's certificate for {s.host}")
+
+
+def _does_not_verify(exc: ssl.SSLCertVerificationError) -> str:
+    return f"does not verify ({exc.verify_message or exc})"
+
+
 def _why_down(s: SmtpSettings, exc: BaseException) -> str:
     where = f"{s.host}:{s.port}"
+    if (untrusted := certificate_failure(exc)) is not None:
+        return f"the certificate of {where} {_does_not_verify(untrusted)}"
     if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
         return f"{where} refused AUTH for {s.username}: {answer_text(exc.code, exc.message)}"
     if isinstance(exc, aiosmtplib.SMTPResponseException):
@@ -293,6 +331,10 @@ async def _probe(s: SmtpSettings) -> list[tuple[bool, str, str]]:
         try:
             greeting = await smtp.connect()
         except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
+            if (untrusted := certificate_failure(exc)) is not None:
+                checks.append((False, f"{where}: the certificate {_does_not_verify(untrusted)}",
+                               certificate_fix(s, untrusted)))
+                return checks
             ssl_hint = (" With tls = \"ssl\" the server must speak TLS at once (port 465); use \"starttls\" "
                         "for 587 or 25." if s.tls == "ssl" else "")
             checks.append((False, f"{where}: cannot connect: {type(exc).__name__}: {exc}",
@@ -313,8 +355,12 @@ async def _probe(s: SmtpSettings) -> list[tuple[bool, str, str]]:
             try:
                 await smtp.starttls()
             except (aiosmtplib.SMTPException, OSError) as exc:
-                checks.append((False, f"SMTP STARTTLS failed: {exc}", "the relay's certificate must be valid for "
-                               f"{s.host} (SSL_CERT_FILE names a CA bundle to trust)"))
+                untrusted = certificate_failure(exc)
+                checks.append((False, "SMTP STARTTLS failed: " + (
+                                   f"the certificate {_does_not_verify(untrusted)}" if untrusted else str(exc)),
+                               certificate_fix(s, untrusted) if untrusted else
+                               f"the relay's certificate must be valid for {s.host} (SSL_CERT_FILE names a CA "
+                               "bundle to trust)"))
                 return checks
             await smtp.ehlo()  # what the server offers over TLS (AUTH, usually)
             checks.append((True, "SMTP STARTTLS: TLS up, certificate valid", ""))

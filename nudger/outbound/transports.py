@@ -33,15 +33,23 @@ class Outgoing:
 
 @dataclass(frozen=True)
 class DeliveryResult:
-    """``relay``: why the relay, not this message, was the trouble: "unreachable" (no connection
-    could be opened, or it was lost mid-message) or "login" (it refused our credentials);
-    "" when the answer is about this message. A run in which every message met the same
-    trouble says so once and exits 75 (unreachable) or 78 (login)."""
+    """``status``: "sent"; "retry" (a temporary answer about this message: an attempt spent,
+    retried with backoff); "dead" (refused for good); or "untried": the message never reached
+    the relay because no connection could be opened (down, our login refused, a certificate
+    that does not verify). That says nothing about the recipient, so it spends no attempt: the
+    row stays queued as it was, for the next run.
+
+    ``relay``: why the relay, not this message, was the trouble: "unreachable" (no connection,
+    or it was lost mid-message), "login" (it refused our credentials) or "certificate" (its
+    certificate does not verify); "" when the answer is about this message. A run in which
+    every message met the relay's trouble says so once and exits 75 (unreachable) or 78 (login,
+    certificate: the config's to fix, said with ``fix``)."""
 
     outbox_id: int
-    status: str  # "sent" | "retry" | "dead"
+    status: str  # "sent" | "retry" | "dead" | "untried"
     answer: str = ""
     relay: str = ""
+    fix: str = ""  # what the admin does about the relay's trouble, when the config can fix it
 
 
 class Transport(Protocol):

@@ -58,6 +58,12 @@ class OutboxRows(Rows):
             [iso(now), limit],
         )
 
+    def outbox_due_count(self, now: datetime) -> int:
+        """How many emails wait for a delivery that is due (those a relay out of reach left)."""
+        row = self.db.conn.execute("select count(*) from outbox where status = 'queued' and send_after <= ?",
+                                   [iso(now)]).fetchone()
+        return int(row[0])
+
     def mark_sending(self, ids: list[int]) -> None:
         with self.transaction():
             marks = ",".join("?" * len(ids))
@@ -79,6 +85,14 @@ class OutboxRows(Rows):
                 "update outbox set status = 'queued', send_after = ?, last_error = ? where id = ?",
                 [iso(next_at), error, outbox_id],
             )
+
+    def mark_untried(self, outbox_id: int, error: str) -> None:
+        """Back to the queue as it was (the claim's attempt undone, the same send time): the
+        relay could not be reached, which says nothing about this email or its recipient."""
+        with self.transaction():
+            self.db.conn.execute(
+                "update outbox set status = 'queued', attempts = max(attempts - 1, 0), last_error = ?"
+                " where id = ?", [error, outbox_id])
 
     def count_queued_to(self, recipient: str, kinds: tuple[str, ...], handoff_id: int | None,
                         windows: list[tuple[datetime, bool]]) -> list[int]:
