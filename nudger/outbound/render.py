@@ -77,17 +77,20 @@ def wrap_text(text: str, width: int = WIDTH) -> str:
         if verbatim or len(line) <= width or "://" in line and len(line.split()) == 1:
             out.append(line)
             continue
-        m = re.match(r"^(\s*(?:>\s?)*(?:[-*•]\s+|\d+\.\s+|[A-Z][A-Za-z]{1,12}:\s{2,})?)", line)
-        lead = m.group(1) if m else ""
-        # A bullet's or a "Label:   " column's continuation lines hang under its text.
-        cont = re.sub(r"[-*•]|\d+\.|[A-Za-z]+:", lambda x: " " * len(x.group(0)), lead) if lead.strip(" >") else lead
-        out.append(
-            textwrap.fill(
-                line[len(lead) :], width, initial_indent=lead, subsequent_indent=cont,
-                break_long_words=False, break_on_hyphens=False,
-            )
-        )
+        out.append(_wrapped(line, width))
     return "\n".join(out)
+
+
+@lru_cache(maxsize=2048)
+def _wrapped(line: str, width: int) -> str:
+    """One long line wrapped; the same lines ("Reply with: …", a team's rush note) come back
+    in email after email of a run."""
+    m = re.match(r"^(\s*(?:>\s?)*(?:[-*•]\s+|\d+\.\s+|[A-Z][A-Za-z]{1,12}:\s{2,})?)", line)
+    lead = m.group(1) if m else ""
+    # A bullet's or a "Label:   " column's continuation lines hang under its text.
+    cont = re.sub(r"[-*•]|\d+\.|[A-Za-z]+:", lambda x: " " * len(x.group(0)), lead) if lead.strip(" >") else lead
+    return textwrap.fill(line[len(lead):], width, initial_indent=lead, subsequent_indent=cont,
+                         break_long_words=False, break_on_hyphens=False)
 
 
 def human_date(value: str | date | None) -> str:
