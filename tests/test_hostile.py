@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import signal
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -144,3 +146,40 @@ def test_a_header_repeated_thousands_of_times_is_read_in_its_first_occurrences(r
     assert mail.from_addr is not None and mail.from_addr.email == "sam@acme.test"
     verdict = run_path.feed(raw)
     assert verdict.outcome == "created" and not verdict.internal
+
+
+def test_the_time_budget_holds_off_the_main_thread_too(tmp_path: Path) -> None:
+    """A program that runs nudger from a worker thread (a test runner, a service embedding
+    it) gets the same guarantee: no SIGALRM there, so a watchdog raises in the reading thread."""
+    ws = Workspace(tmp_path, ORG_TOML + "\n[limits]\nmessage_seconds = 0.000001\n")
+    ws.deliver(make_forward(), name="1700000001.a.host")
+    ws.deliver(make_forward("@lee the bank letter, due 12/4", message_id="<b@mail.acme.test>"),
+               name="1700000002.b.host")
+    results: list = []
+    worker = threading.Thread(target=lambda: results.append(ws.run("2026-11-23T09:05")))
+    worker.start()
+    worker.join(timeout=120)
+    assert not worker.is_alive() and results, "the run in the worker thread finished"
+    held = json.loads(ws.cli("quarantine", "--json").output)
+    assert len(held) == 2 and all("longer than 1e-06 s" in h["reason"] for h in held), held
+    assert not list((ws.inbox / "new").iterdir())  # the run went on past the first
+
+
+def test_a_budget_that_was_not_used_up_leaves_nothing_behind_in_the_thread() -> None:
+    """The watchdog is disarmed when the reading ends: nothing is raised later in the thread."""
+    from nudger.budget import time_budget
+
+    done: list[str] = []
+
+    def work() -> None:
+        with time_budget(0.05):
+            sum(range(1000))
+        deadline = time.monotonic() + 0.2
+        while time.monotonic() < deadline:  # past the budget, outside it: must not be interrupted
+            sum(range(1000))
+        done.append("ok")
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    worker.join(timeout=10)
+    assert done == ["ok"]
