@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import email
 import json
+import shlex
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from conftest import Workspace, make_forward, make_reply
 
@@ -140,15 +144,55 @@ def test_init_writes_config_and_maildirs(tmp_path: Path) -> None:
     assert result.exit_code == 0
     config = tmp_path / "site" / "config" / "nudger.toml"
     assert config.exists() and (tmp_path / "site" / "config" / "mail" / "inbox" / "new").is_dir()
-    # The cron line names this installation's nudger by its full path (cron's PATH has no virtualenv).
-    [cron] = [line for line in result.output.splitlines() if "Add to crontab" in line]
-    command = cron.split(f"NUDGER_CONFIG={config} ")[1].split()
-    assert Path(command[0]).is_absolute() and Path(command[0]).exists() and command[1:] == ["run", "-q"]
+    # The commands it prints are checked pasted into a shell below.
     assert (tmp_path / "site" / "config" / "nudger.example.toml").exists()
     doctor = invoke("--config", str(config), "doctor", env={"NUDGER_SECRET": "x" * 32})
     assert doctor.exit_code == 0, doctor.output
     again = invoke("init", str(tmp_path / "site"))
     assert "already exists" in again.output
+
+
+def next_steps(output: str) -> dict[str, str]:
+    """init's "Next:" commands by step: the shell text after the step's label."""
+    tail = output[output.index("Next:"):].splitlines()
+    found = {"doctor": next(line for line in tail if "Check it:" in line).split("Check it:", 1)[1].strip(),
+             "ingest": next(line for line in tail if "pipe it to:" in line).split("pipe it to:", 1)[1].strip()}
+    cron = next(line for line in tail if "Add to crontab:" in line).split("Add to crontab:", 1)[1].split()
+    found["cron"] = " ".join(cron[5:])  # what cron hands to /bin/sh after the five time fields
+    return found
+
+
+@pytest.mark.parametrize("how", ["script", "module"])
+def test_init_next_steps_work_pasted_as_printed_without_nudger_on_path(tmp_path: Path, how: str) -> None:
+    """Right after the README's install nudger is in .venv/bin, not on PATH (nor on cron's):
+    every command init prints names this nudger by its full path and runs from any folder."""
+    from test_demo import NUDGER, clean_env
+
+    site = tmp_path / "my site"  # a space: the commands are quoted for the shell
+    start = [str(NUDGER)] if how == "script" else [sys.executable, "-m", "nudger"]
+    env = clean_env(tmp_path)
+    done = subprocess.run([*start, "init", str(site), "--domain", "acme.test"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    steps = next_steps(done.stdout)
+    first = shlex.split(steps["doctor"])[:len(start)]
+    assert first == ([str(NUDGER.resolve())] if how == "script" else start), steps
+    assert not any(line.lstrip().startswith("nudger ") for line in done.stdout.splitlines())
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+
+    def sh(line: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(["/bin/sh", "-c", line], cwd=elsewhere, env={**env, "NUDGER_SECRET": "s" * 32},
+                              input=stdin, capture_output=True, timeout=120)
+
+    doctor = sh(steps["doctor"])
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    assert b"doctor:" in doctor.stdout
+    run = sh(steps["cron"])
+    assert run.returncode == 0, run.stderr
+    ingest = sh(steps["ingest"], make_forward())
+    assert ingest.returncode == 0, ingest.stderr
+    assert (site / "config" / "nudger.db").exists()
 
 
 def test_init_never_writes_a_placeholder_domain(tmp_path: Path) -> None:

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import email
 import os
-import shlex
 import shutil
-import sys
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +30,7 @@ from nudger.errors import NudgerError
 from nudger.inbound.sources import MaildirSource
 from nudger.maildir import deliver_to_maildir
 from nudger.ops import demo_reasons, sample_mail
+from nudger.ops.invocation import shell_line
 from nudger.outbound.transports import MaildirTransport
 from nudger.pipeline import RunSummary, run_once
 from nudger.runtime import Runtime
@@ -234,15 +233,6 @@ def prepare(directory: Path) -> Path:
     return directory / "nudger.toml"
 
 
-def nudger_command() -> list[str]:
-    """How to run this nudger again from a shell: the script that is running, by its full
-    path (a virtualenv's bin/ is not on PATH after `pip install`), else `python -m nudger`."""
-    script = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
-    if script is not None and script.name.startswith("nudger") and script.suffix != ".py" and script.is_file():
-        return [str(script.resolve())]
-    return [sys.executable, "-m", "nudger"]
-
-
 class Play:
     """The story's runner: feeds each email to the inbound Maildir, runs the pipeline at that
     moment (and at every moment in between that something falls due), and keeps the steps."""
@@ -407,14 +397,14 @@ def run_demo(directory: Path, echo: Callable[[str], None]) -> DemoResult:
 def follow_ups(config_path: Path) -> tuple[FollowUp, ...]:
     """Commands to try next, with this nudger's full path and the demo's config: they work
     pasted as they are, right after `pip install`, whatever PATH says."""
-    base = [*nudger_command(), "--config", str(config_path)]
+    base = ["--config", str(config_path)]
     now = ["--now", f"{END:%Y-%m-%dT%H:%M}"]  # the demo's clock, not today's
     return (
-        FollowUp("The three handoffs:", shlex.join([*base, "items"])),
+        FollowUp("The three handoffs:", shell_line(*base, "items")),
         FollowUp("Pat's handoff #1: its timeline, its emails and the next one due:",
-                 shlex.join([*base, "show", "1", *now])),
-        FollowUp("Counts, the outbox and the demo's last run:", shlex.join([*base, "status"])),
-        FollowUp("What would go out next, to whom, in their time:", shlex.join([*base, "upcoming", *now])),
+                 shell_line(*base, "show", "1", *now)),
+        FollowUp("Counts, the outbox and the demo's last run:", shell_line(*base, "status")),
+        FollowUp("What would go out next, to whom, in their time:", shell_line(*base, "upcoming", *now)),
     )
 
 

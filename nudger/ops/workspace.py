@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterator
 from pathlib import Path
 
 from nudger.config import starter_config_text
 from nudger.maildir import ensure_maildir
+from nudger.ops.invocation import shell_line
 
 
 def example_config() -> Path:
@@ -35,19 +37,12 @@ def init_workspace(directory: Path, domain: str) -> Iterator[str]:
         yield f"made Maildir {config_path.parent / sub}"
     yield ""
     yield "Next:"
+    config = str(config_path)
     yield f"  1. Edit {config_path}: add your [[people]] and [teams] (see {example.name} beside it)."
-    yield f"  2. Check it:          nudger --config {config_path} doctor"
-    yield f"  3. Add to crontab:    */5 * * * * NUDGER_CONFIG={config_path} {_nudger_command()} run -q"
+    yield f"  2. Check it:          {shell_line('--config', config, 'doctor')}"
+    yield f"  3. Add to crontab:    */5 * * * * NUDGER_CONFIG={shlex.quote(config)} {shell_line('run', '-q')}"
     yield "     (with NUDGER_SECRET and any password variables: see crontab.example)."
-    yield f"  4. Deliver mail for handoffs@{domain} into {config_path.parent / 'mail/inbox'},"
+    address = f"handoffs@{domain}" if domain else "the handoff address"
+    yield f"  4. Deliver mail for {address} into {config_path.parent / 'mail/inbox'},"
     yield "     or read a shared mailbox over IMAP ([inbound] source = \"imap\"; docs/operating.md),"
-    yield "     or pipe it to `nudger ingest -`."
-
-
-def _nudger_command() -> str:
-    """The full path of this installation's `nudger` (cron's PATH would not find a virtualenv's)."""
-    import shutil
-    import sys
-
-    beside = Path(sys.executable).parent / "nudger"
-    return str(beside) if beside.exists() else shutil.which("nudger") or "nudger"
+    yield f"     or pipe it to: {shell_line('--config', config, 'ingest', '-')}"
