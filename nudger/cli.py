@@ -951,7 +951,7 @@ def doctor(ctx: click.Context) -> None:
     config = get_config(ctx, log_must_open=False)
     assert config is not None
     failures = warnings = 0
-    for found in checkup(config, os.environ):
+    for found in checkup(config, os.environ, _zone(ctx, config)):
         if found.level == "ok":
             click.echo(f"[ok] {found.what}")
         elif found.level == "warning":

@@ -205,6 +205,9 @@ def test_previews_note_tells_the_schedules_time_in_the_orgs_zone(ws: Workspace) 
     paris = ws.cli("preview", "overdue", "--to", "dana@acme.test", "--handoff", "1", "--tz", "Europe/Paris",
                    "--now", "2026-11-30T20:00:00+00:00").output
     assert "(as the schedule owed it on Mon 30 Nov 15:00 CET)" in paris
+    missing = ws.cli("preview", "overdue", "--to", "dana@acme.test", "--handoff", "9",
+                     "--now", "2026-11-30T20:00:00+00:00", expect=2)
+    assert "no handoff #9 as of Mon 30 Nov 14:00 CST" in missing.stderr, missing.stderr
 
 
 # --- item 10: errors -------------------------------------------------------------------

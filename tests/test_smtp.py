@@ -297,7 +297,11 @@ def test_doctor_shows_a_hard_bouncing_address(sws: Workspace, smtp: SmtpServer) 
     sws.deliver(make_forward())
     sws.run("2026-11-23T09:05")
     out = sws.cli("doctor", expect=1).output
-    assert "[FAIL] dana@acme.test hard-bounces: outgoing #2" in out and "RCPT: 550 5.1.1 User unknown" in out
+    # When, in the org's time like every other command (stored as 15:05 UTC), or --tz's.
+    assert "[FAIL] dana@acme.test hard-bounces: outgoing #2 on Mon 23 Nov 09:05 CST: RCPT: 550 5.1.1 User unknown" \
+        in out, out
+    paris = sws.cli("--tz", "Europe/Paris", "doctor", expect=1).output
+    assert "outgoing #2 on Mon 23 Nov 16:05 CET: RCPT: 550" in paris and "+00:00" not in paris
     assert "fix: correct dana's email in [[people]] and reassign what they own" in out
 
 

@@ -13,7 +13,9 @@ import difflib
 import os
 from collections.abc import Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import tzinfo
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from nudger.config import Config
 from nudger.errors import ConfigError, NudgerError, TemporaryFailure, storage_failure
@@ -87,8 +89,9 @@ def from_error(check: str, exc: NudgerError, fallback_fix: str, what: str = "") 
     return failed(check, what or str(exc), exc.fix or fallback_fix)
 
 
-def checkup(config: Config, env: Mapping[str, str]) -> Iterator[Finding]:
-    """Every check, in the order a run meets the parts."""
+def checkup(config: Config, env: Mapping[str, str], zone: tzinfo | None = None) -> Iterator[Finding]:
+    """Every check, in the order a run meets the parts; times told in ``zone`` (``--tz``, else
+    the org's)."""
     yield ok("config", f"config {config.source or '(defaults)'} loads")
     yield _check_user(config)
     yield from _check_directory(config)
@@ -106,7 +109,7 @@ def checkup(config: Config, env: Mapping[str, str]) -> Iterator[Finding]:
         yield from _check_outbound(config.outbound.path)
     if calendar_ok:  # every email reads the calendar: with a bad holidays code none renders
         yield from _check_templates(config)
-    yield from _check_bounces(config)
+    yield from _check_bounces(config, zone or ZoneInfo(config.org.timezone))
 
 
 def _findings(check: str, found: Iterable[tuple[bool, str, str]]) -> Iterator[Finding]:
@@ -384,8 +387,11 @@ def _check_smtp(config: Config, env: Mapping[str, str]) -> Iterator[tuple[bool, 
 
 # --- what the run sends -------------------------------------------------------------------
 
-def _check_bounces(config: Config) -> Iterator[Finding]:
+def _check_bounces(config: Config, zone: tzinfo) -> Iterator[Finding]:
     """Addresses whose mail was refused for good: nobody there reads what nudger sends."""
+    from datetime import UTC, datetime
+
+    from nudger.ops.local_time import when
     from nudger.state.store import Store
 
     try:
@@ -396,9 +402,11 @@ def _check_bounces(config: Config) -> Iterator[Finding]:
         bouncing = store.hard_bouncing()
     finally:
         store.close()
+    now = datetime.now(UTC)
     for b in bouncing:
         who = config.person_by_email(b["address"])
-        yield failed("bounces", (f"{b['address']} hard-bounces: outgoing #{b['outbox_id']} on {b['at']}: "
+        yield failed("bounces", (f"{b['address']} hard-bounces: outgoing #{b['outbox_id']} on "
+                                 f"{when(b['at'], zone, now)}: "
                                  f"{b['reason']}"), (
             f"correct {who.handle}'s email in [[people]] and reassign what they own" if who else
             "correct the address; it clears when mail from it arrives") +

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from nudger.core.records import Handoff, Notice
 from nudger.errors import NudgerError
+from nudger.ops.local_time import when
 from nudger.outbound.digests import is_empty
 from nudger.outbound.kinds import KINDS, KindInput
 from nudger.runtime import Runtime
@@ -35,11 +36,11 @@ class Preview:
     note: str = ""  # what the schedule says of this email for this handoff
 
 
-def _pick_handoff(rt: Runtime, to: str, handoff_id: int | None) -> Handoff:
+def _pick_handoff(rt: Runtime, to: str, handoff_id: int | None, zone: tzinfo) -> Handoff:
     if handoff_id is not None:
         found = rt.store.handoffs_as_of([handoff_id], rt.now)
         if not found:
-            raise PreviewError(f"no handoff #{handoff_id} as of {rt.now.isoformat()} (see `nudger items`)")
+            raise PreviewError(f"no handoff #{handoff_id} as of {when(rt.now, zone, rt.now)} (see `nudger items`)")
         return found[0]
     ids = rt.store.handoff_ids_involving(to, rt.now)
     found = rt.store.handoffs_as_of(ids[-1:], rt.now) if ids else []
@@ -75,14 +76,14 @@ def preview(rt: Runtime, kind_name: str, to: str, handoff_id: int | None = None,
     if team is not None and kind.name != "team_digest":
         raise PreviewError(f"--team is for team_digest; {kind.name} is not about a team")
     to = to.strip().lower()
-    handoff = _pick_handoff(rt, to, handoff_id) if kind.about_a_handoff else None
+    zone = zone or ZoneInfo(rt.config.org.timezone)
+    handoff = _pick_handoff(rt, to, handoff_id, zone) if kind.about_a_handoff else None
     context: dict[str, object] = {"as_of": rt.now}
     note = ""
     if kind.name == "team_digest":
         context["team"] = _team_of(rt, to, team)
     if kind.scheduled and handoff is not None:
-        context, note = _as_scheduled(rt, kind.name, handoff, to, context,
-                                      zone or ZoneInfo(rt.config.org.timezone))
+        context, note = _as_scheduled(rt, kind.name, handoff, to, context, zone)
     notice = Notice(kind.name, to, handoff.id if handoff else None, context=context,
                     key=f"preview:{kind.name}:{to}", not_before=rt.now)
     extra = kind.context(KindInput(notice, handoff, rt.config, rt.store)) if kind.context else None
@@ -106,9 +107,8 @@ def _as_scheduled(rt: Runtime, kind: str, handoff: Handoff, to: str, context: di
     slot = past[-1] if past else (min(mine, key=lambda s: s.at) if mine else None)
     if slot is None:
         return context, f"no {kind} is scheduled for #{handoff.id} as things stand"
-    local = slot.at.astimezone(zone)
-    when = f"{local:%a %d %b %H:%M} {local.tzname()}"
-    note = (f"as the schedule owed it on {when}" if slot.at <= rt.now else f"scheduled for {when}")
+    told = when(slot.at, zone, rt.now)
+    note = (f"as the schedule owed it on {told}" if slot.at <= rt.now else f"scheduled for {told}")
     if slot.to != to:
         note += f" (to {slot.to}, not {to})"
     return {**slot.context, **context}, note
