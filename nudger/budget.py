@@ -72,7 +72,7 @@ def _alarm(seconds: float) -> Iterator[None]:
 @contextmanager
 def _watchdog(seconds: float) -> Iterator[None]:
     """A timer thread that raises in this one, disarmed (and anything it raised but not yet
-    delivered withdrawn) when the block ends: nothing lands after it."""
+    delivered taken here) when the block ends: nothing lands after it."""
     raise_in = _async_raiser()
     if raise_in is None:
         yield
@@ -97,12 +97,26 @@ def _watchdog(seconds: float) -> Iterator[None]:
             state["over"] = True
             timer.cancel()
             if state["fired"]:
-                raise_in(reader, None)  # not delivered yet: withdrawn
+                # Whether or not it landed, settle it here. Not by withdrawing it (NULL): CPython
+                # 3.11 then leaves the interpreter's "async exception pending" flag set for good,
+                # which no thread ever clears, and a profiled frame (cProfile) spins on it
+                # forever. A harmless exception of our own replaces any still pending, and is
+                # taken (which clears the flag) inside this try.
+                try:
+                    raise_in(reader, _Settled)
+                    for _ in range(10_000):
+                        pass
+                except (_Settled, late):
+                    pass
 
 
-def _async_raiser() -> Callable[[int, type[BaseException] | None], bool] | None:
-    """CPython's PyThreadState_SetAsyncExc as ``(thread id, exception class or None) -> bool``
-    (None withdraws one not yet raised); None where the interpreter has no such call."""
+class _Settled(BaseException):
+    """Raised in the reading thread by itself, to take a watchdog's exception that fired late."""
+
+
+def _async_raiser() -> Callable[[int, type[BaseException]], bool] | None:
+    """CPython's PyThreadState_SetAsyncExc as ``(thread id, exception class) -> bool``; None
+    where the interpreter has no such call."""
     try:
         import ctypes
 
@@ -110,8 +124,7 @@ def _async_raiser() -> Callable[[int, type[BaseException] | None], bool] | None:
     except (ImportError, AttributeError):
         return None
 
-    def raise_in(thread: int, exc: type[BaseException] | None) -> bool:
-        # Untyped arguments: None goes as NULL (withdraw), a py_object as the class itself.
-        return bool(call(ctypes.c_ulong(thread), ctypes.py_object(exc) if exc is not None else None))
+    def raise_in(thread: int, exc: type[BaseException]) -> bool:
+        return bool(call(ctypes.c_ulong(thread), ctypes.py_object(exc)))
 
     return raise_in

@@ -183,3 +183,30 @@ def test_a_budget_that_was_not_used_up_leaves_nothing_behind_in_the_thread() -> 
     worker.start()
     worker.join(timeout=10)
     assert done == ["ok"]
+
+
+def test_a_budget_that_fired_in_a_worker_leaves_the_interpreter_sound() -> None:
+    """Found in CI: the watchdog used to withdraw a late exception with NULL, which on CPython
+    3.11 leaves the interpreter's pending-exception flag set for good; the next profiled call
+    in any thread then spun forever. Run in a child, so a regression fails instead of hanging."""
+    import subprocess
+    import sys
+
+    child = (
+        "import cProfile, threading\n"
+        "from nudger.budget import OverBudget, time_budget\n"
+        "fired = []\n"
+        "def work():\n"
+        "    for _ in range(20):\n"
+        "        try:\n"
+        "            with time_budget(0.001):\n"
+        "                while True: pass\n"
+        "        except OverBudget:\n"
+        "            fired.append(1)\n"
+        "t = threading.Thread(target=work); t.start(); t.join()\n"
+        "assert len(fired) == 20, fired\n"
+        "assert cProfile.Profile().runcall(lambda: sum(range(10))) == 45\n"
+        "print('sound', len(fired))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0 and done.stdout.startswith("sound"), (done.stdout, done.stderr)
