@@ -78,7 +78,7 @@ def _watchdog(seconds: float) -> Iterator[None]:
         yield
         return
     reader = threading.get_ident()
-    late = type("OverBudget", (OverBudget,), {"seconds": seconds})
+    late: type[OverBudget] = type("OverBudget", (OverBudget,), {"seconds": seconds})
     lock = threading.Lock()
     state = {"over": False, "fired": False}
 
