@@ -68,6 +68,20 @@ class Team:
     turnaround_days: int
     declared: bool = True  # False: only named by people's `team`, no [teams.<name>] table (defaults)
 
+    @property
+    def label(self) -> str:
+        return team_label(self.name)
+
+
+def team_label(key: str) -> str:
+    """A team as emails name it: ``accounting`` -> ``Accounting``, ``field_sales`` -> ``Field
+    Sales``; a key with capitals of its own (``EMEA``, ``McKinsey``) is kept as written. The
+    key itself stays the handle people type (``@accounting``)."""
+    words = key.replace("_", " ").replace("-", " ").split()
+    if key != key.lower():
+        return " ".join(words)
+    return " ".join(w[:1].upper() + w[1:] for w in words)
+
 
 @dataclass(frozen=True)
 class OrgConfig:

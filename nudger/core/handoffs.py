@@ -171,7 +171,7 @@ def _beyond_the_date(cmd: Command, ctx: Context) -> str:
         return ""
     found = parse_date_prefix(cmd.args, ctx.today, ctx.calendar, order)
     if found and found[0] == cmd.due:
-        return found[1].strip(" \t,.;:-\u2013\u2014")
+        return found[1].rstrip(" \t,;:-\u2013\u2014")  # their own full stop is kept
     return cmd.args
 
 

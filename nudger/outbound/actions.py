@@ -67,6 +67,9 @@ _BY_ROLE: dict[str, dict[str, tuple[Action, ...]]] = {
     },
 }
 _ESCALATED = (_REASSIGN, _DUE, _NOTE)
+# A reminder about the date to an owner who never acked: finished, a date they can keep
+# (which acks too), or not theirs. Their bare `ack` would keep a date that is near or past.
+_CHASED_UNACKED = (_DONE, _ACK_DATE, _DECLINE, _REASSIGN)
 
 
 def actions_for(kind: str, handoff: Handoff | None, role: str) -> tuple[Action, ...]:
@@ -75,6 +78,8 @@ def actions_for(kind: str, handoff: Handoff | None, role: str) -> tuple[Action, 
         return ()
     if kind == "escalation" and role == "someone":
         return _ESCALATED
+    if kind in ("due_soon", "overdue") and role == "owner" and handoff.status == "open":
+        return _CHASED_UNACKED
     return _BY_ROLE.get(role, {}).get(handoff.status, ())
 
 

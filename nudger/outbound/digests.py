@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from nudger.config.model import team_label
 from nudger.core.calendars import calendar_for
 from nudger.core.records import OPEN_STATES, Handoff
 
@@ -85,8 +86,20 @@ def personal_digest(inp: KindInput) -> dict[str, Any]:
     # Only the commands this reader can use: `done`/`ack` for what they owe, `thanks` for
     # what was done for them; a note suits every item.
     can_do = (("done", "ack") if mine else ()) + (("thanks",) if unthanked else ()) + ("note",)
-    return {"sections": [s for s in sections if s.items], "as_of": at, "today": today, "can_do": can_do,
+    shown_sections = [s for s in sections if s.items]
+    waiting, owing = sections[0].items, sections[1].items
+    firsts = {
+        "done": (owing or waiting), "ack": (waiting or owing), "thanks": sections[3].items,
+        "note": [i for s in shown_sections for i in s.items],
+    }
+    return {"sections": shown_sections, "as_of": at, "today": today, "can_do": can_do,
+            "examples": _examples(can_do, {c: [i.id for i in items] for c, items in firsts.items()}),
             "names": _requester_names(handoffs)}
+
+
+def _examples(can_do: tuple[str, ...], ids: dict[str, list[int]]) -> dict[str, int]:
+    """The footer's sample commands name numbers that are in this email (a reader copies them)."""
+    return {c: ids[c][0] for c in can_do if ids.get(c)}
 
 
 def _requester_names(handoffs: list[Handoff]) -> dict[str, str]:
@@ -101,7 +114,9 @@ def appreciation(inp: KindInput) -> dict[str, Any]:
     done = [hid for hid, _at, thanked in store.completions(email, at - RECENT, at) if not thanked]
     handoffs = {h.id: h for h in store.handoffs_as_of(sorted(set(done)), at)}
     items = [handoffs[hid] for hid in dict.fromkeys(done) if hid in handoffs and handoffs[hid].status == "done"]
-    return {"items": items, "as_of": at, "can_do": ("thanks", "note"), "names": _requester_names(items)}
+    ids = [h.id for h in items]
+    return {"items": items, "as_of": at, "can_do": ("thanks", "note"),
+            "examples": _examples(("thanks", "note"), {"thanks": ids, "note": ids}), "names": _requester_names(items)}
 
 
 _TOLD = {
@@ -170,7 +185,7 @@ def team_digest(inp: KindInput) -> dict[str, Any]:
     figures = [Figure(label, _shown(getattr(week, attr), kind), _shown(getattr(last, attr), kind) if last else "-")
                for label, attr, kind in rows]
     names = inp.lookup.requester_names([who for who, _n in week.rush_by_requester])
-    return {"week": week, "figures": figures, "team": team, "as_of": at, "names": names}
+    return {"week": week, "figures": figures, "team": team_label(team), "as_of": at, "names": names}
 
 
 def is_empty(kind: str, context: dict[str, Any]) -> bool:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 LAYOUT_FIELDS: Mapping[str, Any] = MappingProxyType({
     "actor": None, "also_told": [], "attachments": [], "skipped_attachments": [], "customer_files": [],
     "can_do": (),  # a digest's commands that its reader can use: ("done", "ack", "thanks", "note")
+    "examples": {},  # command -> a handoff number in this email, for the footer's sample commands
     "names": {},  # email -> the name a person outside [[people]] gave in their From (the `person` filter)
 })
 

@@ -28,6 +28,7 @@ from jinja2 import (
 from markupsafe import Markup
 
 from nudger.config import Config
+from nudger.config.model import team_label
 from nudger.core.calendars import calendar_for
 from nudger.core.classify import LOOP_HEADER
 from nudger.core.message_ids import message_id_for
@@ -171,6 +172,7 @@ class Renderer:
         self.env.filters["person"] = pass_context(lambda ctx, email: self.person_name(email, ctx.get("names")))
         self.env.filters["addresses"] = addresses
         self.env.filters["sentence"] = sentence
+        self.env.filters["team"] = team_label
 
     def local_when(self, ctx: Any, value: datetime | str | None) -> str:
         """A moment of ours in the recipient's own time ("Mon 23 Nov, 09:02"); a date

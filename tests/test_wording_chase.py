@@ -1,0 +1,70 @@
+"""Reminders and team names as their readers see them: an owner who never acked is offered
+what fits (done, a date they can keep, decline), and teams go by their names."""
+
+from __future__ import annotations
+
+from conftest import Workspace, make_forward
+
+from nudger.config.model import team_label
+
+
+def _days(ws: Workspace, *days: str) -> None:
+    for day in days:
+        for hour in ("08:05", "09:05", "12:05"):
+            ws.run(f"{day}T{hour}")
+
+
+def test_a_reminder_to_an_owner_who_never_acked_offers_ack_with_a_date_not_blocked(ws: Workspace) -> None:
+    ws.deliver(make_forward())
+    _days(ws, "2026-11-23", "2026-11-24", "2026-11-25", "2026-11-26", "2026-11-27", "2026-11-30", "2026-12-01")
+    chased = ws.sent_to("dana@acme.test", "due_soon") + ws.sent_to("dana@acme.test", "overdue")
+    assert {s.kind for s in chased} == {"due_soon", "overdue"}, [s.kind for s in chased]
+    for s in chased:
+        text = " ".join(s.text.split())
+        assert "You haven't confirmed it yet" in text and "`ack <date>` with a date you can keep" in text
+        assert "blocked <reason>" not in text and "`due <date>`" not in text
+        assert "Reply with: done | ack <date> | decline <reason> | reassign @someone" in text
+        assert "mailto:" in s.html and "Confirm a new date" in s.html and ">Blocked<" not in s.html
+
+
+def test_a_reminder_to_an_owner_who_acked_offers_due_and_blocked(ws: Workspace) -> None:
+    from conftest import make_reply
+
+    ws.deliver(make_forward())
+    ws.run("2026-11-23T09:05")
+    [notice] = ws.sent_to("dana@acme.test", "new_handoff")
+    ws.deliver(make_reply(notice, "ack", sender="dana@acme.test"))
+    _days(ws, "2026-11-23", "2026-11-24", "2026-11-25", "2026-11-26", "2026-11-27", "2026-11-30")
+    chased = ws.sent_to("dana@acme.test", "due_soon") + ws.sent_to("dana@acme.test", "overdue")
+    assert chased
+    for s in chased:
+        text = " ".join(s.text.split())
+        assert "You haven't confirmed" not in text and "`blocked <reason>`" in text
+
+
+def test_teams_go_by_their_names_in_emails() -> None:
+    assert team_label("accounting") == "Accounting"
+    assert team_label("field_sales") == "Field Sales"
+    assert team_label("EMEA") == "EMEA" and team_label("McKinsey-Ops") == "McKinsey Ops"
+
+
+def test_the_owner_line_names_the_team(ws: Workspace) -> None:
+    ws.deliver(make_forward(note="@accounting please send the W-9, due friday"))
+    ws.run("2026-11-23T09:05")
+    [notice] = [s for s in ws.sent() if s.kind == "new_handoff"]
+    assert "(Accounting)" in notice.text and "(accounting)" not in notice.text
+
+
+def test_words_after_a_new_date_are_relayed_with_their_own_full_stop(ws: Workspace) -> None:
+    from conftest import make_reply
+
+    ws.deliver(make_forward())
+    ws.run("2026-11-23T09:05")
+    [notice] = ws.sent_to("dana@acme.test", "new_handoff")
+    ws.deliver(make_reply(notice, "ack", sender="dana@acme.test"))
+    ws.run("2026-11-23T09:30")
+    ws.deliver(make_reply(notice, "due 12/4 - The customer asked for more time.", sender="dana@acme.test",
+                          date="Mon, 23 Nov 2026 11:30:00 -0600"))
+    ws.run("2026-11-23T11:35")
+    [moved] = ws.sent_to("sam@acme.test", "due_changed")
+    assert "They wrote: The customer asked for more time.\r\n" in moved.text
