@@ -68,3 +68,21 @@ def test_words_after_a_new_date_are_relayed_with_their_own_full_stop(ws: Workspa
     ws.run("2026-11-23T11:35")
     [moved] = ws.sent_to("sam@acme.test", "due_changed")
     assert "They wrote: The customer asked for more time.\r\n" in moved.text
+
+
+STATE_CHANGES = ("acknowledged", "blocked", "unblocked", "done", "cancelled", "reopened", "due_changed",
+                 "thanks", "note", "declined", "reassigned", "changes")
+
+
+def test_every_state_change_email_carries_the_handoffs_card(ws: Workspace, tmp_path) -> None:
+    """The short emails (done, blocked, a note, …) show the card too: due date, status badge,
+    owner, requester, in HTML and in text, so the reader sees where it stands at a glance."""
+    ws.deliver(make_forward(note="@accounting please send the W-9, due friday"))
+    ws.run("2026-11-23T09:05")
+    for kind in STATE_CHANGES:
+        html = tmp_path / f"{kind}.html"
+        out = ws.cli("preview", kind, "--to", "sam@acme.test", "--handoff", "1", "--html", str(html),
+                     "--now", "2026-11-23T10:00").output
+        assert "  Status:    " in out and "  Owner:     Dana Numbers (Accounting)" in out, (kind, out)
+        page = html.read_text()
+        assert 'class="badge badge-' in page and "#1 W-9 request" in page, kind
