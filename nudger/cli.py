@@ -10,8 +10,8 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable
-from datetime import UTC, datetime, tzinfo
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -184,6 +184,13 @@ def parse_now(text: str | None, config: Config | None) -> datetime:
 def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
+
+
+class NotFound(click.ClickException):
+    """A handoff, email or message number that does not exist: the caller's mistake, so a
+    usage error (exit 2), as an unknown option is; exit 1 stays for what nobody expected."""
+
+    exit_code = 2
 
 @click.group(cls=NudgerGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="nudger")
@@ -458,7 +465,7 @@ def show(ctx: click.Context, handoff_id: int, as_json: bool, now_text: str | Non
     store = _store(ctx)
     h = store.handoff(handoff_id)
     if h is None:
-        raise click.ClickException(f"no handoff #{handoff_id} (see `nudger items`)")
+        raise NotFound(f"no handoff #{handoff_id} (see `nudger items`)")
     events = store.events(handoff_id)
     mails = store.outbox_for_handoff(handoff_id)
     config = get_config(ctx)
@@ -484,7 +491,7 @@ def show(ctx: click.Context, handoff_id: int, as_json: bool, now_text: str | Non
     if h.rush:
         click.echo("  rush       yes (less notice than the team asks for)")
     if h.watchers:
-        click.echo(f"  watchers   {', '.join(h.watchers)}")
+        click.echo(f"  watchers   {', '.join(_named(config, w) or w for w in h.watchers)}")
     if h.forwarded:
         f = h.forwarded
         click.echo(f"  customer   {(f.get('from') or {}).get('email')} — {f.get('subject')}")
@@ -492,10 +499,11 @@ def show(ctx: click.Context, handoff_id: int, as_json: bool, now_text: str | Non
     if h.updated != h.created:
         click.echo(f"  updated    {when(h.updated, zone, now)}")
     click.echo("timeline:")
-    for e in events:
-        detail = ", ".join(f"{k}={v}" for k, v in e.data.items() if v and k not in ("reasons", "watchers"))
-        words = f"  “{e.words}”" if e.words else ""
-        click.echo(f"  {when(e.at, zone, now)}  {e.kind:<15} {e.actor or ''}  {detail}{words}".rstrip())
+    timeline = [(when(e.at, zone, now), e.kind, _short_name(config, e.actor),
+             f"{_event_detail(config, e.data, now, zone)}  {f'“{_one_line(e.words)}”' if e.words else ''}".strip())
+            for e in events]
+    for line in table(("", "", "", ""), timeline)[1:] if timeline else []:
+        click.echo(f"  {line}")
     click.echo("emails:")
     rows = []
     for m in mails:
@@ -512,6 +520,34 @@ def show(ctx: click.Context, handoff_id: int, as_json: bool, now_text: str | Non
         click.echo("next:      nothing scheduled")
 
 
+def _short_name(config: Config, email: str | None) -> str:
+    """A person in a timeline column: the directory's name, else the address."""
+    person = config.person_by_email(email) if email else None
+    return person.name if person else (email or "")
+
+
+def _one_line(words: str, limit: int = 160) -> str:
+    """Someone's words on one line of the timeline (`show --json` has them whole)."""
+    flat = " / ".join(line.strip() for line in words.splitlines() if line.strip())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def _event_detail(config: Config, data: Mapping[str, Any], now: datetime, zone: tzinfo) -> str:
+    """An event's facts as people read them: dates as `Fri 4 Dec`, people by name."""
+    from nudger.ops.local_time import day
+
+    def shown(value: Any) -> str:
+        text = str(value)
+        if len(text) == 10 and text[4] == "-" and text[7] == "-":
+            try:
+                return day(date.fromisoformat(text), now, zone)
+            except ValueError:
+                return text
+        return _short_name(config, text) if "@" in text else _one_line(text, 80)
+
+    return ", ".join(f"{k}={shown(v)}" for k, v in data.items() if v and k not in ("reasons", "watchers"))
+
+
 def _named(config: Config, email: str | None, given: str = "") -> str | None:
     """``Name <email>`` for a person: the directory's name, else the one their mail gave."""
     if not email:
@@ -524,12 +560,13 @@ def _named(config: Config, email: str | None, given: str = "") -> str | None:
 def _slot_json(config: Config, slot: Any) -> dict[str, Any]:
     """A scheduled email as `upcoming` and `show` print it: when, in the recipient's own time."""
     from nudger.core.calendars import calendar_for
+    from nudger.ops.local_time import short_day
 
     cal = calendar_for(config, slot.to)
     local = cal.local(cal.next_business_start(slot.at))  # it waits for their business hours
     about = f"#{slot.handoff_id}" if slot.handoff_id else str(slot.context.get("team") or "")
     return {"kind": slot.kind, "to": slot.to, "at": local.isoformat(), "handoff": slot.handoff_id,
-            "local": f"{local:%a %d %b %H:%M} {local.tzname()}", "key": slot.key, "about": about}
+            "local": f"{short_day(local)} {local:%H:%M} {local.tzname()}", "key": slot.key, "about": about}
 
 
 @cli.command()
@@ -616,10 +653,11 @@ def upcoming(ctx: click.Context, days: int, as_json: bool, now_text: str | None)
 
 def _queued_json(config: Config, row: dict[str, Any]) -> dict[str, Any]:
     from nudger.core.calendars import calendar_for
+    from nudger.ops.local_time import short_day
 
     local = calendar_for(config, row["recipient"]).local(datetime.fromisoformat(row["send_after"]))
     return {"kind": row["kind"], "to": row["recipient"], "at": local.isoformat(), "handoff": row["handoff_id"],
-            "local": f"{local:%a %d %b %H:%M} {local.tzname()}",
+            "local": f"{short_day(local)} {local:%H:%M} {local.tzname()}",
             "about": f"#{row['handoff_id']} queued" if row["handoff_id"] else "queued"}
 
 
@@ -727,10 +765,13 @@ def outbox(ctx: click.Context, as_json: bool, show_all: bool) -> None:
         emit_json([{**r, "state": _outbox_state(r)} for r in rows])
         return
     if not rows:
-        click.echo("outbox is empty")
+        click.echo("outbox is empty" if show_all else
+                   "outbox is empty: nothing queued, retrying or failed (--all shows sent mail too)")
+        return
     config = get_config(ctx)
     assert config is not None
     zone, now = _zone(ctx, config), datetime.now(UTC)
+    click.echo(f"{'id':<5} {'state':<9} {'kind':<14} {'to':<26} when  subject")
     for r in rows:
         state = _outbox_state(r)
         at = r["failed_at"] or r["sent"]
@@ -762,7 +803,7 @@ def outbox_retry(ctx: click.Context, outbox_id: int, now_text: str | None) -> No
     now = parse_now(now_text, config)
     row = _store(ctx).requeue(outbox_id, now)
     if row is None:
-        raise click.ClickException(f"no outgoing email #{outbox_id}; `nudger outbox --all` lists them")
+        raise NotFound(f"no outgoing email #{outbox_id}; `nudger outbox --all` lists them")
     if not row["requeued"] and not row["has_raw"]:
         raise click.ClickException(f"#{outbox_id}'s content was dropped after [outbound] keep_sent_days; "
                                    "it cannot be sent again")
@@ -805,7 +846,7 @@ def _held(ctx: click.Context, quarantine_id: int) -> Any:
 
     message = held_message(_store(ctx), quarantine_id)
     if message is None:
-        raise click.ClickException(f"no quarantined message #{quarantine_id} (see `nudger quarantine`)")
+        raise NotFound(f"no quarantined message #{quarantine_id} (see `nudger quarantine`)")
     return message
 
 
@@ -856,7 +897,7 @@ def quarantine_retry(ctx: click.Context, quarantine_id: int, now_text: str | Non
         summary = RunSummary()
         outcome = retry_quarantined(rt, quarantine_id, summary)
         if outcome is None:
-            raise click.ClickException(f"no held message #{quarantine_id} (see `nudger quarantine`)")
+            raise NotFound(f"no held message #{quarantine_id} (see `nudger quarantine`)")
         with run_lock(config.database_path) as held:
             if held:
                 with open_transport(config) as transport:
@@ -871,7 +912,7 @@ def quarantine_retry(ctx: click.Context, quarantine_id: int, now_text: str | Non
 def quarantine_drop(ctx: click.Context, quarantine_id: int) -> None:
     """Delete a held message's bytes for good; its record stays (status dropped)."""
     if not _store(ctx).drop_quarantined(quarantine_id):
-        raise click.ClickException(f"no held message #{quarantine_id} (see `nudger quarantine`)")
+        raise NotFound(f"no held message #{quarantine_id} (see `nudger quarantine`)")
     click.echo(f"#{quarantine_id}: dropped")
 
 

@@ -136,7 +136,7 @@ def test_status_and_show(ws: Workspace) -> None:
     assert status["last_run"] is not None
     text = ws.cli("show", "1").output
     assert "W-9 request" in text and "timeline:" in text
-    assert ws.cli("show", "99", expect=1).exit_code == 1
+    assert ws.cli("show", "99", expect=2).exit_code == 2
 
 
 def test_init_writes_config_and_maildirs(tmp_path: Path) -> None:
@@ -223,7 +223,7 @@ def test_demo_runs_and_reruns(tmp_path: Path) -> None:
     not_demo = tmp_path / "mine"
     not_demo.mkdir()
     (not_demo / "keep.txt").write_text("x")
-    assert invoke("demo", str(not_demo)).exit_code == 1
+    assert invoke("demo", str(not_demo)).exit_code == 2
 
 
 def test_readme_documents_every_command_and_the_ci_runs_its_test_command() -> None:

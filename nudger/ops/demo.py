@@ -31,6 +31,7 @@ from nudger.inbound.sources import MaildirSource
 from nudger.maildir import deliver_to_maildir
 from nudger.ops import demo_reasons, sample_mail
 from nudger.ops.invocation import shell_line
+from nudger.ops.local_time import short_day
 from nudger.outbound.transports import MaildirTransport
 from nudger.pipeline import RunSummary, run_once
 from nudger.runtime import Runtime
@@ -127,6 +128,13 @@ HOW_TO_READ = (
 )
 
 
+class FolderTaken(NudgerError):
+    """The demo's folder holds something else: the demo never writes into it (exit 2, as a
+    wrong argument)."""
+
+    exit_code = 2
+
+
 def at(day: int, hour: int, minute: int = 0, month: int = 11, tz: ZoneInfo = TZ) -> datetime:
     return datetime(2026, month, day, hour, minute, tzinfo=tz)
 
@@ -220,7 +228,7 @@ def prepare(directory: Path) -> Path:
     """A fresh demo workspace; refuses to touch a folder that isn't one of ours."""
     directory = directory.resolve()
     if directory.exists() and any(directory.iterdir()) and not (directory / MARKER).exists():
-        raise NudgerError(f"{directory} exists and is not a nudger demo folder; pick another DIRECTORY")
+        raise FolderTaken(f"{directory} exists and is not a nudger demo folder; pick another DIRECTORY")
     for name in ("mail", "nudger.db", "nudger.db-wal", "nudger.db-shm", "nudger.db.lock", "nudger.log"):
         target = directory / name
         if target.is_dir():
@@ -317,10 +325,10 @@ def step_lines(step: Step, told: dict[str, datetime], width: int = 100) -> list[
     """A step as the console shows it: when and whose time, what happened, then each email
     that went (kind, recipient, their time, why) and each that waits. A reason already told
     (the same daily digest, again) is not spelled out again: ``told`` remembers when it was."""
-    head = f"  {step.at:%a %d %b %H:%M} {step.at.tzname()}, {step.whose}'s time: {step.what}"
+    head = f"  {short_day(step.at)} {step.at:%H:%M} {step.at.tzname()}, {step.whose}'s time: {step.what}"
     lines = textwrap.wrap(head, width, subsequent_indent=" " * 6)
     for mail in step.sent:
-        why = mail.why if mail.why not in told else f"as on {told[mail.why]:%a %d %b}."
+        why = mail.why if mail.why not in told else f"as on {short_day(told[mail.why])}."
         told.setdefault(mail.why, mail.at)
         lines += textwrap.wrap(f"→ {mail.kind} to {mail.to_name}, {mail.at:%H:%M} {mail.at.tzname()}: {why}",
                                width, initial_indent=" " * 6, subsequent_indent=" " * 8)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from nudger.ops.demo_reasons import day_title
+from nudger.ops.local_time import short_day
 from nudger.outbound.render import builtin_templates
 
 if TYPE_CHECKING:
@@ -80,6 +81,6 @@ def write_index(result: DemoResult, cast: str, how_to_read: str) -> Path:
     first, last = result.steps[0].at, result.steps[-1].at
     html = env.get_template("index.html").render(
         result=result, days=days(result), cast=cast, how_to_read=how_to_read, count=len(result.emails),
-        span=f"{first:%a %d %b} to {last:%a %d %b %Y}")
+        span=f"{short_day(first)} to {short_day(last)} {last:%Y}")
     result.index.write_text(html, encoding="utf-8")
     return result.index

@@ -16,6 +16,7 @@ from nudger.config import Config, Person
 from nudger.core.calendars import calendar_for
 from nudger.core.records import Handoff
 from nudger.core.schedule import escalation_target
+from nudger.ops.local_time import short_day
 
 DAY_NAMES = {"mon": "Monday", "tue": "Tuesday", "wed": "Wednesday", "thu": "Thursday", "fri": "Friday",
              "sat": "Saturday", "sun": "Sunday"}
@@ -71,7 +72,7 @@ class Facts:
 
 
 def day(d: date | datetime) -> str:
-    return f"{d:%a %d %b}"
+    return short_day(d)
 
 
 def day_title(at: date | datetime) -> str:
@@ -81,7 +82,7 @@ def day_title(at: date | datetime) -> str:
 
 def clock(at: datetime) -> str:
     """A local time with its zone: "Mon 23 Nov 10:12 EST"."""
-    return f"{at:%a %d %b %H:%M} {at.tzname()}"
+    return f"{short_day(at)} {at:%H:%M} {at.tzname()}"
 
 
 def city(timezone: str) -> str:

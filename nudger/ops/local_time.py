@@ -57,7 +57,7 @@ def when(value: datetime | str | None, zone: tzinfo, now: datetime | None = None
         return "-"
     local = at.astimezone(zone)
     year = "" if now is not None and now.astimezone(zone).year == local.year else f" {local.year}"
-    return f"{local:%a %d %b}{year} {local:%H:%M} {local.tzname()}"
+    return f"{short_day(local)}{year} {local:%H:%M} {local.tzname()}"
 
 
 def theirs(value: datetime | str | None, shown_in: tzinfo, person: tzinfo) -> str:
@@ -77,7 +77,12 @@ def day(value: date | None, now: datetime | None = None, zone: tzinfo | None = N
     if value is None:
         return "-"
     year = "" if now is not None and now.astimezone(zone).year == value.year else f" {value.year}"
-    return f"{value:%a %d %b}{year}"
+    return f"{short_day(value)}{year}"
+
+
+def short_day(value: date) -> str:
+    """``Fri 4 Dec``: as the emails write a day (no leading zero), so both read alike."""
+    return f"{value:%a} {value.day} {value:%b}"
 
 
 def ago(value: datetime | str | None, now: datetime) -> str:

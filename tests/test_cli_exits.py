@@ -1,0 +1,49 @@
+"""Exit codes of the admin commands' refusals: a number that does not exist, or a folder the
+demo will not write into, is the caller's mistake (exit 2), said in one line with the way on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+from conftest import Workspace, make_forward
+
+from nudger.cli import cli
+
+
+def test_a_handoff_number_that_does_not_exist_is_a_usage_error(ws: Workspace) -> None:
+    ws.deliver(make_forward())
+    ws.run("2026-11-23T09:05")
+    for args in (("show", "#99"), ("show", "99"), ("preview", "done", "--to", "sam@acme.test", "--handoff", "99"),
+                 ("outbox", "retry", "99"), ("quarantine", "show", "9")):
+        result = ws.cli(*args, expect=2)
+        assert "#99" in result.output or "#9" in result.output, (args, result.output)
+        assert "Traceback" not in result.output
+
+
+def test_the_demo_refuses_a_folder_that_is_not_a_demo_and_leaves_it_alone(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    result = CliRunner().invoke(cli, ["demo", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert "is not a nudger demo folder; pick another DIRECTORY" in result.output
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+def test_show_reads_as_people_write_and_outbox_has_a_header(ws: Workspace) -> None:
+    """Names, not addresses; a multi-line note on one line of its column; a header on outbox."""
+    from conftest import make_reply
+
+    ws.deliver(make_forward(note="@dana can you send them our W-9?\nThey need it this week. due friday"))
+    ws.run("2026-11-23T09:05")
+    [notice] = ws.sent_to("dana@acme.test", "new_handoff")
+    ws.deliver(make_reply(notice, "ack", sender="dana@acme.test"))
+    ws.deliver(make_reply(notice, "due 12/4", sender="dana@acme.test", date="Mon, 23 Nov 2026 11:30:00 -0600"))
+    ws.run("2026-11-23T11:35")
+    timeline = ws.cli("show", "1", "--now", "2026-11-23T12:00").output.split("timeline:\n")[1].split("emails:")[0]
+    lines = timeline.splitlines()
+    assert all(line.startswith("  Mon 23 Nov") for line in lines), timeline  # one line per event
+    assert "W-9? / They need it this week. due friday”" in timeline
+    assert "Sam Seller" in timeline and "Dana Numbers" in timeline and "@acme.test" not in timeline
+    assert "Fri 4 Dec" in timeline and "2026-12-04" not in timeline
+    listing = ws.cli("outbox", "--all").output.splitlines()
+    assert listing[0].split() == ["id", "state", "kind", "to", "when", "subject"]
