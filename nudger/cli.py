@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -705,7 +705,11 @@ def status(ctx: click.Context, as_json: bool, now_text: str | None) -> None:
     if run:
         clock = f" (its clock: {when(run['now'], zone, now)})" if run.get("now") and abs(
             (datetime.fromisoformat(run["now"]) - datetime.fromisoformat(run["finished"])).total_seconds()) > 60 else ""
-        click.echo(f"last run:   {when(run['finished'], zone, now)}, {ago(run['finished'], datetime.now(UTC))}{clock}")
+        wall, finished = datetime.now(UTC), datetime.fromisoformat(run["finished"])
+        # A run given a later --now (the demo, a replay) records that time: not "in 44 h".
+        since = ago(run["finished"], wall) if finished <= wall + timedelta(minutes=1) else (
+            "ahead of this machine's clock (a run given --now)")
+        click.echo(f"last run:   {when(run['finished'], zone, now)}, {since}{clock}")
     else:
         click.echo("last run:   never")
 

@@ -315,7 +315,9 @@ def _apply_reply(m: Inbound, handoff: Handoff, roles: frozenset[str]) -> Result:
         reasons.append(f"{parsed.word!r} looks like a typo of {parsed.suggestion!r}: nothing changed")
         notice = Notice("did_you_mean", sender, handoff.id,
                         context={"word": parsed.word, "suggestion": parsed.suggestion})
-        return Result("reply", "refused", reasons, handoff.id, True, m.answer([notice], handoff))
+        # Answered, not refused: nothing was asked that nudger would not do (`status` counts
+        # refusals for the admin to look at; a typo is the sender's to fix, and they are told).
+        return Result("reply", "answered", reasons, handoff.id, True, m.answer([notice], handoff))
     outcome = owner_from_answer(handoff, reading.text, ctx)
     if outcome is not None:
         reasons.append("the requester named the owner")
@@ -365,7 +367,7 @@ def _digest_reply(m: Inbound) -> Result:
                 if isinstance(parsed, Suggestion) else "I found no text in it")
         reasons.append(f"a digest reply with no command: {what}")
         notice = Notice("refusal", sender, None, context={"reason": f"{what}.", "how": _DIGEST_HOW})
-        return Result("reply", "refused", reasons, None, True, m.answer([notice]))
+        return Result("reply", "answered", reasons, None, True, m.answer([notice]))  # a typo, not a refusal
     answers: list[Notice] = []  # digest choice, status, help: answers of their own
     by_ref: dict[int, list[Command]] = {}  # in the order first named; each handoff's lines in order
     refused: list[tuple[int, str]] = []  # (where in the reply, what and why), told in that order

@@ -47,3 +47,30 @@ def test_show_reads_as_people_write_and_outbox_has_a_header(ws: Workspace) -> No
     assert "Fri 4 Dec" in timeline and "2026-12-04" not in timeline
     listing = ws.cli("outbox", "--all").output.splitlines()
     assert listing[0].split() == ["id", "state", "kind", "to", "when", "subject"]
+
+
+def test_a_typo_is_answered_not_counted_as_refused(ws: Workspace) -> None:
+    import json
+
+    from conftest import make_reply
+
+    ws.deliver(make_forward())
+    ws.run("2026-11-23T09:05")
+    [notice] = ws.sent_to("dana@acme.test", "new_handoff")
+    ws.deliver(make_reply(notice, "dne", sender="dana@acme.test"))
+    ws.run("2026-11-23T10:00")
+    assert ws.sent_to("dana@acme.test", "did_you_mean")
+    status = json.loads(ws.cli("status", "--json").output)
+    assert status["refused"]["count"] == 0 and status["inbound"]["reply"] == 1
+    ws.deliver(make_reply(notice, "done", sender="eve@acme.test", message_id="<eve@mail.acme.test>"))
+    ws.run("2026-11-23T10:30")
+    assert json.loads(ws.cli("status", "--json").output)["refused"]["count"] == 1  # not on #1
+
+
+def test_status_does_not_say_a_run_given_a_later_now_is_in_the_future(tmp_path: Path) -> None:
+    """The demo's runs record their own (future) clock: status says so, not 'in 44 h'."""
+    assert CliRunner().invoke(cli, ["demo", str(tmp_path / "d")]).exit_code == 0
+    out = CliRunner().invoke(cli, ["--config", str(tmp_path / "d" / "nudger.toml"), "status"]).output
+    line = [x for x in out.splitlines() if x.startswith("last run:")][0]
+    assert "ahead of this machine's clock (a run given --now)" in line or "ago" in line, line
+    assert ", in " not in line, line
