@@ -27,7 +27,7 @@ def test_the_escalation_tells_the_story_and_goes_once(ws: Workspace) -> None:
     assert escalation.msg["Date"].datetime.strftime("%a %d %H") == "Wed 02 08"  # 3 business days late
     text = " ".join(escalation.text.split())
     assert "3 business days past its due date" in text and "as Dana Numbers's manager" in text
-    for told in ("asked for it", "confirmed, due 2026-11-27", "was blocked", "waiting for the customer's tax id",
+    for told in ("asked for it", "confirmed, due Fri 27 Nov 2026", "was blocked", "waiting for the customer's tax id",
                  "unblocked it"):
         assert told in text, told
     assert "reassign @someone" in text

@@ -22,6 +22,7 @@ def test_a_reminder_to_an_owner_who_never_acked_offers_ack_with_a_date_not_block
     for s in chased:
         text = " ".join(s.text.split())
         assert "You haven't confirmed it yet" in text and "`ack <date>` with a date you can keep" in text
+        assert ".\r\n\r\n#1 W-9 request\r\n  Due:" in s.text, "a blank line before the card"
         assert "blocked <reason>" not in text and "`due <date>`" not in text
         assert "Reply with: done | ack <date> | decline <reason> | reassign @someone" in text
         assert "mailto:" in s.html and "Confirm a new date" in s.html and ">Blocked<" not in s.html
@@ -86,3 +87,18 @@ def test_every_state_change_email_carries_the_handoffs_card(ws: Workspace, tmp_p
         assert "  Status:    " in out and "  Owner:     Dana Numbers (Accounting)" in out, (kind, out)
         page = html.read_text()
         assert 'class="badge badge-' in page and "#1 W-9 request" in page, kind
+
+
+def test_an_escalation_to_the_admin_says_why_and_lists_the_chasing_so_far(ws: Workspace) -> None:
+    """Nobody above the owner: the admin hears it, told why, and sees the reminders and alerts
+    the owner already had, with days as the emails write them."""
+    ws.deliver(make_forward())
+    days = ("2026-11-23", "2026-11-24", "2026-11-25", "2026-11-26", "2026-11-27", "2026-11-30",
+            "2026-12-01", "2026-12-02", "2026-12-03")
+    _days(ws, *days)
+    escalations = [s for s in ws.sent() if s.kind == "escalation"]
+    assert len(escalations) == 1
+    text = " ".join(escalations[0].text.split())
+    assert "went to Dana Numbers" in text and "An overdue alert went to Dana Numbers" in text
+    assert "2026-" not in text.split("What happened so far:")[1].split("You can reply")[0]
+    assert ".\r\n\r\nWhat happened so far:" in escalations[0].text

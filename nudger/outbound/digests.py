@@ -142,11 +142,29 @@ def escalation(inp: KindInput) -> dict[str, Any]:
             person = inp.config.person_by_email(str(data["to"]))
             what = f"{what} {person.name if person else data['to']}"
         if e.kind == "due_changed":
-            what = f"moved the date from {data.get('from') or '-'} to {data.get('to')}"
+            what = f"moved the date from {_day(data.get('from'))} to {_day(data.get('to'))}"
         if e.kind == "acknowledged":
-            what = f"confirmed, due {e.state.due}"
+            what = f"confirmed, due {_day(e.state.due)}"
         lines.append({"at": e.at, "actor": e.actor, "what": what, "words": e.words})
+    # What nudger already did to chase it: the manager should know the owner was asked.
+    for m in inp.lookup.outbox_for_handoff(h.id):
+        sent = datetime.fromisoformat(m["sent"]) if m["sent"] and m["status"] == "sent" else None
+        if sent is None or sent > at or m["kind"] not in _CHASES:
+            continue
+        person = inp.config.person_by_email(m["recipient"])
+        lines.append({"at": sent, "actor": None, "words": "",
+                      "what": f"{_CHASES[m['kind']]} went to {person.name if person else m['recipient']}"})
+    lines.sort(key=lambda line: line["at"])
     return {"history": lines, "as_of": at}
+
+
+_CHASES = {"ack_reminder": "A reminder to confirm", "due_soon": "A due-soon reminder", "overdue": "An overdue alert"}
+
+
+def _day(value: Any) -> str:
+    from nudger.outbound.render import human_date
+
+    return human_date(value) if value else "-"
 
 
 @dataclass(frozen=True)

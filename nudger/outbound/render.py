@@ -106,6 +106,20 @@ def _human_date(d: date) -> str:
     return f"{d:%a} {d.day} {d:%b %Y}"
 
 
+_ISO_DAY = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
+
+
+def dates_in(text: str) -> str:
+    """ISO days inside a figure's words (``overdue (due 2026-11-27)``) as the emails write days."""
+    def day(m: re.Match[str]) -> str:
+        try:
+            return human_date(m.group(1))
+        except ValueError:
+            return m.group(1)
+
+    return _ISO_DAY.sub(day, text)
+
+
 def human_when(value: str | None) -> str:
     """An ISO timestamp as people write it; anything else is shown as it came."""
     if not value:
@@ -173,6 +187,7 @@ class Renderer:
         self.env.filters["addresses"] = addresses
         self.env.filters["sentence"] = sentence
         self.env.filters["team"] = team_label
+        self.env.filters["dates"] = dates_in
 
     def local_when(self, ctx: Any, value: datetime | str | None) -> str:
         """A moment of ours in the recipient's own time ("Mon 23 Nov, 09:02"); a date
