@@ -132,7 +132,7 @@ def escalation(inp: KindInput) -> dict[str, Any]:
     h = inp.handoff
     assert h is not None
     at = _as_of(inp)
-    lines = []
+    lines: list[dict[str, Any]] = []
     for e in inp.lookup.events(h.id):
         if e.at is None or e.at > at or e.kind not in _TOLD:
             continue
