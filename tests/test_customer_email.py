@@ -78,3 +78,10 @@ def test_a_reply_signature_logo_is_not_relayed_as_a_file() -> None:
     msg.get_payload()[1].add_related(b"png", maintype="image", subtype="png", cid="<logo@x>")  # type: ignore[index]
     mail = parse_message(msg.as_bytes())
     assert len(mail.attachments) == 1 and mail.files == []
+
+
+def test_a_signature_logo_s_alt_text_is_not_read_as_the_customer_s_words() -> None:
+    html = ('<p>Please send the W-9.</p><p>Bill</p><img src="cid:image001.png@01DA" alt="Contoso">'
+            '<p>Our figures:</p><img src="https://contoso.example/q3.png" alt="Q3 sales chart">')
+    text = html_to_text(html)
+    assert "Contoso" not in text and "Q3 sales chart" in text and "Please send the W-9." in text

@@ -179,8 +179,12 @@ class _Renderer(HTMLParser):
         elif tag in _BLOCK:
             self._break()
         elif tag == "img":
-            alt = dict(attrs).get("alt") or ""
-            if alt.strip() and len(alt) < 60:
+            # An image's words stand in for it, but not a signature logo's: an image shown by
+            # ``cid:`` is part of the sender's mail (a logo, a banner), and its alt ("Contoso")
+            # would read as a stray line of the customer's words.
+            found = dict(attrs)
+            alt = found.get("alt") or ""
+            if alt.strip() and len(alt) < 60 and not (found.get("src") or "").strip().lower().startswith("cid:"):
                 self._emit(alt)
 
     def handle_endtag(self, tag: str) -> None:
