@@ -147,5 +147,5 @@ def test_an_attachment_goes_out_as_its_own_bytes_and_leaves_the_html_readable() 
     msg = BY_LABEL["new_handoff-owner"].msg
     att, ics = list(msg.iter_attachments())
     assert att.get_content() == b"%PDF-1.4 " * 400  # type: ignore[union-attr]
-    assert ics.get_content_type() == "text/calendar" and ics.get_param("method") == "PUBLISH"
+    assert ics.get_content_type() == "text/calendar" and ics.get_param("method") == "REQUEST"
     assert "<html" in BY_LABEL["new_handoff-owner"].html

@@ -15,9 +15,12 @@ from nudger.outbound.invites import calendar_file
 
 def _entry(sent) -> tuple[str, icalendar.Event]:
     [part] = [p for p in sent.msg.iter_attachments() if p.get_content_type() == "text/calendar"]
-    assert part.get_param("method") in ("PUBLISH", "CANCEL")
+    assert part.get_param("method") in ("REQUEST", "CANCEL")
     cal = icalendar.Calendar.from_ical(part.get_payload(decode=True))
     [event] = cal.walk("VEVENT")
+    assert str(cal["method"]) == part.get_param("method")
+    assert str(event["attendee"]) == "mailto:dana@acme.test", "the owner's own entry"
+    assert str(event["organizer"]) == f"mailto:{sent.msg['Reply-To']}", "answers reach the handoff"
     return str(cal["method"]), event
 
 
@@ -26,7 +29,7 @@ def test_the_owner_gets_one_entry_that_moves_with_the_date_and_is_cancelled_with
     ws.run("2026-11-23T09:05")
     [notice] = ws.sent_to("dana@acme.test", "new_handoff")
     method, first = _entry(notice)
-    assert method == "PUBLISH"
+    assert method == "REQUEST"
     assert str(first["uid"]) == "handoff-1@acme.test"
     assert first.decoded("dtstart").isoformat() == "2026-11-27"
     assert str(first["summary"]) == "Due: #1 W-9 request"
@@ -38,7 +41,7 @@ def test_the_owner_gets_one_entry_that_moves_with_the_date_and_is_cancelled_with
     ws.run("2026-11-23T11:05")
     [moved] = ws.sent_to("dana@acme.test", "due_changed")
     method, second = _entry(moved)
-    assert method == "PUBLISH" and second["uid"] == first["uid"]
+    assert method == "REQUEST" and second["uid"] == first["uid"]
     assert second.decoded("dtstart").isoformat() == "2026-12-04"
     assert int(second["sequence"]) > int(first["sequence"])
 
@@ -61,7 +64,7 @@ def test_icalendar_is_not_imported_by_a_run_with_nothing_to_write() -> None:
 
 
 def _by_icalendar(method: str, uid: str, sequence: int, stamp: datetime, due: date, summary: str,
-                  description: str) -> bytes:
+                  description: str, organizer: str, attendee: str) -> bytes:
     """The entry as nudger built it with icalendar before writing it directly: the reference."""
     cal = icalendar.Calendar()
     cal.add("prodid", "-//nudger//handoff due dates//EN")
@@ -77,6 +80,9 @@ def _by_icalendar(method: str, uid: str, sequence: int, stamp: datetime, due: da
     event.add("transp", "TRANSPARENT")
     event.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
     event.add("description", description)
+    event.add("organizer", icalendar.vCalAddress(f"mailto:{organizer}"))
+    event.add("attendee", icalendar.vCalAddress(f"mailto:{attendee}"),
+              parameters={"RSVP": "FALSE", "PARTSTAT": "ACCEPTED"})
     cal.add_component(event)
     return bytes(cal.to_ical())
 
@@ -87,14 +93,17 @@ _WORDS = st.text(st.characters(blacklist_categories=("Cs",)), max_size=300) | st
 
 
 @settings(max_examples=400, deadline=None)
-@given(method=st.sampled_from(["PUBLISH", "CANCEL"]), hid=st.integers(1, 10**9), domain=_WORDS,
+@given(method=st.sampled_from(["REQUEST", "CANCEL"]), hid=st.integers(1, 10**9), domain=_WORDS,
+       organizer=st.emails(), attendee=st.emails(),
        sequence=st.integers(0, 10**8),
        stamp=st.datetimes(datetime(2000, 1, 1), datetime(2100, 1, 1), timezones=st.sampled_from(
            [UTC, ZoneInfo("America/Chicago"), ZoneInfo("Asia/Kolkata")])),
        due=st.dates(date(2000, 1, 1), date(2100, 1, 1)), title=_WORDS, requester=_WORDS, reply=_WORDS)
 def test_the_file_is_what_icalendar_writes(method: str, hid: int, domain: str, sequence: int, stamp: datetime,
-                                           due: date, title: str, requester: str, reply: str) -> None:
+                                           due: date, title: str, requester: str, reply: str, organizer: str,
+                                           attendee: str) -> None:
     fields = {"method": method, "uid": f"handoff-{hid}@{domain}", "sequence": sequence, "stamp": stamp,
+              "organizer": organizer, "attendee": attendee,
               "due": due, "summary": f"Due: #{hid} {title}",
               "description": f"Handoff #{hid} for {requester}. Reply to {reply} with done, due <date> or blocked."}
     assert calendar_file(**fields) == _by_icalendar(**fields)  # type: ignore[arg-type]
@@ -102,7 +111,8 @@ def test_the_file_is_what_icalendar_writes(method: str, hid: int, domain: str, s
 
 def test_a_long_unicode_title_folds_as_icalendar_folds_it() -> None:
     title = "Überweisung für die Lieferung — " + "sehr lange Betreffzeile mit Umlauten äöü, und Kommas; " * 4
-    fields = {"method": "PUBLISH", "uid": "handoff-7@acme.test", "sequence": 3, "due": date(2026, 12, 4),
+    fields = {"method": "REQUEST", "uid": "handoff-7@acme.test", "sequence": 3, "due": date(2026, 12, 4),
+              "organizer": "handoffs+7.abcdefghijklmnop@acme.test", "attendee": "dana@acme.test",
               "stamp": datetime(2026, 11, 23, 9, 5, 30, 123456, tzinfo=UTC), "summary": f"Due: #7 {title}",
               "description": "Handoff #7 for sam@acme.test."}
     ours = calendar_file(**fields)  # type: ignore[arg-type]

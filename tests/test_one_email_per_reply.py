@@ -36,7 +36,9 @@ def test_unblock_and_ack_on_two_lines_are_one_email(ws: Workspace) -> None:
     assert str(mail.msg["Subject"]) == "[#1] Unblocked, confirmed: W-9 request"
     text = " ".join(mail.text.split())
     assert text.index("is no longer blocked") < text.index("Dana Numbers confirmed #1")
-    assert "set the due date to Fri 27 Nov 2026" in text and "got the form this morning" in text
+    assert "moved the due date from Fri 4 Dec 2026 to Fri 27 Nov 2026" in text and "got the form this morning" in text
+    # The unblock is told as of that step: still due 4 Dec, the date the ack then moved.
+    assert "is back on it (due Fri 4 Dec 2026)" in text
     assert text.count("Hi Sam,") == 1 and "no longer blocked" in mail.html and "confirmed" in mail.html
     [item] = ws.items()
     assert (item["status"], item["due"]) == ("acknowledged", "2026-11-27")

@@ -81,4 +81,4 @@ def test_a_template_naming_an_undeclared_variable_fails(tmp_path) -> None:
 def test_answers_go_at_any_hour_and_news_waits() -> None:
     assert {k.name for k in KINDS.values() if k.hold == "none"} == {
         "receipt", "no_owner", "refusal", "status", "help", "did_you_mean", "digest_choice",
-        "owner_assigned", "quarantined"}
+        "owner_assigned", "quarantined", "calendar_update"}

@@ -128,7 +128,7 @@ TRANSITIONS = {
 # A status each command can be given from (the permission tests need an allowed command to work).
 START = {"unblock": BLOCKED, "reopen": DONE}
 # Commands that answer the sender only: their mail goes to the actor by design.
-ANSWER_KINDS = {"status", "help", "digest_choice"}
+ANSWER_KINDS = {"status", "help", "digest_choice", "calendar_update"}
 
 
 def make_handoff(status: str = OPEN, **changes) -> Handoff:
@@ -575,9 +575,9 @@ def test_a_refused_command_refuses_the_whole_message(actor, commands, refusal):
 NOTICES = [
     ("owner", "ack", {("acknowledged", SAM)}),
     ("owner", "done", {("done", SAM), ("done", MARIA)}),
-    ("owner", "due", {("due_changed", SAM)}),
+    ("owner", "due", {("due_changed", SAM), ("calendar_update", DANA)}),  # their entry moves too
     ("requester", "due", {("due_changed", DANA)}),
-    ("owner", "snooze", {("due_changed", SAM)}),
+    ("owner", "snooze", {("due_changed", SAM), ("calendar_update", DANA)}),
     ("requester", "snooze", {("due_changed", DANA)}),
     ("owner", "blocked", {("blocked", SAM), ("blocked", MARIA)}),
     ("owner", "unblock", {("unblocked", SAM)}),

@@ -48,7 +48,8 @@ def test_a_due_change_says_what_the_date_was_and_an_ack_does_not_echo_its_date(w
     ws.deliver(make_reply(notice, "ack monday", sender="dana@acme.test"))
     ws.run("2026-11-23T10:00")
     [ack] = ws.sent_to("sam@acme.test", "acknowledged")
-    assert "set the due date to Mon 30 Nov 2026" in " ".join(ack.text.split())
+    assert "moved the due date from Fri 27 Nov 2026 to Mon 30 Nov 2026" in " ".join(ack.text.split())
+    assert "from Fri 27 Nov 2026 to <b>Mon 30 Nov 2026</b>" in ack.html
     assert "They wrote" not in ack.text, "the date is not relayed as words"
     ws.deliver(make_reply(notice, "due 12/4", sender="dana@acme.test", date="Mon, 23 Nov 2026 11:30:00 -0600"))
     ws.run("2026-11-23T11:35")

@@ -168,6 +168,8 @@ def _auto_reply(mail: ParsedMail, config: Config) -> str | None:
         return f"mailing-list mail (List-Id: {list_id[:80]})"
     if mail.header("List-Unsubscribe") and not list_id:
         return "bulk mail (List-Unsubscribe)"
+    if _calendar_answer(mail):
+        return "a calendar client's answer to our calendar entry (iTIP METHOD:REPLY)"
     if _OUT_OF_OFFICE.match(mail.subject):
         return f"out-of-office subject: {mail.subject[:80]!r}"
     if _NDR_SUBJECT.match(mail.subject) and mail.from_addr and (
@@ -179,6 +181,16 @@ def _auto_reply(mail: ParsedMail, config: Config) -> str | None:
     if _NO_REPLY.match(sender):
         return f"sent from a no-reply address ({sender})"
     return None
+
+
+_ITIP_REPLY = re.compile(rb"^METHOD:REPLY\s*$", re.IGNORECASE | re.MULTILINE)
+
+
+def _calendar_answer(mail: ParsedMail) -> bool:
+    """An "Accepted: Due: #4 …" a calendar client sends on its own (or on a click) for the
+    entry on the owner's email: an iTIP REPLY, never a command or a new handoff."""
+    return any(a.content_type in ("text/calendar", "application/ics") and _ITIP_REPLY.search(a.data[:65536])
+               for a in mail.attachments)
 
 
 def not_an_email(mail: ParsedMail) -> str | None:

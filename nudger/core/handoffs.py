@@ -85,7 +85,9 @@ def _tell(out: Outcome, ctx: Context, kind: str, recipients: list[str | None], *
     people = [r for r in dict.fromkeys(recipients) if r and r != ctx.actor]
     for to in people:
         also = [r for r in people if r != to]
-        out.notices.append(Notice(kind, to, out.after.id, context={**context, "also_told": also}))
+        # due_then: the date as of this command, for the `changes` email that tells each in turn
+        out.notices.append(Notice(kind, to, out.after.id,
+                                  context={**context, "also_told": also, "due_then": out.after.due}))
 
 
 def _others(h: Handoff, ctx: Context) -> list[str | None]:
@@ -158,7 +160,9 @@ def do_ack(out: Outcome, cmd: Command, ctx: Context) -> None:
     _event(out, "acknowledged", cmd.args, due=cmd.due.isoformat() if cmd.due else None)
     if cmd.due:
         _set_due(out, cmd.due)
-    _tell(out, ctx, "acknowledged", [h.requester], words=_beyond_the_date(cmd, ctx), new_due=cmd.due)
+    moved = cmd.due is not None and cmd.due != h.due
+    _tell(out, ctx, "acknowledged", [h.requester], words=_beyond_the_date(cmd, ctx),
+          new_due=cmd.due if moved else None, old_due=h.due if moved else None)
 
 
 def _beyond_the_date(cmd: Command, ctx: Context) -> str:
@@ -379,7 +383,37 @@ def apply_commands(handoff: Handoff, commands: list[Command], ctx: Context) -> O
     if out.after != handoff:
         _set(out, updated=ctx.now)
     out.notices = one_email_each(out.notices)
+    _calendar_follows(out, handoff, ctx)
     return out
+
+
+def _calendar_follows(out: Outcome, before: Handoff, ctx: Context) -> None:
+    """A reply that moved the date moves the owner's calendar entry too, whoever wrote it.
+
+    The entry rides on an email the owner gets from this reply anyway (the requester's
+    `due`, their own `status` answer), so a reply is still one email to each person; when
+    the owner gets none (they moved the date themselves: `ack friday`, `due 12/4`), a short
+    ``calendar_update`` answer confirms the new date and carries the entry. A new owner's
+    notice carries it already."""
+    after = out.after
+    if before.owner and after.owner != before.owner:
+        # Someone else took it from the owner (reassign, decline): the news to them removes
+        # their entry; the new owner's notice brings one of their own.
+        for n in out.notices:
+            if n.to == before.owner and n.handoff_id == after.id and n.kind in NEWS | {"changes"}:
+                n.context["calendar_cancel"] = True
+        return
+    if after.due == before.due or not after.owner or not after.is_open:
+        return
+    theirs = [n for n in out.notices if n.to == after.owner and n.handoff_id == after.id]
+    for n in theirs:
+        n.context["date_moved"] = True
+    if theirs:
+        return
+    told = list(dict.fromkeys(n.to for n in out.notices if n.kind in NEWS | {"changes"} and n.to != after.owner))
+    acked = before.status != "acknowledged" and after.status == "acknowledged"
+    out.notices.append(Notice("calendar_update", after.owner, after.id, context={
+        "old_due": before.due, "new_due": after.due, "acked": acked, "also_told": told, "date_moved": True}))
 
 
 # What `_tell` sends the other side: several of these to one person from one reply are one email.

@@ -1,10 +1,15 @@
 """The owner's calendar entry for a handoff's due date, as an ``.ics`` file on their email.
 
 One all-day event per handoff, ``UID`` fixed by the handoff's number and our domain, so a
-later file updates the same entry instead of adding one: a new date or a reopen sends it
-again with a higher ``SEQUENCE``, a cancel sends ``METHOD:CANCEL``. The sequence is the
-handoff's last change in minutes since 2020, so it only grows and a resend after a crash
-writes the same file.
+later file updates the same entry instead of adding one: a new date (whoever set it) or a
+reopen sends it again with a higher ``SEQUENCE``, a cancel sends ``METHOD:CANCEL``. The
+sequence is the handoff's last change in minutes since 2020, so it only grows and a resend
+after a crash writes the same file.
+
+It is an iTIP ``REQUEST`` (RFC 5546) from the handoff's reply address (``ORGANIZER``) to the
+owner (``ATTENDEE``, already accepted, no answer asked for): the method calendar clients
+apply to the entry they already have, where a ``PUBLISH`` is often imported as a copy. An
+answer a client sends anyway (``method=REPLY``) is automated mail to the classifier.
 
 The file is written directly: building it with ``icalendar`` cost as much CPU as rendering
 the email it rides on. What is written is byte for byte what icalendar writes for the same
@@ -43,15 +48,17 @@ class Invite:
         return (("method", self.method),)
 
 
-def invite_method(kind: str, handoff: Handoff | None, role: str) -> str | None:
-    """PUBLISH for the owner's notice of a new or changed date, CANCEL for the owner's copy
-    of a cancel; None for everything else (requesters and watchers get no entry)."""
-    if handoff is None or handoff.due is None or not handoff.owner:
+def invite_method(kind: str, handoff: Handoff | None, role: str, moved: bool = False) -> str | None:
+    """REQUEST for the owner's notice of a new or changed date, CANCEL for the owner's copy
+    of a cancel; None for everything else (requesters and watchers get no entry).
+    ``moved``: the email goes with a reply that changed the date, whatever its kind (the
+    owner's `status` answer after `due friday`, the confirmation of their own `ack friday`)."""
+    if handoff is None or handoff.due is None or not handoff.owner or role != "owner":
         return None
-    if kind == "cancelled" and role == "owner":
+    if kind == "cancelled":
         return "CANCEL"
-    if kind in _REQUESTS and role == "owner" and handoff.is_open:
-        return "PUBLISH"
+    if (kind in _REQUESTS or moved) and handoff.is_open:
+        return "REQUEST"
     return None
 
 
@@ -60,16 +67,16 @@ def sequence_of(handoff: Handoff) -> int:
 
 
 def invite_for(kind: str, handoff: Handoff | None, role: str, domain: str, stamp: datetime,
-               reply_address: str = "") -> Invite | None:
-    method = invite_method(kind, handoff, role)
-    if method is None or handoff is None or handoff.due is None:
+               reply_address: str, moved: bool = False) -> Invite | None:
+    method = invite_method(kind, handoff, role, moved)
+    if method is None or handoff is None or handoff.due is None or handoff.owner is None:
         return None
     lines = [f"Handoff #{handoff.id} for {handoff.requester}."]
-    if reply_address:
-        lines.append(f"Reply to {reply_address} with done, due <date> or blocked <reason>.")
+    lines.append(f"Reply to {reply_address} with done, due <date> or blocked <reason>.")
     data = calendar_file(
         method=method, uid=f"handoff-{handoff.id}@{domain}", sequence=sequence_of(handoff), stamp=stamp,
-        due=handoff.due, summary=f"Due: #{handoff.id} {handoff.title}", description=" ".join(lines))
+        due=handoff.due, summary=f"Due: #{handoff.id} {handoff.title}", description=" ".join(lines),
+        organizer=reply_address, attendee=handoff.owner)
     return Invite(f"handoff-{handoff.id}.ics", "text/calendar", data, method)
 
 
@@ -77,8 +84,9 @@ PRODID = "-//nudger//handoff due dates//EN"
 
 
 def calendar_file(*, method: str, uid: str, sequence: int, stamp: datetime, due: date, summary: str,
-                  description: str) -> bytes:
-    """One all-day, non-blocking event in a calendar, as icalendar orders and writes it."""
+                  description: str, organizer: str, attendee: str) -> bytes:
+    """One all-day, non-blocking event in a calendar, as icalendar orders and writes it:
+    ``organizer`` and ``attendee`` are email addresses (written as ``mailto:`` URIs)."""
     status = "CANCELLED" if method == "CANCEL" else "CONFIRMED"
     lines = [
         "BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:{_text(PRODID)}", f"METHOD:{_text(method)}",
@@ -89,12 +97,20 @@ def calendar_file(*, method: str, uid: str, sequence: int, stamp: datetime, due:
         f"DTSTAMP:{_date(utc := stamp.astimezone(UTC))}T{utc.hour:02d}{utc.minute:02d}{utc.second:02d}Z",
         f"UID:{_text(uid)}",
         f"SEQUENCE:{sequence}",
+        f"ATTENDEE;PARTSTAT=ACCEPTED;RSVP=FALSE:{_mailto(attendee)}",
         f"DESCRIPTION:{_text(description)}",
+        f"ORGANIZER:{_mailto(organizer)}",
         f"STATUS:{status}",
         "TRANSP:TRANSPARENT",  # a deadline, not a meeting: it does not block the day
         "END:VEVENT", "END:VCALENDAR",
     ]
     return "".join(_fold(line) + "\r\n" for line in lines).encode("utf-8")
+
+
+def _mailto(address: str) -> str:
+    """A CAL-ADDRESS as icalendar writes it: a URI, not TEXT (no escaping); nothing that
+    would end the line."""
+    return "mailto:" + "".join(c for c in address if c not in "\r\n")
 
 
 def _date(d: date) -> str:

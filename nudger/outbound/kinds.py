@@ -103,11 +103,15 @@ _KINDS = (
          fields={"word": "", "suggestion": ""}),
     Kind("digest_choice", "Digest", answer=True, fields={"choice": None}),
     Kind("owner_assigned", "Assigned", answer=True, fields={"new_owner": None}),
+    # The owner moved the date themselves and gets no other email from that reply: the moved
+    # calendar entry, with a line that confirms the date.
+    Kind("calendar_update", "Date changed", answer=True,
+         fields={"old_due": None, "new_due": None, "acked": False, "date_moved": True}),
     Kind("quarantined", "Not handled", answer=True,
          fields={"reason": "", "quarantine_id": None, "subject": ""}),
     # news for other people: inside their business hours
     Kind("new_handoff", "New handoff", fields={"why": None, "by": None, "words": ""}),
-    Kind("acknowledged", "Confirmed", fields={"words": "", "new_due": None}),
+    Kind("acknowledged", "Confirmed", fields={"words": "", "new_due": None, "old_due": None}),
     Kind("done", "Done", fields={"words": "", "prompt_thanks": False}),
     Kind("blocked", "Blocked", fields={"reason": ""}),
     Kind("unblocked", "Unblocked", fields={"words": ""}),

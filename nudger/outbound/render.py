@@ -229,7 +229,12 @@ class Renderer:
             one = Notice(part.kind, notice.to, notice.handoff_id,
                          context={**inherited, **part.context, "also_told": []})
             kind = kind_of(one)
-            ctx = self.context(one, handoff, kind, None, now)
+            # Each step tells the date as it stood after that step ("confirmed, due Thu 3 Dec",
+            # then "moved from Thu 3 Dec to Mon 7 Dec"); the card below shows where it ended.
+            then = handoff
+            if handoff is not None and "due_then" in part.context and part.context["due_then"] != handoff.due:
+                then = handoff.changed(due=part.context["due_then"])
+            ctx = self.context(one, then, kind, None, now)
             text_name, html_name = kind.templates
             texts.append(self._body(text_name, ctx))
             htmls.append(Markup(self._body(html_name, ctx)))  # rendered with autoescape: safe
@@ -318,11 +323,18 @@ class Renderer:
         if in_reply_to and kind.answer:
             refs.append(in_reply_to)
         files = list(ctx.get("attachments") or [])
-        # Several changes in one email carry the calendar entry any one of them would.
+        # Several changes in one email carry the calendar entry any one of them would; any
+        # email to the owner from a reply that moved the date carries the moved entry.
+        moved = bool(notice.context.get("date_moved"))
         invite_kind = next((k for k in [p.kind for p in parts] or [notice.kind]
-                            if invite_method(k, handoff, ctx["role"])), None)
+                            if invite_method(k, handoff, ctx["role"], moved)), None)
         if invite_kind:
-            files.append(invite_for(invite_kind, handoff, ctx["role"], c.handoff_domain, now, ctx["reply_address"]))
+            files.append(invite_for(invite_kind, handoff, ctx["role"], c.handoff_domain, now, ctx["reply_address"],
+                                    moved))
+        elif notice.context.get("calendar_cancel") and handoff is not None and (gone := invite_for(
+                "cancelled", handoff.changed(owner=notice.to), "owner", c.handoff_domain, now,
+                ctx["reply_address"])):  # no longer theirs: their entry goes
+            files.append(gone)
         to_name = self.person_name(notice.to, ctx["names"])
         headers = [
             ("From", _address(c.outbound.from_name, c.org.handoff_address)),
