@@ -112,6 +112,9 @@ def test_each_step_of_a_changes_email_tells_the_date_as_of_that_step(ws: Workspa
     confirmed = text.index('Dana Numbers confirmed #1 "W-9 request", due Fri 27 Nov 2026.')
     assert confirmed < text.index("from Fri 27 Nov 2026 to Mon 30 Nov 2026")
     assert ws.items()[0]["due"] == "2026-11-30"
+    # The card is the email's, once, where it ended: not one per step.
+    assert text.count("Requester:") == 1 and "Due: Mon 30 Nov 2026" in text
+    assert changes.html.count('class="hc"') == 1
     [update] = ws.sent_to("dana@acme.test", "calendar_update")
     _moved(first, _entry(update), "2026-11-30")
     assert "You confirmed #1" in _words(update) and "to Mon 30 Nov 2026" in _words(update)

@@ -28,6 +28,7 @@ LAYOUT_FIELDS: Mapping[str, Any] = MappingProxyType({
     "can_do": (),  # a digest's commands that its reader can use: ("done", "ack", "thanks", "note")
     "examples": {},  # command -> a handoff number in this email, for the footer's sample commands
     "names": {},  # email -> the name a person outside [[people]] gave in their From (the `person` filter)
+    "one_of_changes": False,  # a step of a `changes` email: its card is the email's own, shown once at the end
 })
 
 

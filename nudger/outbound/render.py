@@ -227,7 +227,7 @@ class Renderer:
         texts, htmls, prefixes = [], [], []
         for part in parts:
             one = Notice(part.kind, notice.to, notice.handoff_id,
-                         context={**inherited, **part.context, "also_told": []})
+                         context={**inherited, **part.context, "also_told": [], "one_of_changes": True})
             kind = kind_of(one)
             # Each step tells the date as it stood after that step ("confirmed, due Thu 3 Dec",
             # then "moved from Thu 3 Dec to Mon 7 Dec"); the card below shows where it ended.
