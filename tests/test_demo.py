@@ -209,3 +209,14 @@ def test_the_index_lists_every_email_readable_as_html_and_text_and_fits_the_scre
     assert {m["kind"] for m in mails} >= {"receipt", "new_handoff", "ack_reminder", "due_soon", "overdue",
                                            "overdue_notice", "escalation", "daily_digest", "team_digest",
                                            "appreciation"}
+
+
+def test_the_page_writes_commands_as_code_not_backticks(demo: Demo) -> None:
+    """The console's `ack` reads as a code span on the page; the emails' own text (in <pre>
+    and the HTML frames) is left as the emails are."""
+    import re
+
+    page = (demo.root / "mail" / "index.html").read_text()
+    ours = re.sub(r"<pre>.*?</pre>", "", re.sub(r'srcdoc="[^"]*"', "", page), flags=re.S)
+    assert "`" not in ours
+    assert "<code>nudger run</code>" in ours

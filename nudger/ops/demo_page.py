@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
 
 from nudger.ops.demo_reasons import day_title
 from nudger.ops.local_time import short_day
@@ -74,10 +75,20 @@ def days(result: DemoResult) -> list[ShownDay]:
             for group in (list(g) for _, g in groupby(numbered, key=lambda s: s.step.at.date()))]
 
 
+def code_spans(text: str) -> Markup:
+    """The console's `ack <date>` as <code>ack &lt;date&gt;</code> on the page: escaped, then
+    each pair of backticks made a code span (an odd one left is kept as it is)."""
+    parts = str(escape(text)).split("`")
+    if len(parts) % 2 == 0:
+        return Markup(escape(text))
+    return Markup("".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts)))
+
+
 def write_index(result: DemoResult, cast: str, how_to_read: str) -> Path:
     env = Environment(loader=FileSystemLoader(str(builtin_templates() / "demo")),
                       autoescape=select_autoescape(default=True), undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True)
+    env.filters["code"] = code_spans
     first, last = result.steps[0].at, result.steps[-1].at
     html = env.get_template("index.html").render(
         result=result, days=days(result), cast=cast, how_to_read=how_to_read, count=len(result.emails),
