@@ -15,7 +15,7 @@ from nudger.outbound.invites import calendar_file
 
 def _entry(sent) -> tuple[str, icalendar.Event]:
     [part] = [p for p in sent.msg.iter_attachments() if p.get_content_type() == "text/calendar"]
-    assert part.get_param("method") in ("REQUEST", "CANCEL")
+    assert part.get_param("method") in ("REQUEST", "CANCEL") and part.get_content_charset() == "utf-8"
     cal = icalendar.Calendar.from_ical(part.get_payload(decode=True))
     [event] = cal.walk("VEVENT")
     assert str(cal["method"]) == part.get_param("method")

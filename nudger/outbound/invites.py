@@ -44,8 +44,9 @@ class Invite:
 
     @property
     def params(self) -> tuple[tuple[str, str], ...]:
-        """Content-Type parameters: calendar clients read the method there too."""
-        return (("method", self.method),)
+        """Content-Type parameters: calendar clients read the method there too, and the
+        charset (RFC 5545's default, said outright: a title may be "Société Générale")."""
+        return (("charset", "utf-8"), ("method", self.method))
 
 
 def invite_method(kind: str, handoff: Handoff | None, role: str, moved: bool = False) -> str | None:
