@@ -102,3 +102,14 @@ def test_an_escalation_to_the_admin_says_why_and_lists_the_chasing_so_far(ws: Wo
     assert "went to Dana Numbers" in text and "An overdue alert went to Dana Numbers" in text
     assert "2026-" not in text.split("What happened so far:")[1].split("You can reply")[0]
     assert ".\r\n\r\nWhat happened so far:" in escalations[0].text
+
+
+def test_a_title_with_quotes_of_its_own_is_not_quoted_again(ws: Workspace) -> None:
+    ws.deliver(make_forward(subject="Fwd: “Urgent” price list"))
+    ws.run("2026-11-23T09:05")
+    [receipt] = ws.sent_to("sam@acme.test", "receipt")
+    text = " ".join(receipt.text.split())
+    assert "“Urgent” price list" in text and "\"“Urgent”" not in text
+    ws.deliver(make_forward(subject="Fwd: Price list", message_id="<b@mail.acme.test>"))
+    ws.run("2026-11-23T09:10")
+    assert '"Price list"' in " ".join(ws.sent_to("sam@acme.test", "receipt")[-1].text.split())

@@ -188,6 +188,7 @@ class Renderer:
         self.env.filters["sentence"] = sentence
         self.env.filters["team"] = team_label
         self.env.filters["dates"] = dates_in
+        self.env.filters["quoted"] = quoted
 
     def local_when(self, ctx: Any, value: datetime | str | None) -> str:
         """A moment of ours in the recipient's own time ("Mon 23 Nov, 09:02"); a date
@@ -353,6 +354,13 @@ class Renderer:
             ("X-Nudger-Kind", notice.kind),
         ]
         return Rendered(message_id, subject, wire(headers, text, html, files))
+
+
+def quoted(title: object) -> str:
+    """A title in our sentence, in double quotes; one with double quotes of its own
+    ("“Urgent” price list") is left bare: '"“Urgent” price list"' reads as a typo."""
+    text = str(title)
+    return text if any(q in text for q in '"“”„') else f'"{text}"'
 
 
 def sentence(text: object) -> str:
