@@ -949,6 +949,7 @@ def init(directory: Path, domain: str | None) -> None:
     import re
     import sys
 
+    from nudger.config.domains import is_placeholder
     from nudger.ops.workspace import init_workspace
 
     fresh = not (directory / "config" / "nudger.toml").exists()
@@ -960,6 +961,11 @@ def init(directory: Path, domain: str | None) -> None:
     domain = (domain or "").strip().lower().lstrip("@")
     if fresh and not re.fullmatch(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+", domain):
         raise click.BadParameter(f"{domain!r} is not a domain like acme.com", param_hint="--domain")
+    if fresh and is_placeholder(domain):
+        raise click.BadParameter(
+            f"{domain!r} is a placeholder, not your domain: mail from handoffs@{domain} could never be "
+            "answered, so nothing was written; give the domain your people's addresses end in, "
+            "e.g. --domain acme.com", param_hint="--domain")
     for line in init_workspace(directory, domain):
         click.echo(line)
 

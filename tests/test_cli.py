@@ -205,6 +205,21 @@ def test_init_never_writes_a_placeholder_domain(tmp_path: Path) -> None:
     assert ok.exit_code == 0 and 'domain = "acme.test"' in (tmp_path / "site" / "config" / "nudger.toml").read_text()
 
 
+@pytest.mark.parametrize("domain", ["yourcompany.com", "Example.ORG", "mail.example.com", "acme.invalid"])
+def test_init_refuses_a_placeholder_domain_and_writes_nothing(tmp_path: Path, domain: str) -> None:
+    """The check doctor warns with (one function) stops init before it writes anything."""
+    site = tmp_path / "site"
+    result = invoke("init", str(site), "--domain", domain)
+    assert result.exit_code == 2, result.output
+    assert f"{domain.lower()!r} is a placeholder, not your domain" in result.output
+    assert "nothing was written" in result.output and "--domain acme.com" in result.output
+    assert not site.exists()
+    config = tmp_path / "nudger.toml"
+    config.write_text(f'[org]\ndomain = "{domain.lower()}"\n[database]\npath = "n.db"\n')
+    doctor = invoke("--config", str(config), "doctor", env={"NUDGER_SECRET": "s" * 20})
+    assert f"warning: [org] domain = {domain.lower()!r} is a placeholder" in doctor.output
+
+
 def test_demo_runs_and_reruns(tmp_path: Path) -> None:
     target = tmp_path / "demo"
     first = invoke("demo", str(target))

@@ -18,6 +18,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from nudger.config import Config
+from nudger.config.domains import is_placeholder
 from nudger.errors import ConfigError, NudgerError, TemporaryFailure, storage_failure
 from nudger.permissions import running_user, user_name
 
@@ -147,17 +148,6 @@ def _workspace_paths(config: Config) -> list[Path]:
 
 
 # --- what the config says -------------------------------------------------------------------
-
-# Reserved for documentation (RFC 2606) or written in guides: mail there never reaches anyone.
-PLACEHOLDER_DOMAINS = ("example.com", "example.net", "example.org", "yourcompany.com", "yourdomain.com")
-PLACEHOLDER_TLDS = ("example", "invalid", "localhost")
-
-
-def is_placeholder(domain: str) -> bool:
-    domain = domain.lower().rstrip(".")
-    return (any(domain == d or domain.endswith("." + d) for d in PLACEHOLDER_DOMAINS)
-            or domain.rsplit(".", 1)[-1] in PLACEHOLDER_TLDS)
-
 
 def _check_directory(config: Config) -> Iterator[Finding]:
     """Warnings: the config loads and a run works, but people will not get what they expect."""
