@@ -48,7 +48,8 @@ def denied_maildir(path: Path, role: str, uses: dict[str, tuple[bool, bool, str]
 
     path = Path(path)
     if not all(os.path.isdir(path / sub) for sub in SUBFOLDERS):
-        made = denied_folder(path, role, write=True, why="nudger creates its missing tmp/, new/ or cur/")
+        made = denied_folder(path, role, write=True, why="nudger creates its missing tmp/, new/ or cur/",
+                             maildir=True)
         if made is not None:
             return made
     for sub, (read, write, why) in uses.items():

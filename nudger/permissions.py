@@ -39,10 +39,12 @@ def running_user() -> str:
 
 
 def denied_folder(path: Path, role: str, *, read: bool = False, write: bool = False,
-                  why: str = "") -> ConfigError | None:
+                  why: str = "", maildir: bool = False) -> ConfigError | None:
     """Why this process may not enter ``path`` (and list it when ``read``, create and remove
     files in it when ``write``), or None when it may. A folder that does not exist yet must be
-    creatable from its nearest existing parent (nudger creates its folders)."""
+    creatable from its nearest existing parent (nudger creates its folders); when that parent
+    is not ours (/var/lib, /srv), the fix is to create the folder (a Maildir with its cur/,
+    new/ and tmp/ when ``maildir``) and give it to this user, never to chown the parent."""
     path = Path(os.path.abspath(path))
     blocked = _unreachable(path)
     if blocked is not None:
@@ -52,8 +54,11 @@ def denied_folder(path: Path, role: str, *, read: bool = False, write: bool = Fa
         if os.access(parent, os.W_OK | os.X_OK) or _read_only_fs(parent):
             return None
         lacks = tuple(n for n, flag in (("write", os.W_OK), ("enter", os.X_OK)) if not os.access(parent, flag))
-        return _denied(parent, "the folder", ("write", "enter"),
-                       f"{role} {path} does not exist yet, and nudger creates it there", lacks)
+        denied = _denied(parent, "the folder", ("write", "enter"),
+                         f"{role} {path} does not exist yet, and nudger creates it there", lacks)
+        if _owner(parent) == os.geteuid():
+            return denied  # our own folder, without its write bit: chmod u+wx is the fix
+        return ConfigError(str(denied), fix=_create_for_me(path, parent, maildir))
     wanted = (("read", os.R_OK),) * read + (("write", os.W_OK),) * write + (("enter", os.X_OK),)
     missing = tuple(name for name, flag in wanted if not os.access(path, flag))
     if not missing or (missing == ("write",) and _read_only_fs(path)):
@@ -75,6 +80,25 @@ def denied_file(path: Path, role: str, *, write: bool = False, why: str = "") ->
     if not missing or (missing == ("write",) and _read_only_fs(path)):
         return None
     return _denied(path, role, tuple(name for name, _ in wanted), why, missing)
+
+
+def _owner(path: Path) -> int:
+    try:
+        return os.stat(path).st_uid
+    except OSError:
+        return -1
+
+
+def _create_for_me(path: Path, parent: Path, maildir: bool) -> str:
+    """Make the missing folder ``path`` and give it to the user running nudger, as root."""
+    me = user_name(os.geteuid())
+    if maildir:
+        made = (f"mkdir -p {path}/cur {path}/new {path}/tmp && chown -R {me} {path} (or create only {path} "
+                "and chown it: nudger makes cur/, new/ and tmp/ in it)")
+    else:
+        made = f"mkdir -p {path} && chown {me} {path}"
+    return (f"create {path} and give it to the user cron runs nudger as ({me} here), as root: {made}; "
+            f"leave {parent} as it is (never chown a system folder to nudger's user)")
 
 
 def _unreachable(path: Path) -> ConfigError | None:

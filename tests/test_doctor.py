@@ -141,6 +141,35 @@ def test_an_unreadable_message_is_named_and_does_not_hold_up_the_others(site: Wo
     assert [i["owner"] for i in site.items()] == ["dana@acme.test", "lee@acme.test"]
 
 
+def test_a_missing_maildir_in_a_system_folder_is_created_for_the_user_never_the_folder_chowned(tmp_path: Path):
+    """The Maildir's parent is not ours (as /var/lib is): the fix creates the Maildir and gives
+    it to the user nudger runs as; it never says to chown the parent to that user."""
+    if os.geteuid() == 0:  # a folder of another user's, as /var/lib is root's for a cron user
+        system = tmp_path / "varlib"
+        system.mkdir(mode=0o755)
+        os.chown(system, 1, 1)
+    else:
+        system = Path("/var/lib")
+        assert not os.access(system, os.W_OK)
+    mail = system / f"nudger-test-{os.getpid()}" / "inbox"
+    ws = Workspace(tmp_path, ORG_TOML.replace('path = "mail/inbox"', f'path = "{mail}"'))
+    owner = user_name(system.stat().st_uid)
+    what = (f"the folder {system}: {USER} may not create files in it (owner {owner}, mode 0755); "
+            f"the inbound Maildir {mail} does not exist yet, and nudger creates it there")
+    fix = (f"create {mail} and give it to the user cron runs nudger as ({ME} here), as root: "
+           f"mkdir -p {mail}/cur {mail}/new {mail}/tmp && chown -R {ME} {mail} (or create only {mail} and "
+           f"chown it: nudger makes cur/, new/ and tmp/ in it); leave {system} as it is (never chown a "
+           "system folder to nudger's user)")
+    doctor = nudger(ws, "doctor")
+    failure(doctor, what, fix)
+    assert f"chown {ME} {system}" not in doctor.stdout
+    predicted(nudger(ws, "run", "--now", NOW), f"could not fetch mail: {what}; fix: {fix}")
+    if os.geteuid() == 0:  # the fix, done as it says, works
+        for sub in ("cur", "new", "tmp"):
+            (mail / sub).mkdir(parents=True)
+        assert nudger(ws, "run", "--now", NOW).returncode == 0
+
+
 # --- the outbound Maildir -----------------------------------------------------------------------
 
 @pytest.mark.parametrize("sub, why", [("tmp", "each email is written there first"),
