@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -24,7 +24,15 @@ from nudger.core.records import Handoff
 
 if TYPE_CHECKING:
     from nudger.state.store import Store
-from nudger.errors import ConfigError, NudgerError, StorageFailure, TemporaryFailure, storage_failure
+from nudger.errors import (
+    ConfigError,
+    DamagedDatabase,
+    NudgerError,
+    StorageFailure,
+    TemporaryFailure,
+    database_damage,
+    storage_failure,
+)
 
 log = logging.getLogger("nudger.cli")
 T = TypeVar("T")
@@ -37,19 +45,30 @@ class NudgerGroup(click.Group):
         try:
             return super().invoke(ctx)
         except NudgerError as exc:
-            click.echo(f"nudger: {exc.told()}", err=True)
-            sys.exit(exc.exit_code)
+            _fail(exc)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
         except BrokenPipeError:  # `nudger items | head`: the reader has gone; so do we, quietly
             sys.stderr.close()
             sys.exit(0)
         except Exception as exc:  # noqa: BLE001
+            if (damage := database_damage(exc)) is not None:  # found corrupt mid-command: 78, not 75
+                loaded = (ctx.obj or {}).get("loaded")
+                _fail(DamagedDatabase(loaded.database_path if loaded else "file", damage))
             if (fault := storage_failure(exc)) is not None:  # a full disk, a read-only database: retry later
                 click.echo(f"nudger: {fault}", err=True)
                 sys.exit(fault.exit_code)
             _unexpected(exc, (ctx.obj or {}).get("verbosity", 0) > 0)
             sys.exit(1)
+
+
+def _fail(exc: NudgerError) -> NoReturn:
+    """The error's one line on stderr and its exit code. A damaged database is also logged, as
+    a run's other failures are: each cron run meets it again until someone fixes it by hand."""
+    if isinstance(exc, DamagedDatabase):
+        log.error("%s", exc.told(), extra={"console": False})
+    click.echo(f"nudger: {exc.told()}", err=True)
+    sys.exit(exc.exit_code)
 
 
 def _unexpected(exc: Exception, verbose: bool) -> None:

@@ -37,6 +37,35 @@ class StorageFailure(TemporaryFailure):
     fault, so it stays at its source and the exit status asks for a retry."""
 
 
+class DamagedDatabase(ConfigError):
+    """The database file is not a SQLite database, or SQLite finds it corrupt: no retry mends
+    it, so it is a setup fault (exit 78) to fix by hand; nudger never deletes the file."""
+
+    def __init__(self, path: object, detail: str):
+        super().__init__(
+            f"the database {path} is damaged or is not a nudger database ({detail}): no run can use it, "
+            "and nudger leaves it as it is",
+            fix=(f"restore {path} from your backup (then run `nudger doctor`), or move it aside to start "
+                 f"afresh with an empty database: mv {path} {path}.damaged (and its -wal and -shm files, "
+                 "if any, with it); nudger never deletes it"))
+
+
+# SQLITE_CORRUPT (11) and SQLITE_NOTADB (26): the file itself is bad, not the disk or a lock.
+_DAMAGED_CODES = frozenset({11, 26})
+
+
+def database_damage(exc: BaseException) -> str | None:
+    """SQLite's words when ``exc`` says the database file is corrupt or not a database, else None."""
+    import sqlite3
+
+    if isinstance(exc, sqlite3.DatabaseError) and (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in _DAMAGED_CODES:
+        return str(exc)
+    if isinstance(exc, sqlite3.DatabaseError) and str(exc) in ("file is not a database",
+                                                              "database disk image is malformed"):
+        return str(exc)
+    return None
+
+
 _STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EIO, errno.EDQUOT, errno.EACCES, errno.EPERM})
 
 
@@ -50,6 +79,8 @@ def storage_failure(exc: BaseException) -> StorageFailure | None:
 
     if isinstance(exc, StorageFailure):
         return exc
+    if database_damage(exc) is not None:  # no retry mends a corrupt file: DamagedDatabase, 78
+        return None
     if isinstance(exc, sqlite3.OperationalError):
         return StorageFailure(f"the database refused a write: {exc}")
     if isinstance(exc, sqlite3.DatabaseError) and not isinstance(

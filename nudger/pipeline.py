@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from nudger.budget import OverBudget, time_budget
 from nudger.crashpoints import crash_point
-from nudger.errors import ConfigError, StorageFailure, TemporaryFailure, storage_failure
+from nudger.errors import ConfigError, StorageFailure, TemporaryFailure, database_damage, storage_failure
 from nudger.inbound.sources import InboundSource, RawMessage
 from nudger.outbound.transports import DeliveryResult, Outgoing, Transport
 from nudger.runtime import Runtime
@@ -239,6 +239,8 @@ def ingest_one(rt: Runtime, source: InboundSource, raw: RawMessage, summary: Run
     except (Exception, OverBudget) as exc:  # noqa: BLE001 - one bad message never stops the run
         if (fault := storage_failure(exc)) is not None:
             raise fault from exc  # a full disk, a read-only database: not the message's fault either
+        if database_damage(exc) is not None:
+            raise  # a corrupt database file: not the message's fault; the CLI says so (78)
         plain = isinstance(exc, (Quarantine, OverBudget))
         reason = str(exc) if plain else f"{type(exc).__name__}: {exc}"
         detail = "" if plain else traceback.format_exc()

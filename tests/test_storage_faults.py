@@ -79,3 +79,45 @@ def test_which_errors_are_storage_faults(exc: Exception, temporary: bool) -> Non
     fault = storage_failure(exc)
     assert (fault is not None) == temporary
     assert fault is None or (isinstance(fault, StorageFailure) and fault.exit_code == 75)
+
+
+def test_a_damaged_database_is_not_one_of_them() -> None:
+    import sqlite3
+
+    for words in ("file is not a database", "database disk image is malformed"):
+        assert storage_failure(sqlite3.DatabaseError(words)) is None
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated"])
+def test_a_damaged_database_file_is_a_setup_fault_78_named_logged_and_left_as_it_is(tmp_path, damage) -> None:
+    """Not temporary: every run exits 78 (not 75, retried for ever) with the file and the fix,
+    the log says it too, doctor says the same, and the file is never touched."""
+    from conftest import ORG_TOML
+
+    ws = Workspace(tmp_path, ORG_TOML + '\n[logging]\npath = "nudger.log"\n')
+    ws.run("2026-11-23T08:00")
+    db = tmp_path / "state" / "nudger.db"
+    good = db.read_bytes()
+    for companion in db.parent.glob("nudger.db-*"):
+        companion.unlink()
+    db.write_bytes(b"this is not sqlite, just garbage\n" * 40 if damage == "garbage" else good[:3000])
+    bad = db.read_bytes()
+    ws.deliver(make_forward())
+    detail = "file is not a database" if damage == "garbage" else "database disk image is malformed"
+    told = (f"the database {db} is damaged or is not a nudger database ({detail}): no run can use it, "
+            f"and nudger leaves it as it is; fix: restore {db} from your backup (then run `nudger doctor`), "
+            f"or move it aside to start afresh with an empty database: mv {db} {db}.damaged (and its -wal "
+            "and -shm files, if any, with it); nudger never deletes it")
+    run = ws.run("2026-11-23T09:05", expect=78)
+    assert f"nudger: {told}\n" in run.stderr and "Traceback" not in run.output + run.stderr
+    assert f"ERROR nudger.cli: {told}\n" in (tmp_path / "nudger.log").read_text()
+    assert ws.cli("items", expect=78).stderr == f"nudger: {told}\n"
+    what, fix = told.split("; fix: ")
+    doctor = ws.cli("doctor", expect=1)
+    assert f"[FAIL] {what}\n       fix: {fix}\n" in doctor.output
+    assert "disk refuses writes" not in doctor.output
+    assert db.read_bytes() == bad, "nudger never writes over or deletes it"
+    assert pending(ws) != [] and not any((ws.inbox / "cur").iterdir()), "the mail waits, not quarantined"
+    db.rename(f"{db}.damaged")  # the fix, as told: the next run starts afresh and takes the mail
+    ws.run("2026-11-23T09:10")
+    assert [i["owner"] for i in ws.items()] == ["dana@acme.test"]

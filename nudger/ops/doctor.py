@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from nudger.config import Config
 from nudger.config.domains import is_placeholder
-from nudger.errors import ConfigError, NudgerError, TemporaryFailure, storage_failure
+from nudger.errors import ConfigError, DamagedDatabase, NudgerError, TemporaryFailure, database_damage, storage_failure
 from nudger.permissions import running_user, user_name
 
 
@@ -44,7 +44,8 @@ CHECKS: tuple[Check, ...] = (
     Check("holidays", True, "[org] holidays is a country code the holidays package knows (with close codes "
                             "when not)"),
     Check("database", True, "the database folder and files can be created, read and written by this user, "
-                            "the database opens, is migrated and takes a write lock"),
+                            "the database opens (a damaged file, or one that is not a database, is named "
+                            "with its fix), is migrated and takes a write lock"),
     Check("secret", True, "the reply-token key: $NUDGER_SECRET (16+ characters), else the key file is "
                           "readable (or can be created) and private"),
     Check("log", True, "[logging] path can be created and appended to"),
@@ -243,7 +244,10 @@ def _check_database(config: Config) -> Iterator[Finding]:
         yield from_error("database", exc, "another process holds the write lock: run doctor again when it ends")
         return
     except Exception as exc:  # noqa: BLE001
-        yield failed("database", f"database {path}: {exc}", _disk_fix(exc))
+        if (damage := database_damage(exc)) is not None:
+            yield from_error("database", DamagedDatabase(path, damage), "")
+        else:
+            yield failed("database", f"database {path}: {exc}", _disk_fix(exc))
         return
     finally:
         store.close()

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from nudger.core.message_ids import root_message_id
 from nudger.core.records import HANDOFF_STATES, Handoff
 from nudger.crashpoints import storage_fault
-from nudger.errors import TemporaryFailure
+from nudger.errors import DamagedDatabase, TemporaryFailure, database_damage
 from nudger.private import private_dirs, private_file
 from nudger.state.db import Connection, iso
 from nudger.state.handoff_rows import HandoffRows, _handoff_row
@@ -44,8 +44,8 @@ class Store(InboundLog, HandoffRows, OutboxRows, ScheduleRows):
                 raise denied
             private_dirs(path.parent)
             private_file(path)  # before SQLite creates it: 0600, and so are its -wal and -shm
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
         try:
-            conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             if str(path) != ":memory:" and conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 conn.execute("PRAGMA journal_mode = wal")
@@ -59,8 +59,14 @@ class Store(InboundLog, HandoffRows, OutboxRows, ScheduleRows):
                 mark_current(conn)
             storage_fault(conn)
         except sqlite3.OperationalError as exc:
+            conn.close()
             if "locked" in str(exc) or "busy" in str(exc):
                 raise TemporaryFailure(f"database {path} is busy: {exc}") from exc
+            raise
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            if (damage := database_damage(exc)) is not None:
+                raise DamagedDatabase(path, damage) from None
             raise
         return cls(Connection(conn))
 
