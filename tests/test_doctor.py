@@ -383,3 +383,28 @@ def test_docs_list_every_check_and_whether_it_fails_or_warns() -> None:
     rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in table.splitlines()[2:]]
     documented = [(name.strip("`"), level) for name, level, _about in rows]
     assert documented == [(c.name, "fails" if c.fails else "warns") for c in CHECKS]
+
+
+# --- the config file ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("how", ["chmod 000", "another user's"])
+def test_an_unreadable_config_names_the_file_the_user_and_the_fix(ws: Workspace, modes, how: str):
+    if how == "another user's":
+        if os.geteuid() != 0:
+            pytest.skip("only root can give a file to another user")
+        os.chown(ws.config, 1, 1)
+        chmod(modes, ws.config, 0o600)
+        fix = (f"make it readable by the user cron runs nudger as ({ME} here): chown {ME} {ws.config} "
+               f"(or run nudger as {user_name(1)}, who owns it)")
+        owner, mode = user_name(1), "0600"
+    else:
+        chmod(modes, ws.config, 0)
+        fix = f"make it readable by the user cron runs nudger as ({ME} here): chmod u+r {ws.config}"
+        owner, mode = ME, "0000"
+    told = (f"the config file {ws.config}: {USER} may not read it (owner {owner}, mode {mode}); every command "
+            f"reads it first; fix: {fix}")
+    for command in (["doctor"], ["run", "--now", NOW], ["items"]):
+        predicted(nudger(ws, *command), told)
+    restore(modes)
+    os.chown(ws.config, os.geteuid(), os.getegid())
+    assert nudger(ws, "run", "--now", NOW).returncode == 0

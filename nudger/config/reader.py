@@ -516,6 +516,14 @@ def read_config_bytes(path: Path) -> bytes:
         raise ConfigError(f"{path}: no such file (write one with `nudger init`)") from None
     except IsADirectoryError:
         raise ConfigError(f"{path}: is a folder, not a config file") from None
+    except PermissionError as exc:
+        from nudger.permissions import denied_file
+
+        denied = denied_file(path, "the config file", why="every command reads it first")
+        if denied is not None:  # names the file, its owner and mode, this user and the chmod/chown
+            raise denied from None
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}", fix=(
+            "make it readable by the user cron runs nudger as (and its folders enterable)")) from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
 
