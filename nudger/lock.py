@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from nudger.private import private_dirs
+from nudger.private import adopt, private_dirs
 
 
 @contextmanager
@@ -17,7 +17,10 @@ def run_lock(db_path: Path) -> Iterator[bool]:
     path = Path(str(db_path) + ".lock")
     try:
         private_dirs(path.parent)
+        made = not path.exists()
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)  # empty, but beside the database: private too
+        if made:
+            adopt(path, fd)
     except PermissionError as exc:  # a configuration problem (exit 78), named with its fix
         from nudger.state.access import database_denied
 

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from nudger.errors import ConfigError
-from nudger.private import private_dirs
+from nudger.private import adopt, private_dirs
 
 SUBFOLDERS = ("tmp", "new", "cur")
 
@@ -29,6 +29,7 @@ def deliver_to_maildir(path: Path, data: bytes, name: str) -> Path:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as fh:
         os.fchmod(fd, 0o600)  # a file a crash left in tmp/ keeps its old mode through O_TRUNC
+        adopt(tmp, fd)
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())

@@ -13,6 +13,29 @@ import os
 from pathlib import Path
 
 
+def adopt(path: Path | str, fd: int | None = None) -> None:
+    """Run as root, give what nudger just created to the owner of the folder it is in.
+
+    `nudger doctor` or `init` run as root (or by a root cron) would otherwise leave the
+    database, the key file, the log or a Maildir folder owned by root in a workspace that
+    belongs to the user cron runs nudger as, who then cannot open them. Each path created
+    takes its folder's owner and group, so a folder nudger creates passes it on to what it
+    creates inside. Not as root, or in a folder of root's: nothing to do.
+    """
+    if os.geteuid() != 0:
+        return
+    try:
+        folder = os.stat(os.path.dirname(os.path.abspath(path)))
+        if folder.st_uid == 0:
+            return
+        if fd is not None:
+            os.fchown(fd, folder.st_uid, folder.st_gid)
+        else:
+            os.chown(path, folder.st_uid, folder.st_gid, follow_symlinks=False)
+    except OSError:  # a file system without owners, or root without CAP_CHOWN: left as made
+        pass
+
+
 def private_file(path: Path) -> None:
     """Create ``path`` empty and 0600 unless it exists (an existing file keeps its mode: an
     admin who widened it meant to)."""
@@ -21,6 +44,7 @@ def private_file(path: Path) -> None:
     except FileExistsError:
         return
     os.fchmod(fd, 0o600)
+    adopt(path, fd)
     os.close(fd)
 
 
@@ -40,3 +64,4 @@ def private_dirs(path: Path) -> None:
         except FileExistsError:  # another process made it meanwhile: theirs
             continue
         os.chmod(folder, 0o700)
+        adopt(folder)

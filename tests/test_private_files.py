@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import os
 import stat
+from pathlib import Path
 
+import pytest
 from conftest import ORG_TOML, Workspace, make_forward
 
 
@@ -69,3 +71,37 @@ def test_a_leftover_tmp_file_does_not_pass_its_mode_on(tmp_path) -> None:
     os.chmod(left, 0o644)
     path = deliver_to_maildir(box, b"Subject: x\r\n\r\nbody\r\n", left.name)
     assert mode(path) == 0o600 and path.read_bytes().endswith(b"body\r\n")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root creates files for another user")
+def test_what_root_creates_in_a_users_workspace_belongs_to_that_user_whose_cron_run_then_works() -> None:
+    """init, doctor and a run as root in a workspace of uid 4242's: every file and folder they
+    make (config, Maildirs, database, key file, log, lock, cache, mail) is 4242's, so a run as
+    4242 (as cron would) can open them all (they are 0600/0700: owner only)."""
+    import tempfile
+
+    from click.testing import CliRunner
+
+    from nudger.cli import cli
+    from nudger.maildir import deliver_to_maildir
+
+    uid = 4242
+    with tempfile.TemporaryDirectory(dir="/tmp") as home:
+        root = Path(home)
+        os.chown(root, uid, uid)
+        os.chmod(root, 0o755)
+        site = root / "site"
+        config = site / "config" / "nudger.toml"
+        runner = CliRunner()
+        assert runner.invoke(cli, ["init", str(site), "--domain", "acme.test"]).exit_code == 0
+        with config.open("a") as f:
+            f.write('\n[logging]\npath = "log/nudger.log"\n')
+        env = {"NUDGER_CONFIG": str(config)}
+        assert runner.invoke(cli, ["doctor"], env=env).exit_code == 0
+        deliver_to_maildir(site / "config" / "mail" / "inbox", make_forward(), "1700000000.one.host")
+        assert runner.invoke(cli, ["run", "--now", "2026-11-23T09:05"], env=env).exit_code == 0
+        made = [p for p in site.rglob("*")] + [site]
+        assert {"nudger.db", "nudger.key", "nudger.log", "nudger.db.lock", ".nudger.toml.validated",
+                "nudger.toml"} <= {p.name for p in made}
+        assert len(list((site / "config" / "mail" / "outbox" / "new").iterdir())) >= 1
+        assert [str(p) for p in made if p.lstat().st_uid != uid or p.lstat().st_gid != uid] == []

@@ -9,7 +9,7 @@ from pathlib import Path
 from nudger.config.model import KEY_FILE_NAME, Config
 from nudger.errors import ConfigError
 from nudger.permissions import denied_file, denied_folder
-from nudger.private import private_dirs
+from nudger.private import adopt, private_dirs
 
 
 def key_file_path(config: Config) -> Path:
@@ -55,6 +55,7 @@ def _key_file(path: Path) -> bytes:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         os.fchmod(fd, 0o600)
+        adopt(tmp, fd)  # made by root: the workspace owner's, as the run that reads it
         # os.urandom is what `secrets` reads; importing `secrets` (hmac, random) costs every cron run
         os.write(fd, (os.urandom(32).hex() + "\n").encode())
         os.fsync(fd)

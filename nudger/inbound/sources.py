@@ -24,6 +24,7 @@ from typing import Protocol, Self
 from nudger.errors import ConfigError
 from nudger.lifecycle import Closing
 from nudger.maildir import denied_maildir, ensure_maildir
+from nudger.private import adopt
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,7 @@ class MaildirSource(Closing):
         try:
             tmp = stamp.with_name(stamp.name + ".tmp")
             tmp.write_text(str(mtime))
+            adopt(tmp)
             os.replace(tmp, stamp)
         except OSError:  # a read-only Maildir: cur/ is listed every run, as before
             pass

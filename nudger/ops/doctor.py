@@ -135,8 +135,9 @@ def _check_user(config: Config) -> Finding:
                 name = user_name(owner)
                 return warning("user", (
                     f"doctor runs as root, but {path} belongs to {name}: root passes every permission "
-                    f"check, so what fails for {name} (if cron runs nudger as {name}) passes here, and "
-                    f"what doctor creates (the database, the key file) belongs to root"),
+                    f"check, so what fails for {name} (if cron runs nudger as {name}) passes here "
+                    f"(what doctor creates, such as the database and the key file, is given to the "
+                    f"owner of the folder it is made in)"),
                     f"run doctor as the user cron runs nudger as: sudo -u {name} nudger doctor")
     return ok("user", f"running as {running_user()}: files are checked for this user, so run doctor as "
                       "the user cron runs nudger as")

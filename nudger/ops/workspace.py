@@ -9,6 +9,7 @@ from pathlib import Path
 from nudger.config import starter_config_text
 from nudger.maildir import ensure_maildir
 from nudger.ops.invocation import shell_line
+from nudger.private import adopt
 
 
 def example_config() -> Path:
@@ -18,6 +19,17 @@ def example_config() -> Path:
     return packaged if packaged.exists() else here.parent / "config" / "nudger.example.toml"
 
 
+def _folders(path: Path) -> None:
+    """``mkdir -p``, each folder made taking its parent's owner when run as root (``adopt``)."""
+    missing = []
+    while not path.exists():
+        missing.append(path)
+        path = path.parent
+    for folder in reversed(missing):
+        folder.mkdir(exist_ok=True)
+        adopt(folder)
+
+
 def init_workspace(directory: Path, domain: str) -> Iterator[str]:
     """Write config/nudger.toml and the Maildirs; never overwrite an existing config."""
     directory = directory.resolve()
@@ -25,12 +37,14 @@ def init_workspace(directory: Path, domain: str) -> Iterator[str]:
     if config_path.exists():
         yield f"{config_path} already exists; left as it is."
     else:
-        config_path.parent.mkdir(parents=True, exist_ok=True)
+        _folders(config_path.parent)
         config_path.write_text(starter_config_text(domain), encoding="utf-8")
+        adopt(config_path)
         yield f"wrote {config_path}"
     example = config_path.parent / "nudger.example.toml"
     if not example.exists() and example_config().exists():
         example.write_text(example_config().read_text(encoding="utf-8"), encoding="utf-8")
+        adopt(example)
         yield f"wrote {example} (every key, with its default)"
     for sub in ("mail/inbox", "mail/outbox"):
         ensure_maildir(config_path.parent / sub)
