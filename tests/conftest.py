@@ -173,6 +173,19 @@ class Workspace:
 
         return json.loads(self.cli("items", "--json").output)
 
+    def handed_over(self, raw: bytes | None = None, at: str = "2026-11-23T09:05",
+                    owner: str = "dana@acme.test") -> Sent:
+        """A forward delivered and run: the owner's new-handoff email (to reply to)."""
+        self.deliver(raw or make_forward())
+        self.run(at)
+        [notice] = self.sent_to(owner, "new_handoff")
+        return notice
+
+    def answer(self, notice: Sent, text: str, at: str, sender: str = "dana@acme.test", **reply: str) -> None:
+        """A reply to ``notice`` delivered, then a run at ``at`` (org-local)."""
+        self.deliver(make_reply(notice, text, sender=sender, **reply))
+        self.run(at)
+
 
 @pytest.fixture
 def ws(tmp_path: Path) -> Workspace:

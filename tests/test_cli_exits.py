@@ -31,14 +31,9 @@ def test_the_demo_refuses_a_folder_that_is_not_a_demo_and_leaves_it_alone(tmp_pa
 
 def test_show_reads_as_people_write_and_outbox_has_a_header(ws: Workspace) -> None:
     """Names, not addresses; a multi-line note on one line of its column; a header on outbox."""
-    from conftest import make_reply
-
-    ws.deliver(make_forward(note="@dana can you send them our W-9?\nThey need it this week. due friday"))
-    ws.run("2026-11-23T09:05")
-    [notice] = ws.sent_to("dana@acme.test", "new_handoff")
-    ws.deliver(make_reply(notice, "ack", sender="dana@acme.test"))
-    ws.deliver(make_reply(notice, "due 12/4", sender="dana@acme.test", date="Mon, 23 Nov 2026 11:30:00 -0600"))
-    ws.run("2026-11-23T11:35")
+    notice = ws.handed_over(make_forward(note="@dana can you send them our W-9?\nThey need it this week. due friday"))
+    ws.answer(notice, "ack", "2026-11-23T11:05")
+    ws.answer(notice, "due 12/4", "2026-11-23T11:35", date="Mon, 23 Nov 2026 11:30:00 -0600")
     timeline = ws.cli("show", "1", "--now", "2026-11-23T12:00").output.split("timeline:\n")[1].split("emails:")[0]
     lines = timeline.splitlines()
     assert all(line.startswith("  Mon 23 Nov") for line in lines), timeline  # one line per event
@@ -52,18 +47,12 @@ def test_show_reads_as_people_write_and_outbox_has_a_header(ws: Workspace) -> No
 def test_a_typo_is_answered_not_counted_as_refused(ws: Workspace) -> None:
     import json
 
-    from conftest import make_reply
-
-    ws.deliver(make_forward())
-    ws.run("2026-11-23T09:05")
-    [notice] = ws.sent_to("dana@acme.test", "new_handoff")
-    ws.deliver(make_reply(notice, "dne", sender="dana@acme.test"))
-    ws.run("2026-11-23T10:00")
+    notice = ws.handed_over()
+    ws.answer(notice, "dne", "2026-11-23T10:00")
     assert ws.sent_to("dana@acme.test", "did_you_mean")
     status = json.loads(ws.cli("status", "--json").output)
     assert status["refused"]["count"] == 0 and status["inbound"]["reply"] == 1
-    ws.deliver(make_reply(notice, "done", sender="eve@acme.test", message_id="<eve@mail.acme.test>"))
-    ws.run("2026-11-23T10:30")
+    ws.answer(notice, "done", "2026-11-23T10:30", sender="eve@acme.test", message_id="<eve@mail.acme.test>")
     assert json.loads(ws.cli("status", "--json").output)["refused"]["count"] == 1  # not on #1
 
 

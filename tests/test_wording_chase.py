@@ -29,12 +29,7 @@ def test_a_reminder_to_an_owner_who_never_acked_offers_ack_with_a_date_not_block
 
 
 def test_a_reminder_to_an_owner_who_acked_offers_due_and_blocked(ws: Workspace) -> None:
-    from conftest import make_reply
-
-    ws.deliver(make_forward())
-    ws.run("2026-11-23T09:05")
-    [notice] = ws.sent_to("dana@acme.test", "new_handoff")
-    ws.deliver(make_reply(notice, "ack", sender="dana@acme.test"))
+    ws.answer(ws.handed_over(), "ack", "2026-11-23T09:30")
     _days(ws, "2026-11-23", "2026-11-24", "2026-11-25", "2026-11-26", "2026-11-27", "2026-11-30")
     chased = ws.sent_to("dana@acme.test", "due_soon") + ws.sent_to("dana@acme.test", "overdue")
     assert chased
@@ -57,16 +52,10 @@ def test_the_owner_line_names_the_team(ws: Workspace) -> None:
 
 
 def test_words_after_a_new_date_are_relayed_with_their_own_full_stop(ws: Workspace) -> None:
-    from conftest import make_reply
-
-    ws.deliver(make_forward())
-    ws.run("2026-11-23T09:05")
-    [notice] = ws.sent_to("dana@acme.test", "new_handoff")
-    ws.deliver(make_reply(notice, "ack", sender="dana@acme.test"))
-    ws.run("2026-11-23T09:30")
-    ws.deliver(make_reply(notice, "due 12/4 - The customer asked for more time.", sender="dana@acme.test",
-                          date="Mon, 23 Nov 2026 11:30:00 -0600"))
-    ws.run("2026-11-23T11:35")
+    notice = ws.handed_over()
+    ws.answer(notice, "ack", "2026-11-23T09:30")
+    ws.answer(notice, "due 12/4 - The customer asked for more time.", "2026-11-23T11:35",
+              date="Mon, 23 Nov 2026 11:30:00 -0600")
     [moved] = ws.sent_to("sam@acme.test", "due_changed")
     assert "They wrote: The customer asked for more time.\r\n" in moved.text
 
