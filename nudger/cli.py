@@ -794,18 +794,23 @@ def outbox(ctx: click.Context, as_json: bool, show_all: bool) -> None:
     config = get_config(ctx)
     assert config is not None
     zone, now = _zone(ctx, config), datetime.now(UTC)
-    click.echo(f"{'id':<5} {'state':<9} {'kind':<14} {'to':<26} when  subject")
+    from nudger.ops.table import table
+
+    lines, reasons = [], []
     for r in rows:
         state = _outbox_state(r)
         at = r["failed_at"] or r["sent"]
         when = f"next {local(r['send_after'], zone, now)}" if r["status"] == "queued" else (
             local(at, zone, now) if at else "")
         label = "last answer" if state in ("retrying", "queued") else "reason"  # queued: the relay out of reach
-        reason = f"\n      {label}: {r['last_error']}" if (
-            state in ("retrying", "queued", "dead", "bounced") and r["last_error"]) else ""
+        reasons.append(f"      {label}: {r['last_error']}" if (
+            state in ("retrying", "queued", "dead", "bounced") and r["last_error"]) else "")
         tries = f" after {r['attempts']} attempt{'s' * (r['attempts'] != 1)}" if state in ("retrying", "dead") else ""
-        click.echo(f"{r['id']:<5} {state:<9} {r['kind']:<14} {r['recipient']:<26} {when}{tries}  "
-                   f"{r['subject']}{reason}")
+        lines.append((str(r["id"]), state, r["kind"], r["recipient"], when + tries, r["subject"]))
+    header, *body = table(("id", "state", "kind", "to", "when", "subject"), lines)
+    click.echo(header)
+    for line, reason in zip(body, reasons, strict=True):
+        click.echo(line + (f"\n{reason}" if reason else ""))
 
 
 def _outbox_state(row: dict[str, Any]) -> str:

@@ -187,10 +187,10 @@ def test_preview_team_digest_for_a_named_team(ws: Workspace) -> None:
     two_handoffs(ws)
     sales = ws.cli("preview", "team_digest", "--to", "maria@acme.test", "--team", "sales",
                    "--now", "2026-11-30T08:00").output
-    assert "Team sales" in sales
+    assert "Team Sales" in sales
     finance = ws.cli("preview", "team_digest", "--to", "maria@acme.test", "--team", "Finance",
                      "--now", "2026-11-30T08:00").output
-    assert "Team accounting" in finance  # an alias names its team
+    assert "Team Accounting" in finance  # an alias names its team
     unknown = ws.cli("preview", "team_digest", "--to", "maria@acme.test", "--team", "legal", expect=2)
     assert "unknown team 'legal'" in unknown.stderr and "accounting, sales, support" in unknown.stderr
     wrong = ws.cli("preview", "overdue", "--to", "dana@acme.test", "--handoff", "#1", "--team", "sales", expect=2)

@@ -177,3 +177,14 @@ def test_a_reassign_by_someone_else_removes_the_old_owners_entry_and_gives_the_n
     theirs = _entry(lees)
     assert str(theirs["attendee"]) == "mailto:lee@acme.test"
     assert theirs.decoded("dtstart").isoformat() == "2026-11-27"
+
+
+def test_cancel_then_reopen_in_one_reply_keeps_the_owners_entry(ws: Workspace) -> None:
+    """The last change with an entry decides: open again, so a REQUEST, never a CANCEL."""
+    notice, first = _started(ws)
+    [receipt] = ws.sent_to("sam@acme.test", "receipt")
+    ws.answer(receipt, "cancel\nreopen", "2026-11-23T10:05", sender="sam@acme.test")
+    [told] = [s for s in ws.sent_to("dana@acme.test") if s.kind in ("changes", "reopened")]
+    later = _entry(told)  # asserts METHOD:REQUEST
+    assert str(later["uid"]) == str(first["uid"]) and int(later["sequence"]) >= int(first["sequence"])
+    assert later.decoded("dtstart") == first.decoded("dtstart")

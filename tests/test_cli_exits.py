@@ -63,3 +63,16 @@ def test_status_does_not_say_a_run_given_a_later_now_is_in_the_future(tmp_path: 
     line = [x for x in out.splitlines() if x.startswith("last run:")][0]
     assert "ahead of this machine's clock (a run given --now)" in line or "ago" in line, line
     assert ", in " not in line, line
+
+
+def test_a_folder_at_the_database_path_is_a_config_error_with_its_fix(ws: Workspace) -> None:
+    """SQLite says only 'unable to open database file', which read as a storage fault (75, cron
+    retries for ever): it is the config's, and says so."""
+    ws.run("2026-11-23T09:05")
+    db = next(ws.root.rglob("*.db"))
+    for file in (db, *db.parent.glob(db.name + "-*")):
+        file.unlink()
+    db.mkdir()
+    result = ws.cli("run", "--now", "2026-11-23T09:10", expect=78)
+    assert f"the database path {db} is a folder" in result.output and "set [database] path to a file" in result.output
+    assert "is a folder" in ws.cli("doctor", expect=1).output

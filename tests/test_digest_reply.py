@@ -78,6 +78,7 @@ def test_thanks_by_requester_reaches_owner_with_the_words(ws: Workspace) -> None
     assert "Sam Seller says thank you for #1" in thanks.text
     assert "great work, the customer is set up" in thanks.text
     assert "#1 great" not in thanks.text, "the number is not part of the words"
+    assert '"great work, the customer is set up"' in thanks.text, "nor the command word"
     shown = json.loads(ws.cli("show", "1", "--json").output)
     assert shown["timeline"][-1]["kind"] == "thanked"
     assert "great work" in shown["timeline"][-1]["words"]

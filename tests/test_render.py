@@ -60,7 +60,7 @@ def test_each_kind_declares_every_variable_its_templates_use(kind: str) -> None:
     """A kind's templates may use the layout's variables and the kind's own fields, and
     nothing else: a variable missing from both is a typo that must fail, not render blank."""
     env = Environment(loader=FileSystemLoader(str(builtin_templates())))
-    filters = ("date", "size", "when", "person", "addresses", "team", "dates", "quoted")
+    filters = ("date", "size", "when", "person", "addresses", "team", "dates", "quoted", "one_line")
     env.filters.update({f: (lambda v, *a: v) for f in filters})
     spec = KINDS[kind]
     used = set().union(*(_variables(env, t) for t in spec.templates))

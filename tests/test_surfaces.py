@@ -44,7 +44,7 @@ def test_preview_writes_any_kind_without_sending_or_recording_it(ws: Workspace, 
     digest = ws.cli("preview", "daily_digest", "--to", "dana@acme.test", "--now", "2026-11-24T08:00").output
     assert "Waiting for your ack" in digest and "#1 W-9 request" in digest
     team = ws.cli("preview", "team_digest", "--to", "dana@acme.test", "--now", "2026-11-30T08:00").output
-    assert "Team accounting" in team and "Opened" in team
+    assert "Team Accounting" in team and "Opened" in team
     assert json.loads(ws.cli("outbox", "--all", "--json").output) == before
 
 

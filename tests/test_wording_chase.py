@@ -102,3 +102,33 @@ def test_a_title_with_quotes_of_its_own_is_not_quoted_again(ws: Workspace) -> No
     ws.deliver(make_forward(subject="Fwd: Price list", message_id="<b@mail.acme.test>"))
     ws.run("2026-11-23T09:10")
     assert '"Price list"' in " ".join(ws.sent_to("sam@acme.test", "receipt")[-1].text.split())
+
+
+def test_status_and_help_in_one_reply_are_one_answer(ws: Workspace) -> None:
+    notice = ws.handed_over()
+    before = len(ws.sent())
+    ws.answer(notice, "status\nhelp", "2026-11-23T09:30")
+    [answer] = ws.sent()[before:]
+    assert answer.kind == "status" and "Here is where #1 stands" in answer.text
+    assert "reassign @someone   hand it to someone else" in answer.text and "reassign @someone" in answer.html
+
+
+def test_the_team_digest_names_the_team(ws: Workspace) -> None:
+    """Its subject and first line say "Accounting", not the config key (the notice's own
+    context carries the key, for the dedupe key and --team)."""
+    ws.handed_over()
+    for day in ("2026-11-23", "2026-11-24", "2026-11-25", "2026-11-26", "2026-11-27", "2026-11-30"):
+        ws.run(f"{day}T08:05")
+    digests = [s for s in ws.sent() if s.kind == "team_digest" and "Accounting" in str(s.msg["Subject"])]
+    assert digests, [str(s.msg["Subject"]) for s in ws.sent() if s.kind == "team_digest"]
+    assert all("Team accounting" not in d.text and "Team Accounting, the week" in d.text for d in digests)
+
+
+def test_a_blocked_reason_over_two_lines_stays_inside_the_card(ws: Workspace) -> None:
+    notice = ws.handed_over()
+    ws.answer(notice, "ack", "2026-11-23T09:30")
+    ws.answer(notice, "blocked waiting on the bank\nthey said next week", "2026-11-23T11:05")
+    [told] = ws.sent_to("sam@acme.test", "blocked")
+    assert "  Status:    [BLOCKED]: waiting on the bank / they said next week\r\n" in told.text
+    card = told.text.split("#1 W-9 request\r\n", 1)[1]
+    assert all(line.startswith("  ") or not line for line in card.split("\r\n-- ")[0].split("\r\n"))

@@ -314,7 +314,9 @@ def do_thanks(out: Outcome, cmd: Command, ctx: Context) -> None:
     h = out.after
     if not h.owner:
         raise Refused(f"#{h.id} has no owner yet, so there is no one to thank.")
-    words = cmd.raw or cmd.args  # relayed as written: "Thanks Dana, you saved the deal!"
+    # Relayed as written ("Thanks Dana, you saved the deal!"), but a prompt's `thanks #3 <your
+    # words>` relays the words, and a bare `thanks` none (the email says thank you itself).
+    words = "" if not cmd.args.strip(" !.") else cmd.args if cmd.ref is not None else (cmd.raw or cmd.args)
     _event(out, "thanked", words, to=h.owner)
     _tell(out, ctx, "thanks", [h.owner], words=words)
 
@@ -424,7 +426,13 @@ NEWS = frozenset({"acknowledged", "done", "blocked", "unblocked", "due_changed",
 def one_email_each(notices: list[Notice]) -> list[Notice]:
     """One reply, one email to each person about each handoff: the news of several commands
     (`unblock`, then `ack friday`) goes as one ``changes`` notice whose ``parts`` are the
-    notices it replaces, in order, each person told of once."""
+    notices it replaces, in order, each person told of once; `status` and `help` together
+    are one status answer with the list of commands under it."""
+    asked = {kind: {(n.to, n.handoff_id) for n in notices if n.kind == kind} for kind in ("status", "help")}
+    for n in notices:  # `status` and `help` in one reply: one answer with both
+        if n.kind == "status" and (n.to, n.handoff_id) in asked["help"]:
+            n.context["with_help"] = True
+    notices = [n for n in notices if not (n.kind == "help" and (n.to, n.handoff_id) in asked["status"])]
     groups: dict[tuple[str, int | None], list[Notice]] = {}
     for n in notices:
         if n.kind in NEWS:

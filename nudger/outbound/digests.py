@@ -203,7 +203,7 @@ def team_digest(inp: KindInput) -> dict[str, Any]:
     figures = [Figure(label, _shown(getattr(week, attr), kind), _shown(getattr(last, attr), kind) if last else "-")
                for label, attr, kind in rows]
     names = inp.lookup.requester_names([who for who, _n in week.rush_by_requester])
-    return {"week": week, "figures": figures, "team": team_label(team), "as_of": at, "names": names}
+    return {"week": week, "figures": figures, "team": team, "team_name": team_label(team), "as_of": at, "names": names}
 
 
 def is_empty(kind: str, context: dict[str, Any]) -> bool:

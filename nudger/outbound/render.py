@@ -189,6 +189,7 @@ class Renderer:
         self.env.filters["team"] = team_label
         self.env.filters["dates"] = dates_in
         self.env.filters["quoted"] = quoted
+        self.env.filters["one_line"] = one_line
 
     def local_when(self, ctx: Any, value: datetime | str | None) -> str:
         """A moment of ours in the recipient's own time ("Mon 23 Nov, 09:02"); a date
@@ -327,7 +328,8 @@ class Renderer:
         # Several changes in one email carry the calendar entry any one of them would; any
         # email to the owner from a reply that moved the date carries the moved entry.
         moved = bool(notice.context.get("date_moved"))
-        invite_kind = next((k for k in [p.kind for p in parts] or [notice.kind]
+        # The last change that has one decides (`cancel` then `reopen`: the entry stays).
+        invite_kind = next((k for k in reversed([p.kind for p in parts] or [notice.kind])
                             if invite_method(k, handoff, ctx["role"], moved)), None)
         if invite_kind:
             files.append(invite_for(invite_kind, handoff, ctx["role"], c.handoff_domain, now, ctx["reply_address"],
@@ -354,6 +356,11 @@ class Renderer:
             ("X-Nudger-Kind", notice.kind),
         ]
         return Rendered(message_id, subject, wire(headers, text, html, files))
+
+
+def one_line(text: object) -> str:
+    """Someone's lines in one field of the card (a blocked reason written over two lines)."""
+    return " / ".join(line.strip() for line in str(text or "").splitlines() if line.strip())
 
 
 def quoted(title: object) -> str:

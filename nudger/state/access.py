@@ -29,6 +29,11 @@ def database_denied(path: Path) -> ConfigError | None:
     reach = denied_folder(folder, "the database folder")
     if reach is not None:
         return reach
+    if path.exists() and not path.is_file():  # SQLite says only "unable to open database file"
+        what = "a folder" if path.is_dir() else "not a regular file"
+        return ConfigError(f"the database path {path} is {what}",
+                           fix=f"set [database] path to a file, such as {path / 'nudger.db'}, "
+                               f"or move {path} aside")
     files = (path, *companions(path))
     # Even when they are there now (another connection is open), SQLite removes the -wal and
     # -shm at the last close and creates them at the next open: the folder must be writable.
