@@ -132,3 +132,12 @@ def test_a_blocked_reason_over_two_lines_stays_inside_the_card(ws: Workspace) ->
     assert "  Status:    [BLOCKED]: waiting on the bank / they said next week\r\n" in told.text
     card = told.text.split("#1 W-9 request\r\n", 1)[1]
     assert all(line.startswith("  ") or not line for line in card.split("\r\n-- ")[0].split("\r\n"))
+
+
+def test_an_ack_reminder_says_when_the_handoff_was_handed_over(ws: Workspace) -> None:
+    """Handed over at 21:00, the notice waits for Dana's morning; the reminder names 21:00."""
+    ws.deliver(make_forward(date="Mon, 23 Nov 2026 21:00:00 -0600"), arrived="2026-11-23T21:00")
+    ws.run("2026-11-23T21:05")
+    _days(ws, "2026-11-24", "2026-11-25")
+    [reminder] = ws.sent_to("dana@acme.test", "ack_reminder")
+    assert "handed you #1 \"W-9 request\" on Mon 23 Nov, 21:00" in " ".join(reminder.text.split())

@@ -201,7 +201,7 @@ def handoff_slots(h: Asked, events: Sequence[Moment] | History, config: Config,
         if s and s.owner == owner and s.status == "open":
             still = latest.owner == owner and latest.status == "open"
             slots.append(Slot("ack_reminder", owner, t, f"ack_reminder:{h.id}:{owner}", h.id,
-                              context={"asked_at": cal.next_business_start(told), "by": by},
+                              context={"asked_at": assigned, "by": by},  # when it was handed over
                               still_owed=still))
 
     for due, due_owner in history.dues():
