@@ -15,7 +15,7 @@ from datetime import datetime
 
 from nudger.core.calendars import calendar_for
 from nudger.core.classify import not_an_email
-from nudger.core.commands import Command, Suggestion
+from nudger.core.commands import Command, Suggestion, suggest_for_line
 from nudger.core.handoffs import (
     DIGEST_CHOICES,
     Context,
@@ -447,6 +447,8 @@ def _needs_ref(cmd: Command) -> str:
     """Why a command that acts on a handoff, written without its number, was not applied."""
     if cmd.name == "note" and cmd.raw == cmd.args:  # no command word at all: prose
         first = cmd.args.split("\n", 1)[0].strip()
+        if (meant := suggest_for_line(first)) is not None:
+            return f"“{first}”: not a command (did you mean `{meant}`?)."
         first = first if len(first) <= 40 else first[:39].rstrip() + "…"
         return f"“{first}”: not a command; a note needs the handoff's number too: `note #12 your words`."
     return f"`{_shown(cmd)}`: which handoff? Put its number after the command, like `{_shown(replace(cmd, ref=12))}`."

@@ -297,3 +297,12 @@ def test_inspect_shows_the_number(ws: Workspace) -> None:
         {"name": "weekly", "args": ""},
     ]
 
+
+
+def test_a_misspelt_command_in_a_digest_reply_gets_did_you_mean_with_its_number(ws: Workspace) -> None:
+    two_handoffs(ws)
+    ws.deliver(reply_to_digest(ws, DANA, "dne #1"))
+    ws.run("2026-11-23T11:00")
+    [answer] = ws.sent_to("dana@acme.test", "refusal")
+    assert "“dne #1”: not a command (did you mean `done #1`?)." in " ".join(answer.text.split())
+    assert by_id(ws)[1]["status"] == "open", "nothing applied"

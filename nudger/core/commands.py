@@ -239,6 +239,13 @@ def _suggest(text: str) -> Suggestion | None:
     return Suggestion(word=m["word"], suggestion=best[2], command=best[3])
 
 
+def suggest_for_line(line: str) -> str | None:
+    """`done #1` for a digest line such as ``dne #1`` (a lone misspelt word and numbers), else None."""
+    m = re.fullmatch(r"\s*(\S+)\s+((?:#\d+[\s,]*)+)\s*", line)
+    found = _suggest(m[1]) if m else None
+    return f"{found.suggestion} {m[2].strip()}" if found and m else None
+
+
 @dataclass(frozen=True)
 class _Line:
     """One command line: its command, its arguments, the handoffs it names, how it was written."""
