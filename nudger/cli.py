@@ -663,8 +663,11 @@ def upcoming(ctx: click.Context, days: int, as_json: bool, now_text: str | None)
     from nudger.ops.table import table
 
     zone = _zone(ctx, config)
+    from nudger.config.model import team_label
+
     lines = table(("WHEN", "EMAIL", "ABOUT", "TO"), [
-        (when(r["at"], zone, now), r["kind"], r.get("about", ""),
+        (when(r["at"], zone, now), r["kind"],
+         team_label(r["about"]) if r["kind"] == "team_digest" else r.get("about", ""),  # --json: the key
          r["to"] + theirs(r["at"], zone, person_zone(config, r["to"]))) for r in rows])
     for line in lines:
         click.echo(line)
