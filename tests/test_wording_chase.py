@@ -141,3 +141,17 @@ def test_an_ack_reminder_says_when_the_handoff_was_handed_over(ws: Workspace) ->
     _days(ws, "2026-11-24", "2026-11-25")
     [reminder] = ws.sent_to("dana@acme.test", "ack_reminder")
     assert "handed you #1 \"W-9 request\" on Mon 23 Nov, 21:00" in " ".join(reminder.text.split())
+
+
+def test_a_yearless_date_that_has_passed_is_next_years_and_the_email_says_so(ws: Workspace) -> None:
+    notice = ws.handed_over()
+    ws.answer(notice, "ack 11/20", "2026-11-23T11:05")
+    [told] = ws.sent_to("sam@acme.test", "acknowledged")
+    [mine] = ws.sent_to("dana@acme.test", "calendar_update")
+    for sent in (told, mine):
+        text = " ".join(sent.text.split())
+        assert "to Sat 20 Nov 2027" in text and "this year's has passed" in text
+        assert "this year&#39;s has passed" in sent.html or "this year's has passed" in sent.html
+    ws.answer(notice, "due 12/4", "2026-11-23T11:35", date="Mon, 23 Nov 2026 11:30:00 -0600")
+    [moved] = ws.sent_to("sam@acme.test", "due_changed")
+    assert "has passed" not in moved.text, "a near date says nothing more"

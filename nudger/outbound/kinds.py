@@ -27,6 +27,7 @@ LAYOUT_FIELDS: Mapping[str, Any] = MappingProxyType({
     "actor": None, "also_told": [], "attachments": [], "skipped_attachments": [], "customer_files": [],
     "can_do": (),  # a digest's commands that its reader can use: ("done", "ack", "thanks", "note")
     "examples": {},  # command -> a handoff number in this email, for the footer's sample commands
+    "far_due": False,  # the new due date is most of a year away (a yearless date whose day had passed)
     "names": {},  # email -> the name a person outside [[people]] gave in their From (the `person` filter)
     "one_of_changes": False,  # a step of a `changes` email: its card is the email's own, shown once at the end
 })

@@ -106,6 +106,10 @@ def _human_date(d: date) -> str:
     return f"{d:%a} {d.day} {d:%b %Y}"
 
 
+# "ack 11/20" said on 23 Nov is next year's 20 Nov (DESIGN: a date without a year is the next
+# one): the email says so, in case this year's was meant.
+FAR_DAYS = 300
+
 _ISO_DAY = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
 
 
@@ -281,6 +285,8 @@ class Renderer:
         ctx.update(notice.context)
         ctx["names"] = names
         ctx["also_told"] = [self._told(e, ctx, now) for e in ctx.get("also_told") or []]
+        new_due = ctx.get("new_due")
+        ctx["far_due"] = bool(isinstance(new_due, date) and today and (new_due - today).days > FAR_DAYS)
         return ctx
 
     def _told(self, email: str, ctx: dict[str, Any], now: datetime | None) -> str:
