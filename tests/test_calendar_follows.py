@@ -4,7 +4,7 @@ the same UID, a higher SEQUENCE, the new day, on an email the owner gets from th
 from __future__ import annotations
 
 import icalendar
-from conftest import Sent, Workspace, make_forward, make_reply
+from conftest import Sent, Workspace
 from test_escalation import overdue_until_escalated
 
 
@@ -22,9 +22,7 @@ def _words(sent: Sent) -> str:
 
 
 def _started(ws: Workspace) -> tuple[Sent, icalendar.Event]:
-    ws.deliver(make_forward())
-    ws.run("2026-11-23T09:05")
-    [notice] = ws.sent_to("dana@acme.test", "new_handoff")
+    notice = ws.handed_over()
     first = _entry(notice)
     assert first.decoded("dtstart").isoformat() == "2026-11-27"
     return notice, first
@@ -40,8 +38,7 @@ def _moved(first: icalendar.Event, later: icalendar.Event, day: str) -> None:
 def test_the_owners_ack_with_a_date_confirms_it_to_them_with_the_moved_entry(ws: Workspace) -> None:
     notice, first = _started(ws)
     before = len(ws.sent_to("dana@acme.test"))
-    ws.deliver(make_reply(notice, "ack 12/4", sender="dana@acme.test", message_id="<ack@mail.acme.test>"))
-    ws.run("2026-11-23T11:05")
+    ws.answer(notice, "ack 12/4", "2026-11-23T11:05", sender="dana@acme.test", message_id="<ack@mail.acme.test>")
     new = ws.sent_to("dana@acme.test")[before:]
     assert [s.kind for s in new] == ["calendar_update"], "one email to the owner"
     [update] = new
@@ -60,8 +57,7 @@ def test_the_owners_ack_with_a_date_confirms_it_to_them_with_the_moved_entry(ws:
 def test_an_ack_without_a_date_or_with_the_same_date_sends_the_owner_nothing(ws: Workspace) -> None:
     notice, _ = _started(ws)
     before = len(ws.sent_to("dana@acme.test"))
-    ws.deliver(make_reply(notice, "ack friday", sender="dana@acme.test"))
-    ws.run("2026-11-23T11:05")
+    ws.answer(notice, "ack friday", "2026-11-23T11:05", sender="dana@acme.test")
     assert ws.sent_to("dana@acme.test")[before:] == []
     [ack] = ws.sent_to("sam@acme.test", "acknowledged")
     assert "confirmed #1 \"W-9 request\", due Fri 27 Nov 2026" in _words(ack)
@@ -69,8 +65,7 @@ def test_an_ack_without_a_date_or_with_the_same_date_sends_the_owner_nothing(ws:
 
 def test_the_owners_due_moves_their_entry_and_the_requesters_due_rides_on_its_news(ws: Workspace) -> None:
     notice, first = _started(ws)
-    ws.deliver(make_reply(notice, "due 12/4", sender="dana@acme.test"))
-    ws.run("2026-11-23T11:05")
+    ws.answer(notice, "due 12/4", "2026-11-23T11:05", sender="dana@acme.test")
     [update] = ws.sent_to("dana@acme.test", "calendar_update")
     second = _entry(update)
     _moved(first, second, "2026-12-04")
@@ -78,8 +73,7 @@ def test_the_owners_due_moves_their_entry_and_the_requesters_due_rides_on_its_ne
 
     [receipt] = ws.sent_to("sam@acme.test", "receipt")
     before = len(ws.sent_to("dana@acme.test"))
-    ws.deliver(make_reply(receipt, "due 12/8", sender="sam@acme.test", date="Mon, 23 Nov 2026 12:00:00 -0600"))
-    ws.run("2026-11-23T12:05")
+    ws.answer(receipt, "due 12/8", "2026-11-23T12:05", sender="sam@acme.test", date="Mon, 23 Nov 2026 12:00:00 -0600")
     new = ws.sent_to("dana@acme.test")[before:]
     assert [s.kind for s in new] == ["due_changed"], "the news carries the entry: no second email"
     _moved(second, _entry(new[0]), "2026-12-08")
@@ -87,13 +81,10 @@ def test_the_owners_due_moves_their_entry_and_the_requesters_due_rides_on_its_ne
 
 def test_unblock_then_ack_with_a_date_is_one_confirmation_with_the_entry(ws: Workspace) -> None:
     notice, first = _started(ws)
-    ws.deliver(make_reply(notice, "blocked waiting for the signed form", sender="dana@acme.test",
-                          message_id="<b@mail.acme.test>"))
-    ws.run("2026-11-23T11:05")
+    ws.answer(notice, "blocked waiting for the signed form", "2026-11-23T11:05", message_id="<b@mail.acme.test>")
     before = len(ws.sent_to("dana@acme.test"))
-    ws.deliver(make_reply(notice, "unblock\nack 12/4", sender="dana@acme.test",
-                          date="Mon, 23 Nov 2026 12:00:00 -0600", message_id="<u@mail.acme.test>"))
-    ws.run("2026-11-23T12:05")
+    ws.answer(notice, "unblock\nack 12/4", "2026-11-23T12:05", date="Mon, 23 Nov 2026 12:00:00 -0600",
+              message_id="<u@mail.acme.test>")
     new = ws.sent_to("dana@acme.test")[before:]
     assert [s.kind for s in new] == ["calendar_update"]
     _moved(first, _entry(new[0]), "2026-12-04")
@@ -105,8 +96,7 @@ def test_unblock_then_ack_with_a_date_is_one_confirmation_with_the_entry(ws: Wor
 
 def test_each_step_of_a_changes_email_tells_the_date_as_of_that_step(ws: Workspace) -> None:
     notice, first = _started(ws)
-    ws.deliver(make_reply(notice, "ack\ndue monday", sender="dana@acme.test"))
-    ws.run("2026-11-23T11:05")
+    ws.answer(notice, "ack\ndue monday", "2026-11-23T11:05", sender="dana@acme.test")
     [changes] = ws.sent_to("sam@acme.test", "changes")
     text = _words(changes)
     confirmed = text.index('Dana Numbers confirmed #1 "W-9 request", due Fri 27 Nov 2026.')
@@ -123,8 +113,7 @@ def test_each_step_of_a_changes_email_tells_the_date_as_of_that_step(ws: Workspa
 def test_the_owners_status_answer_carries_the_entry_instead_of_a_second_email(ws: Workspace) -> None:
     notice, first = _started(ws)
     before = len(ws.sent_to("dana@acme.test"))
-    ws.deliver(make_reply(notice, "due 12/4\nstatus", sender="dana@acme.test"))
-    ws.run("2026-11-23T11:05")
+    ws.answer(notice, "due 12/4\nstatus", "2026-11-23T11:05", sender="dana@acme.test")
     new = ws.sent_to("dana@acme.test")[before:]
     assert [s.kind for s in new] == ["status"]
     _moved(first, _entry(new[0]), "2026-12-04")
@@ -134,8 +123,8 @@ def test_a_managers_new_date_on_an_escalation_moves_the_owners_entry(ws: Workspa
     notice, escalation = overdue_until_escalated(ws)
     [first] = [_entry(s) for s in ws.sent_to("dana@acme.test", "new_handoff")]
     before = len(ws.sent_to("dana@acme.test"))
-    ws.deliver(make_reply(escalation, "due 12/4", sender="maria@acme.test", date="Wed, 02 Dec 2026 09:00:00 -0600"))
-    ws.run("2026-12-02T09:05")
+    ws.answer(escalation, "due 12/4", "2026-12-02T09:05", sender="maria@acme.test",
+              date="Wed, 02 Dec 2026 09:00:00 -0600")
     new = ws.sent_to("dana@acme.test")[before:]
     assert [s.kind for s in new] == ["due_changed"]
     _moved(first, _entry(new[0]), "2026-12-04")
@@ -164,8 +153,7 @@ def test_a_calendar_clients_answer_to_the_entry_is_not_a_handoff_or_a_note(ws: W
 def test_a_reassign_by_someone_else_removes_the_old_owners_entry_and_gives_the_new_owner_one(ws: Workspace) -> None:
     notice, first = _started(ws)
     [receipt] = ws.sent_to("sam@acme.test", "receipt")
-    ws.deliver(make_reply(receipt, "reassign @lee", sender="sam@acme.test"))
-    ws.run("2026-11-23T11:05")
+    ws.answer(receipt, "reassign @lee", "2026-11-23T11:05", sender="sam@acme.test")
     [told] = ws.sent_to("dana@acme.test", "reassigned")
     [part] = [p for p in told.msg.iter_attachments() if p.get_content_type() == "text/calendar"]
     cal = icalendar.Calendar.from_ical(part.get_payload(decode=True))
