@@ -39,6 +39,7 @@ from nudger.outbound.inline import Inliner
 from nudger.outbound.invites import invite_for, invite_method
 from nudger.outbound.kinds import LAYOUT_FIELDS, Kind, kind_of
 from nudger.outbound.mime import encoded_words, wire
+from nudger.outbound.template_cache import template_cache
 
 WIDTH = 72
 # How a handoff's status reads in the card's badge and the text part's Status line.
@@ -183,6 +184,7 @@ class Renderer:
             keep_trailing_newline=True,
             auto_reload=False,  # a run's templates do not change under it: no stat per email
             cache_size=-1,  # a few dozen templates, each kept: a dict, not an LRU's queue walk per include
+            bytecode_cache=template_cache(config.database_path),  # compiled once, not in every run
         )
         self.env.filters["date"] = human_date
         self.env.filters["size"] = human_size
