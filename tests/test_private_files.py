@@ -22,9 +22,11 @@ def test_database_wal_shm_and_log_are_created_0600(tmp_path) -> None:
         ws.deliver(make_forward())
         ws.run("2026-11-23T09:05")
         state = tmp_path / "state"
-        files = {p.name: mode(p) for p in state.iterdir()}
+        files = {p.name: mode(p) for p in state.iterdir() if not p.is_dir()}
         assert "nudger.db" in files
         assert set(files.values()) == {0o600}, files  # nudger.db, and -wal/-shm while open
+        compiled = state / ".nudger.db.templates"  # the compiled templates: code, nobody else's
+        assert mode(compiled) == 0o700 and {mode(p) for p in compiled.iterdir()} == {0o600}
         assert mode(tmp_path / "logs" / "nudger.log") == 0o600
         # the -wal and -shm files exist while a connection is open: check them then
         from nudger.state.store import Store
