@@ -9,6 +9,7 @@ the database file itself, so creating that one 0600 is enough.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -65,3 +66,17 @@ def private_dirs(path: Path) -> None:
             continue
         os.chmod(folder, 0o700)
         adopt(folder)
+
+
+def trusted(fd: int, where: Path, log: logging.Logger) -> bool:
+    """Whether a file of ours that holds code or a pickle (the config and template caches)
+    may be loaded: it belongs to the user running nudger and nobody else may write it. Root
+    trusts only its own and passes over the workspace owner's (see ``adopt``) quietly;
+    anyone else is told why a file was not used."""
+    st = os.fstat(fd)
+    if st.st_uid != os.getuid() and os.geteuid() == 0:
+        return False
+    if st.st_uid != os.getuid() or st.st_mode & 0o022:
+        log.warning("%s: not used: it must belong to you and be writable by you only", where)
+        return False
+    return True

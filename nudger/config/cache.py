@@ -27,7 +27,7 @@ from pathlib import Path
 
 from nudger.config.model import Config
 from nudger.config.reader import config_from_bytes, read_config_bytes
-from nudger.private import adopt
+from nudger.private import adopt, trusted
 
 log = logging.getLogger("nudger.config")
 
@@ -68,11 +68,7 @@ def _key(raw: bytes, path: Path, env: Mapping[str, str]) -> bytes:
 def _read(where: Path, key: bytes) -> Config | None:
     try:
         with open(where, "rb") as f:
-            st = os.fstat(f.fileno())
-            if st.st_uid != os.getuid() and os.geteuid() == 0:
-                return None  # the workspace owner's (see ``_write``): root trusts no pickle but its own
-            if st.st_uid != os.getuid() or st.st_mode & 0o022:
-                log.warning("%s: not used: it must belong to you and be writable by you only", where)
+            if not trusted(f.fileno(), where, log):
                 return None
             if f.read(len(_MAGIC)) != _MAGIC or f.read(len(key)) != key:
                 return None

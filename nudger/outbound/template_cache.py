@@ -24,7 +24,7 @@ from pathlib import Path
 
 from jinja2.bccache import Bucket, BytecodeCache
 
-from nudger.private import adopt
+from nudger.private import adopt, trusted
 
 log = logging.getLogger("nudger.render")
 
@@ -64,11 +64,7 @@ class TemplateCache(BytecodeCache):
         where = self._file(bucket)
         try:
             with open(where, "rb") as f:
-                st = os.fstat(f.fileno())
-                if st.st_uid != os.getuid() and os.geteuid() == 0:
-                    return  # the workspace owner's (see ``adopt``): root trusts no code but its own
-                if st.st_uid != os.getuid() or st.st_mode & 0o022:
-                    log.warning("%s: not used: it must belong to you and be writable by you only", where)
+                if not trusted(f.fileno(), where, log):
                     return
                 bucket.load_bytecode(f)  # a wrong magic, checksum or torn file: Jinja resets it
         except FileNotFoundError:
