@@ -24,7 +24,7 @@ from pathlib import Path
 
 from jinja2.bccache import Bucket, BytecodeCache
 
-from nudger.private import adopt, trusted
+from nudger.private import adopt, private_dirs, trusted
 
 log = logging.getLogger("nudger.render")
 
@@ -77,9 +77,7 @@ class TemplateCache(BytecodeCache):
         where = self._file(bucket)
         tmp = where.with_name(f"{where.name}.{os.getpid()}.tmp")
         try:
-            if not self.folder.is_dir():
-                self.folder.mkdir(mode=0o700, exist_ok=True)
-                adopt(self.folder)
+            private_dirs(self.folder)
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "wb") as f:
                 adopt(tmp, fd)
