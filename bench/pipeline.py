@@ -96,15 +96,21 @@ def _drop(ws: Path, files: list[Path]) -> None:
         shutil.copyfile(f, ws / "mail" / "inbox" / "new" / f"{f.parent.name}-{f.name}")
 
 
-def _child(ws: Path, phase: str) -> dict:
-    """One measured phase in a fresh process (its own RSS, no warm caches from the last)."""
-    out = subprocess.run([sys.executable, __file__, "--child", str(ws), phase], capture_output=True, text=True,
-                         check=True, env={**os.environ, "NUDGER_SECRET": KEY})
+def _child(ws: Path, phase: str, *, count: bool = False) -> dict:
+    """One measured phase in a fresh process (its own RSS, no warm caches from the last).
+    ``count``: count SQL statements instead of timing (see ``child``)."""
+    command = [sys.executable, __file__, "--child", str(ws), phase] + (["--count"] if count else [])
+    out = subprocess.run(command, capture_output=True, text=True, check=True, env={**os.environ, "NUDGER_SECRET": KEY})
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def child(ws: Path, phase: str) -> None:
-    """Run ingest (+ schedule) and delivery, timing each; print one JSON line."""
+def child(ws: Path, phase: str, count: bool = False) -> None:
+    """Run ingest (+ schedule) and delivery, timing each; print one JSON line.
+
+    Statements are counted only in a run of their own (``count``), never in a timed one:
+    CPython's trace callback hands over each statement with its parameters expanded into the
+    SQL text, so every insert of an email's bytes became a 40 KB hex string (a third of the
+    SQL CPU of the timed runs before this)."""
     from nudger.app import open_runtime, open_source, open_transport
     from nudger.config import load_config
     from nudger.pipeline import RunSummary, deliver_due, ingest_from, schedule_stage
@@ -113,13 +119,14 @@ def child(ws: Path, phase: str) -> None:
     now = NOW if phase == "forwards" else REPLIES_AT
     statements = 0
 
-    def count(_sql: str) -> None:
+    def counted(_sql: str) -> None:
         nonlocal statements
         statements += 1
 
     with open_runtime(config, now, os.environ) as rt, open_source(config) as source, \
             open_transport(config) as transport:
-        rt.store.db.conn.set_trace_callback(count)
+        if count:
+            rt.store.db.conn.set_trace_callback(counted)
         summary = RunSummary()
         c0, w0 = time.process_time(), time.perf_counter()
         ingest_from(rt, source, summary)
@@ -207,7 +214,17 @@ def _ms(seconds: list[float], n: int) -> str:
     return f"{statistics.median(per):.2f} ({per[0]:.2f}–{per[-1]:.2f})"
 
 
-def table(inbox: Inbox, rounds: list[dict], quarter_rss: float) -> str:
+def count_statements(inbox: Inbox, ws: Path) -> tuple[int, int]:
+    """The same two phases once more, untimed, counting every SQL statement."""
+    _workspace(ws, inbox.config, inbox.forwards)
+    fwd = _child(ws, "forwards", count=True)
+    _drop(ws, inbox.replies)
+    rep = _child(ws, "replies", count=True)
+    shutil.rmtree(ws)
+    return fwd["statements"], rep["statements"]
+
+
+def table(inbox: Inbox, rounds: list[dict], quarter_rss: float, statements: tuple[int, int]) -> str:
     n = len(inbox.files)
     nudger_cpu = [r["fwd"]["ingest_cpu"] + r["rep"]["ingest_cpu"] + r["fwd"]["deliver_cpu"] + r["rep"]["deliver_cpu"]
                   for r in rounds]
@@ -221,8 +238,8 @@ def table(inbox: Inbox, rounds: list[dict], quarter_rss: float) -> str:
     idle_run = statistics.median(r["idle"] for r in rounds)
     idle_floor = statistics.median(r["idle_floor"] for r in rounds)
     r0 = rounds[0]
-    fwd_stmts = r0["fwd"]["statements"] / max(len(inbox.forwards), 1)
-    rep_stmts = r0["rep"]["statements"] / max(len(inbox.replies), 1)
+    fwd_stmts = statements[0] / max(len(inbox.forwards), 1)
+    rep_stmts = statements[1] / max(len(inbox.replies), 1)
 
     def verdict(ok: bool) -> str:
         return "ok" if ok else "MISSED"
@@ -268,9 +285,10 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--write-results", action="store_true")
     ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    ap.add_argument("--count", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        child(Path(args.child[0]), args.child[1])
+        child(Path(args.child[0]), args.child[1], args.count)
         return
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -280,13 +298,15 @@ def main() -> None:
         for i in range(args.rounds):
             print(f"round {i + 1} of {args.rounds} ...", file=sys.stderr)
             rounds.append(one_round(inbox, root / "ws"))
+        print("counting SQL statements (untimed) ...", file=sys.stderr)
+        statements = count_statements(inbox, root / "count")
         quarter = Inbox(root, inbox.config, inbox.forwards[: len(inbox.forwards) // 4], [])
         _workspace(root / "q", quarter.config, quarter.forwards)
         quarter_rss = _child(root / "q", "forwards")["rss_mb"]
         when = datetime.now().strftime("%Y-%m-%d")
         text = (f"## Whole pipeline vs its floors (`bench/pipeline.py --messages {args.messages}`)\n\n"
                 f"{when}, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs; {args.rounds} interleaved rounds.\n\n"
-                + table(inbox, rounds, quarter_rss))
+                + table(inbox, rounds, quarter_rss, statements))
         print(text)
         if args.write_results:
             write_results(text)

@@ -32,5 +32,7 @@ def test_the_seeded_inbox_is_read_as_a_person_would(tmp_path: Path) -> None:
     statuses = dict(db.execute("select status, count(*) from handoffs group by status").fetchall())
     assert statuses.get("done", 0) and statuses.get("acknowledged", 0) and statuses.get("blocked", 0)
     assert db.execute("select count(*) from outbox where status != 'sent'").fetchone()[0] == 0
-    text = pipeline.table(inbox, [result], result["fwd"]["rss_mb"])
+    statements = pipeline.count_statements(inbox, tmp_path / "count")  # an untimed run of its own
+    assert statements[0] >= len(inbox.forwards) and statements[1] >= len(inbox.replies)
+    text = pipeline.table(inbox, [result], result["fwd"]["rss_mb"], statements)
     assert "whole pipeline / parse floor" in text and "SQL statements per forward" in text
