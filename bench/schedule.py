@@ -308,8 +308,8 @@ def build(root: Path, n_handoffs: int, n_people: int, seed: int = 2026) -> Built
             " due, priority, rush) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", event_rows)
         conn.executemany("insert into schedule (subject, next_at) values (?, ?)", schedule_rows)
         conn.executemany(
-            "insert or ignore into outbox (dedupe_key, kind, handoff_id, recipient, message_id, subject, raw,"
-            " status, send_after, attempts, created, sent) values (?, ?, ?, ?, ?, ?, ?, 'sent', ?, 1, ?, ?)",
+            "insert or ignore into outbox (dedupe_key, kind, handoff_id, recipient, message_id, subject,"
+            " status, send_after, attempts, created, sent) values (?, ?, ?, ?, ?, ?, 'sent', ?, 1, ?, ?)",
             outbox_rows)
         conn.executemany("insert into people (email, digest, updated) values (?, ?, ?)",
                          [(e, d, iso(limit - timedelta(days=30))) for e, d in choices.items()])
@@ -321,7 +321,7 @@ def build(root: Path, n_handoffs: int, n_people: int, seed: int = 2026) -> Built
 def _ledger_row(slot, message_id_for, iso) -> tuple:  # type: ignore[no-untyped-def]
     sent = iso(slot.at)
     return (slot.key, slot.kind, slot.handoff_id, slot.to, message_id_for(slot.key, "acme.test"), "",
-            b"", sent, sent, sent)
+            sent, sent, sent)  # sent long ago: its bytes already past keep_sent_days
 
 
 # --- measuring -----------------------------------------------------------------------------

@@ -74,8 +74,8 @@ def _slots(rt: Runtime, subject: str, choices: dict[str, str]) -> list[schedule.
 def outbox_rows(db: Path | Store) -> list[tuple]:
     """Every outbox row as the recipient would see it, body bytes and all."""
     conn = db.db.conn if isinstance(db, Store) else sqlite3.connect(db)
-    return conn.execute("select recipient, dedupe_key, send_after, subject, raw, status, last_error from outbox"
-                        " order by dedupe_key").fetchall()
+    return conn.execute("select recipient, dedupe_key, send_after, subject, b.raw, status, last_error from outbox o"
+                        " left join outbox_bytes b on b.id = o.id order by dedupe_key").fetchall()
 
 
 @pytest.fixture

@@ -116,3 +116,35 @@ def test_the_schema_version_names_every_migration(tmp_path) -> None:
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "n.db")], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "False"
+
+
+def test_bytes_kept_in_the_rows_move_to_their_own_tables(tmp_path) -> None:
+    """m015: an email's bytes and a forward's own bytes leave their rows (every status update
+    rewrote them) and stay readable: the queued email goes out as it was, the retention rule
+    still drops sent bytes, the forward's attachments are still there for a later owner."""
+    path = tmp_path / "old.db"
+    db = Database(sqlite3.connect(path))
+    migrations.apply(db, stop_before="m015_bytes_apart")
+    db["handoffs"].insert({"id": 7, "title": "W-9", "status": "open", "requester": "sam@acme.test",
+                           "created": "2026-11-23T15:00:00+00:00", "source_raw": b"the forward with a PDF"})
+    db["handoffs"].insert({"id": 8, "title": "No files", "status": "open", "requester": "sam@acme.test",
+                           "created": "2026-11-23T15:00:00+00:00"})
+    for i, (status, sent, raw) in enumerate([("queued", None, b"queued bytes"),
+                                             ("sent", "2026-10-01T00:00:00+00:00", b"old sent bytes"),
+                                             ("sent", "2026-10-02T00:00:00+00:00", None)], 1):
+        db["outbox"].insert({"id": i, "dedupe_key": f"k{i}", "kind": "receipt", "recipient": "sam@acme.test",
+                             "raw": raw, "status": status, "send_after": "2026-11-01T00:00:00+00:00",
+                             "sent": sent, "attempts": 0})
+    db.conn.close()
+
+    store = Store.open(path)
+    assert "raw" not in {c[1] for c in store.db.execute("pragma table_info(outbox)")}
+    assert store.handoff_source(7) == b"the forward with a PDF" and store.handoff_source(8) is None
+    assert [h.has_source for h in store.handoffs()] == [True, False]
+    due = store.outbox_due(datetime(2026, 12, 1, tzinfo=UTC))
+    assert [(r["id"], r["raw"]) for r in due] == [(1, b"queued bytes")]
+    assert [store.outbox_row(i)["has_raw"] for i in (1, 2, 3)] == [1, 1, 0]
+    assert store.forget_sent_bytes(datetime(2026, 11, 1, tzinfo=UTC)) == 1
+    assert store.outbox_row(2)["has_raw"] == 0
+    assert [r[0] for r in store.db.execute("select id from outbox_bytes")] == [1]
+    store.close()

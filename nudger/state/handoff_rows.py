@@ -40,8 +40,8 @@ class HandoffRows(Rows):
 
     def handoff_source(self, handoff_id: int) -> bytes | None:
         """The forward as received, kept only when it carried attachments."""
-        row = self._one("select source_raw from handoffs where id = ?", [handoff_id])
-        return bytes(row["source_raw"]) if row and row["source_raw"] is not None else None
+        row = self._one("select raw from handoff_sources where id = ?", [handoff_id])
+        return bytes(row["raw"]) if row else None
 
     def handoff_by_root(self, message_ids: list[str]) -> Handoff | None:
         if not message_ids:
@@ -204,7 +204,8 @@ class HandoffRows(Rows):
 
 _HANDOFF_COLUMNS = ("id, title, status, prev_status, owner, requester, team, due, priority, rush,"
                     " created, updated, watchers, note, forwarded, root_message_id, blocked_reason,"
-                    " source_raw is not null as has_source, due_asked, requester_name")
+                    " exists(select 1 from handoff_sources s where s.id = handoffs.id) as has_source, due_asked,"
+                    " requester_name")
 _EVENT_COLUMNS = ("id, handoff_id, at, recorded, kind, actor, data, words, status, owner, team, due,"
                   " priority, rush")
 

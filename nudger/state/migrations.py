@@ -276,3 +276,24 @@ def m012_gaps(db: Database) -> None:
     db.table("handoffs").add_column("requester_name", str)
     db.conn.execute("create index if not exists outbox_new_handoffs on outbox (handoff_id, created)"
                     " where kind = 'new_handoff'")
+
+
+@migrations()
+def m015_bytes_apart(db: Database) -> None:
+    """An email's bytes and a forward's own bytes in tables of their own, keyed by their row's
+    id: SQLite rewrites a whole row, overflow pages and all, on any update, so marking a 20 KB
+    email 'sending' and then 'sent', or a handoff with a PDF confirmed, copied (and, with
+    secure_delete, zeroed) every byte of it. ``has_bytes`` marks the sent mail whose bytes are
+    still kept, so retention finds them through a small partial index."""
+    conn = db.conn
+    conn.execute("create table outbox_bytes (id integer primary key, raw blob not null)")
+    conn.execute("insert into outbox_bytes (id, raw) select id, raw from outbox where raw is not null")
+    conn.execute("alter table outbox add column has_bytes integer not null default 0")
+    conn.execute("update outbox set has_bytes = 1 where raw is not null")
+    conn.execute("drop index if exists idx_outbox_sent_raw")
+    conn.execute("alter table outbox drop column raw")
+    conn.execute("create index outbox_sent_with_bytes on outbox (sent) where has_bytes = 1")
+    conn.execute("create table handoff_sources (id integer primary key, raw blob not null)")
+    conn.execute("insert into handoff_sources (id, raw) select id, source_raw from handoffs"
+                 " where source_raw is not null")
+    conn.execute("alter table handoffs drop column source_raw")

@@ -34,8 +34,8 @@ class OutboxRows(Rows):
         """Insert one outgoing message unless its dedupe key is already there."""
         cur = self.db.conn.execute(
             "insert or ignore into outbox (dedupe_key, kind, handoff_id, recipient, message_id,"
-            " subject, raw, status, send_after, attempts, created)"
-            " values (?, ?, ?, ?, ?, ?, ?, 'queued', ?, 0, ?)",
+            " subject, has_bytes, status, send_after, attempts, created)"
+            " values (?, ?, ?, ?, ?, ?, 1, 'queued', ?, 0, ?)",
             [
                 row["dedupe_key"],
                 row["kind"],
@@ -43,18 +43,21 @@ class OutboxRows(Rows):
                 row["recipient"],
                 row["message_id"],
                 row["subject"],
-                row["raw"],
                 row["send_after"],
                 row["created"],
             ],
         )
-        return cur.rowcount == 1
+        if cur.rowcount != 1:
+            return False
+        # Its bytes apart (m015): the status updates of delivery rewrite a small row only.
+        self.db.conn.execute("insert into outbox_bytes (id, raw) values (?, ?)", [cur.lastrowid, row["raw"]])
+        return True
 
     def outbox_due(self, now: datetime, limit: int = 1000) -> list[dict[str, Any]]:
         return self._rows(
-            "select id, kind, recipient, subject, raw, attempts, created, send_after from outbox"
-            " where status = 'queued' and send_after <= ?"
-            " order by send_after, id limit ?",
+            "select o.id, kind, recipient, subject, b.raw, attempts, created, send_after from outbox o"
+            " join outbox_bytes b on b.id = o.id where status = 'queued' and send_after <= ?"
+            " order by send_after, o.id limit ?",
             [iso(now), limit],
         )
 
@@ -155,7 +158,7 @@ class OutboxRows(Rows):
     def outbox_row(self, outbox_id: int) -> dict[str, Any] | None:
         return self._one(
             "select id, kind, handoff_id, recipient, message_id, subject, status, send_after, attempts,"
-            " sent, last_error, failed_at, hard_failure, raw is not null as has_raw from outbox where id = ?",
+            " sent, last_error, failed_at, hard_failure, has_bytes as has_raw from outbox where id = ?",
             [outbox_id])
 
     def recover_sending(self) -> int:
@@ -186,12 +189,13 @@ class OutboxRows(Rows):
         """Drop the bytes of mail sent before ``before`` (the row, its key and the event log
         stay: dedupe and history need no body). Read-only when there is nothing to drop, so an
         idle run writes nothing."""
-        if self.db.conn.execute("select 1 from outbox where raw is not null and sent < ? limit 1",
-                                [iso(before)]).fetchone() is None:
+        old = "from outbox where has_bytes = 1 and sent < ? and status = 'sent'"
+        if self.db.conn.execute(f"select 1 {old} limit 1", [iso(before)]).fetchone() is None:
             return 0
         with self.transaction():
-            return self.db.conn.execute("update outbox set raw = null where raw is not null and sent < ?"
-                                        " and status = 'sent'", [iso(before)]).rowcount
+            self.db.conn.execute(f"delete from outbox_bytes where id in (select id {old})", [iso(before)])
+            return self.db.conn.execute(f"update outbox set has_bytes = 0 where id in (select id {old})",
+                                        [iso(before)]).rowcount
 
     def hard_bouncing(self) -> list[dict[str, Any]]:
         """Addresses whose mail was refused for good (a 5xx, a hard bounce), each with its latest

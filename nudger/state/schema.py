@@ -26,6 +26,7 @@ NAMES = (
     "m010_outbox_delivery",
     "m014_digest_history",
     "m012_gaps",
+    "m015_bytes_apart",
 )
 
 

@@ -82,8 +82,9 @@ class Store(InboundLog, HandoffRows, OutboxRows, ScheduleRows):
         if outcome.before is None:
             row = _handoff_row(after)
             row.pop("id")
-            row["source_raw"] = source_raw
             hid = self._insert("handoffs", row)
+            if source_raw is not None:  # apart from the row (m015): its updates stay small
+                self.db.conn.execute("insert into handoff_sources (id, raw) values (?, ?)", [hid, source_raw])
             root = root_message_id(hid, iso(after.created), domain)
             self.db.conn.execute("update handoffs set root_message_id = ? where id = ?", [root, hid])
             after = after.changed(id=hid, root_message_id=root)
