@@ -91,9 +91,11 @@ def build(root: Path, n: int, port: int) -> tuple[Config, Store]:
         deliver_to_maildir(source.path, make_forward(f"@{owner} item {i}, due friday"), f"{i:08d}.f.bench")
     ingest_from(rt, source, RunSummary())
     models = store.db.conn.execute(
-        "select kind, handoff_id, recipient, message_id, subject, raw from outbox").fetchall()
+        "select kind, handoff_id, recipient, message_id, subject, b.raw from outbox o"
+        " join outbox_bytes b on b.id = o.id").fetchall()
     with store.transaction():
         store.db.conn.execute("delete from outbox")
+        store.db.conn.execute("delete from outbox_bytes")
         for i in range(n):
             kind, hid, recipient, mid, subject, raw = models[i % len(models)]
             new_id = f"bench{i:06d}.{mid}"
