@@ -107,7 +107,8 @@ def build(root: Path, n: int, port: int) -> tuple[Config, Store]:
 
 
 def prebuilt(store: Store) -> list[tuple[int, str, bytes]]:
-    return [(r[0], r[1], r[2]) for r in store.db.conn.execute("select id, recipient, raw from outbox order by id")]
+    return [(r[0], r[1], r[2]) for r in store.db.conn.execute(
+        "select o.id, recipient, b.raw from outbox o join outbox_bytes b on b.id = o.id order by o.id")]
 
 
 def reset(store: Store) -> None:
