@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 
@@ -70,8 +71,11 @@ def header_block(raw: bytes) -> bytes:
     return head[:lf + 2] if lf >= 0 else head
 
 
+@lru_cache(maxsize=2)
 def body_hash(raw: bytes) -> str:
-    """The message after its header: what a redelivery keeps and a different message changes."""
+    """The message after its header: what a redelivery keeps and a different message changes.
+    Remembered for the message in hand: the dedupe check and the inbound record both ask
+    (bytes cache their own hash, so the lookup does not read the message again)."""
     for sep in (b"\r\n\r\n", b"\n\n"):
         at = raw.find(sep)
         if at >= 0:
