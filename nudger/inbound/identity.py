@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from functools import lru_cache
 from email.parser import BytesHeaderParser
 from email.policy import compat32
+from functools import lru_cache
 
 from nudger.mail.message import undo_8bit
 
