@@ -126,7 +126,7 @@ def quoted_printable(text: str) -> bytes:
 
 def base64_lines(data: bytes) -> bytes:
     encoded = binascii.b2a_base64(data, newline=False)
-    return CRLF.join(encoded[i:i + 76] for i in range(0, len(encoded), 76)) + CRLF
+    return CRLF.join([encoded[i:i + 76] for i in range(0, len(encoded), 76)]) + CRLF  # a list: join sizes it once
 
 
 def _text_part(subtype: str, text: str) -> bytes:
