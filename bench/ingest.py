@@ -4,6 +4,9 @@
 
 Builds a temp workspace, drops N forwards (and N/2 replies) into the inbound Maildir, and
 times `run_once` end to end (parse, classify, decide, render, commit, deliver to a Maildir).
+Its statement count comes from SQLite's trace callback in the timed run, which slows it (the
+callback gets each statement with its parameters expanded): bench/pipeline.py times runs with
+none.
 """
 
 from __future__ import annotations
