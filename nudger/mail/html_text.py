@@ -292,7 +292,9 @@ def html_to_text(html: str, drop_quotes: bool = False) -> str:
     """Readable text of an HTML body; with drop_quotes, stop at the quoted history. Never raises."""
     if not html:
         return ""
-    html = html[:_MAX_HTML].replace("\r\n", "\n").replace("\r", "\n")
+    html = html[:_MAX_HTML]
+    if "\r" in html:  # a replace that finds nothing still copies the text
+        html = html.replace("\r\n", "\n").replace("\r", "\n")
     renderer = _Renderer(drop_quotes)
     try:
         renderer.feed(_LONE_LT.sub(_LT_STAND_IN, html))
