@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 
 def adopt(path: Path | str, fd: int | None = None) -> None:
@@ -80,3 +82,25 @@ def trusted(fd: int, where: Path, log: logging.Logger) -> bool:
         log.warning("%s: not used: it must belong to you and be writable by you only", where)
         return False
     return True
+
+
+def replace_private(where: Path, write: Callable[[BinaryIO], None], log: logging.Logger) -> bool:
+    """Write one of our cache files whole or not at all: ``write`` fills a 0600 temp file
+    beside it (given the folder owner's, see ``adopt``), which then replaces it atomically,
+    so a reader sees the old file or the new one, never a torn one. A folder nudger cannot
+    write just means no cache: False, said at debug level only."""
+    tmp = where.with_name(f"{where.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            adopt(tmp, fd)
+            write(f)
+        os.replace(tmp, where)
+        return True
+    except OSError as exc:
+        log.debug("%s: not written: %s", where, exc)
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+        return False

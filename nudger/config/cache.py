@@ -24,10 +24,11 @@ import os
 import pickle
 from collections.abc import Mapping
 from pathlib import Path
+from typing import BinaryIO
 
 from nudger.config.model import Config
 from nudger.config.reader import config_from_bytes, read_config_bytes
-from nudger.private import adopt, trusted
+from nudger.private import replace_private, trusted
 
 log = logging.getLogger("nudger.config")
 
@@ -82,14 +83,10 @@ def _read(where: Path, key: bytes) -> Config | None:
 
 
 def _write(where: Path, key: bytes, config: Config) -> None:
-    tmp = where.with_name(f"{where.name}.{os.getpid()}.tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            adopt(tmp, fd)  # written by root: the workspace owner's, whose runs read it
-            f.write(_MAGIC + key)
-            pickle.dump(config, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, where)
-    except OSError as exc:  # a read-only folder: no cache, every run validates
-        log.debug("%s: not written: %s", where, exc)
-        tmp.unlink(missing_ok=True)
+    """Written by root too: the file is the workspace owner's (``adopt``), whose runs read it;
+    a read-only folder means no cache, and every run validates."""
+    def write(f: BinaryIO) -> None:
+        f.write(_MAGIC + key)
+        pickle.dump(config, f, protocol=pickle.HIGHEST_PROTOCOL)
+
+    replace_private(where, write, log)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from jinja2.bccache import Bucket, BytecodeCache
 
-from nudger.private import adopt, private_dirs, trusted
+from nudger.private import private_dirs, replace_private, trusted
 
 log = logging.getLogger("nudger.render")
 
@@ -74,21 +74,13 @@ class TemplateCache(BytecodeCache):
             bucket.reset()
 
     def dump_bytecode(self, bucket: Bucket) -> None:
-        where = self._file(bucket)
-        tmp = where.with_name(f"{where.name}.{os.getpid()}.tmp")
+        """A folder nudger cannot make or write: no cache, each run compiles."""
         try:
             private_dirs(self.folder)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as f:
-                adopt(tmp, fd)
-                bucket.write_bytecode(f)
-            os.replace(tmp, where)
-        except OSError as exc:  # a read-only folder: no cache, each run compiles
-            log.debug("%s: not written: %s", where, exc)
-            try:
-                tmp.unlink(missing_ok=True)
-            except OSError:
-                pass
+        except OSError as exc:
+            log.debug("%s: not made: %s", self.folder, exc)
+            return
+        replace_private(self._file(bucket), bucket.write_bytecode, log)
 
     def clear(self) -> None:
         for path in self.folder.glob("*.cache"):
