@@ -29,11 +29,15 @@ if TYPE_CHECKING:
 
 def open_runtime(config: Config, now: datetime, env: Mapping[str, str]) -> Runtime:
     """The store (opened and migrated), the clock and the signing keys; closing it closes the store."""
+    from nudger.core.business_time import keep_holidays_on
     from nudger.runtime import Runtime
+    from nudger.state.holiday_file import holiday_file
     from nudger.state.store import Store
 
     secret, previous = load_secrets(config, env)
-    return Runtime(config, Store.open(config.database_path), now, secret, previous)
+    store = Store.open(config.database_path)
+    keep_holidays_on(holiday_file(config.database_path))  # beside the database, as compiled templates are
+    return Runtime(config, store, now, secret, previous)
 
 
 def open_source(config: Config, env: Mapping[str, str] | None = None) -> InboundSource:

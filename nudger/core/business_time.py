@@ -8,8 +8,9 @@ Rules chosen where DESIGN.md is silent (also in docs/dates-and-commands.md):
   must be before ``end`` (no overnight shifts). 18:00 sharp is already outside.
 - ``holidays`` is a country code of the ``holidays`` package (``"US"``), optionally with a
   subdivision (``"US-CA"``, ``"CA-ON"``). Observed days (``"Independence Day (observed)"``)
-  count as holidays. The package is imported on first use only (it costs 0.25 s) and each
-  (country, year) is looked up once per process. An unknown code raises ``ValueError`` on
+  count as holidays. The package is imported on first use only (it costs 0.18 s) and each
+  (country, year) is looked up once per process, and once at all where the wiring keeps
+  tables on a shelf (``keep_holidays_on``: a file beside the database, state/holiday_file.py). An unknown code raises ``ValueError`` on
   first use; call :func:`check_holidays` to validate it eagerly (config, ``doctor``).
 - ``add_business_hours`` returns the exact instant the hours run out, which may be the end
   of business hours (18:00); a caller that wants a send time passes it through
@@ -27,7 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -44,10 +45,40 @@ def check_holidays(code: str, year: int = 2026) -> None:
     _holiday_table(code, year)
 
 
+class HolidayShelf(Protocol):
+    """Where holiday tables are kept between runs (the wiring chooses: a file beside the
+    database). ``get`` answers None for a table it does not hold."""
+
+    def get(self, code: str, year: int) -> dict[date, str] | None: ...
+
+    def put(self, code: str, year: int, table: dict[date, str]) -> None: ...
+
+
+_shelf: list[HolidayShelf] = []  # at most one
+
+
+def keep_holidays_on(shelf: HolidayShelf | None) -> None:
+    """Tables the holidays package works out are kept on ``shelf`` and read back from it by
+    later processes: importing the package and building one country's year cost 0.18 s of
+    CPU, close to half of a cron run that reads one message. None: kept nowhere."""
+    _shelf[:] = [shelf] if shelf is not None else []
+
+
 @lru_cache(maxsize=64)
 def _holiday_table(code: str, year: int) -> dict[date, str]:
-    """The holidays of one country (or subdivision) and year; imported lazily because it is slow."""
-    import holidays as holidays_pkg  # 0.25 s: only when a calendar with holidays is consulted
+    """The holidays of one country (or subdivision) and year: from the shelf, else from the
+    package (imported only then), then shelved."""
+    for shelf in _shelf:
+        if (kept := shelf.get(code, year)) is not None:
+            return kept
+    table = _holidays_from_package(code, year)
+    for shelf in _shelf:
+        shelf.put(code, year, table)
+    return table
+
+
+def _holidays_from_package(code: str, year: int) -> dict[date, str]:
+    import holidays as holidays_pkg  # 0.18 s: only when a table is not on the shelf
 
     country, _, subdiv = code.strip().replace("/", "-").partition("-")
     try:
