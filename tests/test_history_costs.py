@@ -103,6 +103,32 @@ def test_sent_mail_keeps_its_bytes_for_keep_sent_days_then_only_the_facts(tmp_pa
     store.close()
 
 
+def test_the_check_for_bytes_to_forget_reads_an_index_not_the_sent_mail(tmp_path: Path) -> None:
+    """Every run asks whether sent bytes are past keep_sent_days: through the partial index of
+    rows that keep bytes, by status and time, never a walk of all the sent (or bounced) mail."""
+    store = Store.open(tmp_path / "n.db")
+    seen: list[str] = []
+    store.db.conn.set_trace_callback(seen.append)
+    store.forget_sent_bytes(datetime(2026, 11, 23, tzinfo=UTC))
+    store.db.conn.set_trace_callback(None)
+    check = next(sql for sql in seen if sql.startswith("select 1"))
+    plan = " ".join(r[3] for r in store.db.execute("explain query plan " + check))
+    assert "outbox_sent_with_bytes (status=? AND sent<?)" in plan, plan
+    store.close()
+
+
+def test_a_handoffs_emails_are_found_through_an_index(tmp_path: Path) -> None:
+    """An escalation's history of chases and ``nudger show`` read one handoff's emails."""
+    store = Store.open(tmp_path / "n.db")
+    seen: list[str] = []
+    store.db.conn.set_trace_callback(seen.append)
+    store.outbox_for_handoff(7)
+    store.db.conn.set_trace_callback(None)
+    plan = " ".join(r[3] for r in store.db.execute("explain query plan " + seen[-1]))
+    assert "SCAN" not in plan and "outbox_handoff (handoff_id=?)" in plan, plan
+    store.close()
+
+
 def test_a_reply_finds_its_handoff_through_an_index(tmp_path: Path) -> None:
     store = Store.open(tmp_path / "n.db")
     plan = " ".join(r[3] for r in store.db.execute(

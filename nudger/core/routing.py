@@ -79,13 +79,13 @@ class Routing:
     cursor: int | None = None  # the team's new round-robin position, when it moved
 
 
-def team_members(team: Team, config: Config) -> list[Person]:
+def team_members(team: Team, config: Config) -> tuple[Person, ...]:
     """The team's members who are in the directory, in the team's order. Remembered for the
     config: a large team's members were looked up one by one for every handoff it took."""
     key = ("team_members", team.name)
-    found: list[Person] | None = config.derived.get(key)
+    found: tuple[Person, ...] | None = config.derived.get(key)
     if found is None:
-        found = config.derived[key] = [p for h in team.members if (p := config.person_by_handle(h))]
+        found = config.derived[key] = tuple(p for h in team.members if (p := config.person_by_handle(h)))
     return found
 
 
@@ -93,7 +93,7 @@ def route_team(team: Team, config: Config, cursor: int, exclude: frozenset[str] 
     """A team's lead, or the next member in round-robin order, skipping ``exclude`` emails."""
     members = team_members(team, config)
     if exclude:
-        members = [p for p in members if p.email not in exclude]
+        members = tuple(p for p in members if p.email not in exclude)
     lead = config.person_by_handle(team.lead) if team.lead else None
     if team.routing == "round_robin" and members:
         owner = members[cursor % len(members)]

@@ -292,8 +292,17 @@ def m015_bytes_apart(db: Database) -> None:
     conn.execute("update outbox set has_bytes = 1 where raw is not null")
     conn.execute("drop index if exists idx_outbox_sent_raw")
     conn.execute("alter table outbox drop column raw")
-    conn.execute("create index outbox_sent_with_bytes on outbox (sent) where has_bytes = 1")
+    # (status, sent): retention asks for sent mail sent before a day; bounced and dead mail
+    # keep their bytes (to be resent) and must not be walked by every run's check.
+    conn.execute("create index outbox_sent_with_bytes on outbox (status, sent) where has_bytes = 1")
     conn.execute("create table handoff_sources (id integer primary key, raw blob not null)")
     conn.execute("insert into handoff_sources (id, raw) select id, source_raw from handoffs"
                  " where source_raw is not null")
     conn.execute("alter table handoffs drop column source_raw")
+
+
+@migrations()
+def m016_outbox_by_handoff(db: Database) -> None:
+    """A handoff's emails by its number: an escalation lists the reminders and alerts already
+    sent about it, and ``nudger show`` its emails; both read the whole outbox without this."""
+    db.conn.execute("create index if not exists outbox_handoff on outbox (handoff_id, id)")

@@ -27,6 +27,7 @@ NAMES = (
     "m014_digest_history",
     "m012_gaps",
     "m015_bytes_apart",
+    "m016_outbox_by_handoff",
 )
 
 
