@@ -10,8 +10,9 @@ Rules chosen where DESIGN.md is silent (also in docs/dates-and-commands.md):
   subdivision (``"US-CA"``, ``"CA-ON"``). Observed days (``"Independence Day (observed)"``)
   count as holidays. The package is imported on first use only (it costs 0.18 s) and each
   (country, year) is looked up once per process, and once at all where the wiring keeps
-  tables on a shelf (``keep_holidays_on``: a file beside the database, state/holiday_file.py). An unknown code raises ``ValueError`` on
-  first use; call :func:`check_holidays` to validate it eagerly (config, ``doctor``).
+  tables on a shelf (``keep_holidays_on``: a file beside the database, state/holiday_file.py).
+  An unknown code raises ``ValueError`` on first use; call :func:`check_holidays` to
+  validate it eagerly (config, ``doctor``).
 - ``add_business_hours`` returns the exact instant the hours run out, which may be the end
   of business hours (18:00); a caller that wants a send time passes it through
   ``next_business_start``. Zero hours means "the next business moment".
