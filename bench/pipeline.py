@@ -14,7 +14,11 @@ Per round (interleaved, so machine noise hits both sides alike), each in a fresh
   durable commit per message, an fsync per email) with no reading, deciding or rendering.
 Figures are CPU ms per message (median of the rounds, min–max), wall seconds, peak RSS (at the
 full inbox and at a quarter of it: it must be flat) and SQL statements per forward and per
-reply. ``--write-results`` puts the table into bench/RESULTS.md.
+reply (counted in an untimed run). Then the rows of the schedule and mail-server benches, one
+round each: the first full schedule pass at ``--schedule-handoffs`` (default 100,000),
+the IMAP source vs raw imapclient FETCH on a private Dovecot and SMTP delivery vs raw
+aiosmtplib to aiosmtpd (2,000 messages at most). ``--write-results`` puts the table into
+bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -255,7 +259,49 @@ def count_statements(inbox: Inbox, ws: Path) -> tuple[int, int]:
     return fwd["statements"], rep["statements"]
 
 
-def table(inbox: Inbox, rounds: list[dict], quarter_rss: float, statements: tuple[int, int]) -> str:
+Row = tuple[str, str, str, str]
+
+
+def server_rows(root: Path, messages: int, handoffs: int) -> list[Row]:
+    """The rows the follow-through and mail-server issues add, measured by their own benches
+    in this run: the schedule's first full pass at ``handoffs`` (bench/schedule.py), the IMAP
+    source beside raw imapclient FETCH on a private Dovecot (bench/imap.py), the deliver stage
+    over SMTP beside raw aiosmtplib to aiosmtpd (bench/smtp.py); one round each."""
+    import imap
+    import schedule
+    import smtp
+
+    rows: list[Row] = []
+    people = max(handoffs // 10, 10)
+    print(f"schedule: building {handoffs:,} handoffs / {people:,} people ...", file=sys.stderr)
+    built = schedule.Built.from_json(schedule._child("--build", str(root / "schedule"), str(handoffs), str(people)))
+    passed = schedule._child("--pass-only", str(built.config_path))
+    shutil.rmtree(root / "schedule")
+    limit = "<= 30 s" if handoffs >= 100_000 else ""
+    rows.append((f"schedule: first full pass, {handoffs:,} handoffs / {people:,} people, wall / CPU / peak RSS",
+                 f"{passed['wall_s']:.2f} s / {passed['cpu_s']:.2f} s / {passed['rss_mb']:.0f} MB", limit,
+                 ("ok" if passed["wall_s"] <= 30 else "MISSED") if limit else ""))
+    n = min(messages, 2000)
+    print(f"IMAP: {n:,} messages on a private Dovecot ...", file=sys.stderr)
+    server = imap.dovecot.start()
+    try:
+        f = imap.measure(server, n, rounds=1)
+    finally:
+        imap.dovecot.stop(server)
+    rows.append((f"IMAP source / raw imapclient FETCH, same parse, {n:,} messages, CPU (client + server)",
+                 f"{f.cpu_ratio:.2f}x ({f.nudger_cpu:.2f} s / {f.raw_cpu:.2f} s; wall {f.ratio:.2f}x)"
+                 + ("" if f.same else "; NOT the same messages"), f"<= {imap.TARGET}x",
+                 "ok" if f.cpu_ratio <= imap.TARGET and f.same else "MISSED"))
+    print(f"SMTP: {n:,} notifications to aiosmtpd ...", file=sys.stderr)
+    r = smtp.run(n, 1, out=lambda *_: None)
+    rows.append((f"SMTP deliver stage / raw aiosmtplib, same bytes, {smtp.CONCURRENCY} connections, {n:,} emails, wall",
+                 f"{r['ratio']:.2f}x ({r['nudger']:.2f} s / {r['raw']:.2f} s)", f"<= {smtp.TARGET}x",
+                 "ok" if r["ratio"] <= smtp.TARGET else "MISSED"))
+    return rows
+
+
+def table(inbox: Inbox, rounds: list[dict], quarter_rss: float, statements: tuple[int, int],
+          more: list[Row] | None = None) -> str:
     n = len(inbox.files)
     nudger_cpu = [r["fwd"]["ingest_cpu"] + r["rep"]["ingest_cpu"] + r["fwd"]["deliver_cpu"] + r["rep"]["deliver_cpu"]
                   for r in rounds]
@@ -288,6 +334,8 @@ def table(inbox: Inbox, rounds: list[dict], quarter_rss: float, statements: tupl
          _ms([r["store_cpu"] for r in rounds], n), "", ""),
         ("whole pipeline / parse floor, CPU", f"{ratio:.2f}x", "<= 1.5x", verdict(ratio <= 1.5)),
         ("whole pipeline / work floor (parse + store + write floors), CPU", f"{work_ratio:.2f}x", "", ""),
+        ("work floor / parse floor, CPU: what the promises' I/O alone costs",
+         f"{statistics.median(work) / statistics.median(floor):.2f}x", "", ""),
         ("delivery / write floor, CPU", f"{deliver_ratio:.2f}x", "", ""),
         ("wall: ingest+delivery / parse floor",
          f"{statistics.median(r['fwd']['ingest_wall'] + r['fwd']['deliver_wall'] + r['rep']['ingest_wall'] + r['rep']['deliver_wall'] for r in rounds):.2f} s"  # noqa: E501
@@ -297,6 +345,7 @@ def table(inbox: Inbox, rounds: list[dict], quarter_rss: float, statements: tupl
         ("idle `nudger run -q` / `python -c pass`", f"{idle_run:.3f} s / {idle_floor:.3f} s", "<= 0.3 s",
          verdict(idle_run <= 0.3)),
         ("SQL statements per forward / per reply", f"{fwd_stmts:.1f} / {rep_stmts:.1f}", "", ""),
+        *(more or []),
     ]
     lines = ["| figure | measured (median, min–max) | target | |", "| --- | --- | --- | --- |"]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
@@ -320,6 +369,8 @@ def main() -> None:
     ap.add_argument("--messages", type=int, default=10_000, help="forwards and auto-replies (replies: half)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--write-results", action="store_true")
+    ap.add_argument("--schedule-handoffs", type=int, default=100_000,
+                    help="the schedule pass's size (people: a tenth); 0 leaves out the schedule, IMAP and SMTP rows")
     ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     ap.add_argument("--count", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -339,10 +390,11 @@ def main() -> None:
         quarter = Inbox(root, inbox.config, inbox.forwards[: len(inbox.forwards) // 4], [])
         _workspace(root / "q", quarter.config, quarter.forwards)
         quarter_rss = _child(root / "q", "forwards")["rss_mb"]
+        more = server_rows(root, args.messages, args.schedule_handoffs) if args.schedule_handoffs else []
         when = datetime.now().strftime("%Y-%m-%d")
         text = (f"## Whole pipeline vs its floors (`bench/pipeline.py --messages {args.messages}`)\n\n"
                 f"{when}, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs; {args.rounds} interleaved rounds.\n\n"
-                + table(inbox, rounds, quarter_rss, statements))
+                + table(inbox, rounds, quarter_rss, statements, more))
         print(text)
         if args.write_results:
             write_results(text)
