@@ -47,7 +47,10 @@ def toml(port: int) -> str:
     return ORG_TOML.replace(
         '[outbound]\ntransport = "maildir"\npath = "mail/outbox"\n',
         f'[outbound]\ntransport = "smtp"\nhost = "127.0.0.1"\nport = {port}\ntls = "none"\n'
-        f"concurrency = {CONCURRENCY}\n")
+        f"concurrency = {CONCURRENCY}\n") + (
+        # The cloned notifications go to the org's few people: the hourly cap per recipient
+        # (30 by default) would hold all but 90 of them for later hours.
+        "\n[limits]\nmail_per_recipient_hour = 1000000\n")
 
 
 # --- the server, in its own process -------------------------------------------------------
