@@ -4,9 +4,8 @@
 
 Builds a temp workspace, drops N forwards (and N/2 replies) into the inbound Maildir, and
 times `run_once` end to end (parse, classify, decide, render, commit, deliver to a Maildir).
-Its statement count comes from SQLite's trace callback in the timed run, which slows it (the
-callback gets each statement with its parameters expanded): bench/pipeline.py times runs with
-none.
+Its statement count comes from a second, untimed run with SQLite's trace callback on (the
+callback gets each statement with its parameters expanded, which slows what it watches).
 """
 
 from __future__ import annotations
@@ -34,7 +33,9 @@ from nudger.runtime import Runtime  # noqa: E402
 from nudger.state.store import Store  # noqa: E402
 
 
-def main(n: int) -> None:
+def _runs(n: int, count: bool) -> dict:
+    """Forwards, then acks to half the owners' notices, then an idle run, in a fresh workspace;
+    seconds of each and, with ``count``, SQL statements (the callback slows what it watches)."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "nudger.toml").write_text(ORG_TOML)
@@ -42,11 +43,12 @@ def main(n: int) -> None:
         store = Store.open(config.database_path)
         statements = 0
 
-        def count(_sql: str) -> None:
+        def counted(_sql: str) -> None:
             nonlocal statements
             statements += 1
 
-        store.db.conn.set_trace_callback(count)
+        if count:
+            store.db.conn.set_trace_callback(counted)
         inbox = MaildirSource(config.inbound.path)
         outbox = MaildirTransport(config.outbound.path)
         for i in range(n):
@@ -54,10 +56,8 @@ def main(n: int) -> None:
         now = datetime(2026, 11, 23, 9, 5, tzinfo=ZoneInfo("America/Chicago"))
         start = time.perf_counter()
         summary = run_once(Runtime(config, store, now, b"k" * 32), inbox, outbox)
-        forwards_s = time.perf_counter() - start
-        print(f"forwards: {n} in {forwards_s:.2f} s = {n / forwards_s:.0f} messages/s, "
-              f"{statements / n:.1f} SQL statements per message; {summary.line()}")
-
+        out: dict = {"forwards_s": time.perf_counter() - start, "forwards_sql": statements,
+                     "forwards_line": summary.line()}
         sent = [
             email.message_from_bytes(p.read_bytes(), policy=default)
             for p in sorted((outbox.path / "new").iterdir())
@@ -69,13 +69,23 @@ def main(n: int) -> None:
         statements = 0
         start = time.perf_counter()
         summary = run_once(Runtime(config, store, now.replace(hour=11), b"k" * 32), inbox, outbox)
-        replies_s = time.perf_counter() - start
-        m = max(len(notices[: n // 2]), 1)
-        print(f"replies:  {m} in {replies_s:.2f} s = {m / replies_s:.0f} messages/s, "
-              f"{statements / m:.1f} SQL statements per message; {summary.line()}")
+        out.update(replies_s=time.perf_counter() - start, replies_sql=statements, replies_line=summary.line(),
+                   replies=max(len(notices[: n // 2]), 1))
         start = time.perf_counter()
-        summary = run_once(Runtime(config, store, now.replace(hour=12), b"k" * 32), inbox, outbox)
-        print(f"idle run: {(time.perf_counter() - start) * 1000:.1f} ms")
+        run_once(Runtime(config, store, now.replace(hour=12), b"k" * 32), inbox, outbox)
+        out["idle_s"] = time.perf_counter() - start
+        store.close()
+    return out
+
+
+def main(n: int) -> None:
+    timed, counted = _runs(n, count=False), _runs(n, count=True)
+    m = timed["replies"]
+    print(f"forwards: {n} in {timed['forwards_s']:.2f} s = {n / timed['forwards_s']:.0f} messages/s, "
+          f"{counted['forwards_sql'] / n:.1f} SQL statements per message; {timed['forwards_line']}")
+    print(f"replies:  {m} in {timed['replies_s']:.2f} s = {m / timed['replies_s']:.0f} messages/s, "
+          f"{counted['replies_sql'] / m:.1f} SQL statements per message; {timed['replies_line']}")
+    print(f"idle run: {timed['idle_s'] * 1000:.1f} ms")
 
 
 if __name__ == "__main__":

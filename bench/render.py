@@ -8,10 +8,10 @@ notices), ingested by the run's own stages (``run_once``'s synchronous level inc
 fresh process per round. CPU is getrusage's user + system time of each message after the
 first 50 (imports, template compiles and the stylesheet's probes are paid once a run, not
 per message); the schedule stage is left out (a first run looks at every person once).
-Statements are what SQLite's trace callback sees (an executemany row counts as one). The
-callback is on while the CPU is timed, and CPython hands it each statement with its parameters
-expanded (an email's bytes as hex): the per-message CPU here is higher than a run's, by about
-0.2 ms a forward; bench/pipeline.py and bench/where.py time runs with no callback.
+Statements are what SQLite's trace callback sees (an executemany row counts as one), in a run
+of their own that is not timed: CPython hands the callback each statement with its parameters
+expanded (an email's bytes as hex), which cost about 0.2 ms a forward when it watched the
+timed runs.
 """
 
 from __future__ import annotations
@@ -75,8 +75,9 @@ class _Trace:
             self.commits[self.level] += 1
 
 
-def child(ws: Path, inbox_json: Path) -> None:
-    """Both phases in this process; one JSON line."""
+def child(ws: Path, inbox_json: Path, count: bool = False) -> None:
+    """Both phases in this process; one JSON line. ``count``: SQL statements and commits
+    counted (the trace callback on), CPU not worth reading."""
     import jinja2
 
     from nudger.app import open_runtime, open_source
@@ -100,7 +101,8 @@ def child(ws: Path, inbox_json: Path) -> None:
         with open_runtime(config, now, os.environ) as rt, open_source(config) as source, \
                 rt.store.db.synchronous("normal"):
             trace = _Trace()
-            rt.store.db.conn.set_trace_callback(trace)
+            if count:
+                rt.store.db.conn.set_trace_callback(trace)
             summary = RunSummary()
             cpu = 0.0
             n = stmts = full = 0
@@ -130,9 +132,10 @@ def main() -> None:
     ap.add_argument("--messages", type=int, default=400, help="forwards and auto-replies (replies: half)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    ap.add_argument("--count", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        child(Path(args.child[0]), Path(args.child[1]))
+        child(Path(args.child[0]), Path(args.child[1]), args.count)
         return
     env = {**os.environ, "NUDGER_SECRET": pipeline.KEY}
     with tempfile.TemporaryDirectory() as tmp:
@@ -142,15 +145,19 @@ def main() -> None:
         listing = root / "inbox.json"
         listing.write_text(json.dumps({"replies": [str(p) for p in inbox.replies]}))
         rounds = []
-        for i in range(args.rounds):
-            print(f"round {i + 1} of {args.rounds} ...", file=sys.stderr)
+        for i in range(args.rounds + 1):  # the last one counts statements, untimed
+            counting = i == args.rounds
+            print("counting statements (untimed) ..." if counting else f"round {i + 1} of {args.rounds} ...",
+                  file=sys.stderr)
             pipeline._workspace(root / "ws", inbox.config, inbox.forwards)
-            done = subprocess.run([sys.executable, __file__, "--child", str(root / "ws"), str(listing)],
+            command = [sys.executable, __file__, "--child", str(root / "ws"), str(listing)]
+            done = subprocess.run(command + (["--count"] if counting else []),
                                   capture_output=True, text=True, check=True, env=env)
             rounds.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        counted = rounds.pop()
     for phase in ("forwards", "replies"):
         cpu = sorted(r[phase]["cpu_ms"] for r in rounds)
-        r0 = rounds[0][phase]
+        r0 = counted[phase]
         print(f"{phase}: {statistics.median(cpu):.2f} ms CPU a message ({cpu[0]:.2f}-{cpu[-1]:.2f}, "
               f"{len(cpu)} rounds), {r0['statements']:.1f} SQL statements, {r0['full_commits']:.2f} commits "
               f"waiting for the disk, {r0['emails_per_message']:.2f} emails rendered")
