@@ -18,7 +18,9 @@ def run_lock(db_path: Path) -> Iterator[bool]:
     try:
         private_dirs(path.parent)
         made = not path.exists()
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)  # empty, but beside the database: private too
+        # Empty, but beside the database: private too. Never through a symlink put in its
+        # place: a root run would create (and give away) the file it points at.
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         if made:
             adopt(path, fd)
     except PermissionError as exc:  # a configuration problem (exit 78), named with its fix

@@ -7,6 +7,7 @@ delivers into the inbound Maildir may need it as it is).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -26,9 +27,14 @@ def deliver_to_maildir(path: Path, data: bytes, name: str) -> Path:
     """Write through ``tmp/`` and rename into ``new/``; the same name replaces, never doubles."""
     ensure_maildir(path)
     tmp = path / "tmp" / name
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # A file a crash left in tmp/ goes first, and the new one is created exclusively, never
+    # through a symlink someone put there (a root run would truncate and give away its target):
+    # one that appears in between is an OSError, and the email is tried again later.
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(tmp)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "wb") as fh:
-        os.fchmod(fd, 0o600)  # a file a crash left in tmp/ keeps its old mode through O_TRUNC
+        os.fchmod(fd, 0o600)  # whatever the umask
         adopt(tmp, fd)
         fh.write(data)
         fh.flush()

@@ -84,23 +84,41 @@ def trusted(fd: int, where: Path, log: logging.Logger) -> bool:
     return True
 
 
+def open_private(where: Path) -> BinaryIO:
+    """Open one of our files for reading without following a symlink in its place: a
+    workspace owner must not make a root run read some other file as ours (``trusted`` then
+    checks the file itself). A symlink there is an OSError (ELOOP), as a missing file is."""
+    return os.fdopen(os.open(where, os.O_RDONLY | os.O_NOFOLLOW), "rb")
+
+
 def replace_private(where: Path, write: Callable[[BinaryIO], None], log: logging.Logger) -> bool:
-    """Write one of our cache files whole or not at all: ``write`` fills a 0600 temp file
-    beside it (given the folder owner's, see ``adopt``), which then replaces it atomically,
-    so a reader sees the old file or the new one, never a torn one. A folder nudger cannot
-    write just means no cache: False, said at debug level only."""
-    tmp = where.with_name(f"{where.name}.{os.getpid()}.tmp")
+    """Write one of our cache files whole or not at all: ``write`` fills a fresh 0600 temp
+    file beside it (given the folder owner's, see ``adopt``), which then replaces it
+    atomically, so a reader sees the old file or the new one, never a torn one. The temp file
+    has a name nobody can guess and is created exclusively, never through a symlink someone
+    put there: a root run would otherwise truncate and hand over whatever it points at. A
+    folder nudger cannot write just means no cache: False, said at debug level only. Any
+    other failure of ``write`` takes its temp file with it and is raised."""
+    import tempfile
+
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd, name = tempfile.mkstemp(dir=where.parent, prefix=f".{where.name}.", suffix=".tmp")
+    except OSError as exc:
+        log.debug("%s: not written: %s", where, exc)
+        return False
+    tmp = Path(name)
+    try:
         with os.fdopen(fd, "wb") as f:
             adopt(tmp, fd)
             write(f)
         os.replace(tmp, where)
         return True
-    except OSError as exc:
-        log.debug("%s: not written: %s", where, exc)
+    except BaseException as exc:
         try:
             tmp.unlink(missing_ok=True)
         except OSError:
             pass
+        if not isinstance(exc, OSError):
+            raise
+        log.debug("%s: not written: %s", where, exc)
         return False

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from nudger.core import business_time
-from nudger.core.business_time import _holiday_table, _holidays_from_package, keep_holidays_on
+from nudger.core.business_time import _holiday_table, _holidays_from_package, _shelved_table, keep_holidays_on
 from nudger.state.holiday_file import HolidayFile, holiday_file
 
 US_2026 = _holidays_from_package("US", 2026)
@@ -22,10 +22,10 @@ US_2026 = _holidays_from_package("US", 2026)
 
 @pytest.fixture(autouse=True)
 def no_shelf_after() -> Iterator[None]:
-    _holiday_table.cache_clear()
+    _shelved_table.cache_clear()
     yield
     keep_holidays_on(None)
-    _holiday_table.cache_clear()
+    _shelved_table.cache_clear()
 
 
 def _fresh_process_reads(path: Path, code: str = "US", year: int = 2026) -> dict:
@@ -73,7 +73,8 @@ def test_a_file_anyone_may_write_is_not_read(tmp_path: Path) -> None:
     assert _fresh_process_reads(path)["table"] == _as_json(US_2026)
 
 
-@pytest.mark.parametrize("spoil", ["torn", "other package", "not ours"])
+@pytest.mark.parametrize("spoil", ["torn", "other package", "not ours", "another year's days", "a day without a name",
+                                   "too deep"])
 def test_a_torn_or_stale_file_means_the_table_is_worked_out_again(tmp_path: Path, spoil: str) -> None:
     path = tmp_path / ".n.db.holidays"
     keep_holidays_on(HolidayFile(path))
@@ -85,9 +86,17 @@ def test_a_torn_or_stale_file_means_the_table_is_worked_out_again(tmp_path: Path
         kept["package"] = "holidays 0.1 somewhere else"
         kept["tables"]["US:2026"] = {"2026-03-03": "An older release's day"}
         path.write_text(json.dumps(kept))
-    else:
+    elif spoil == "not ours":
         kept["tables"]["US:2026"] = ["not", "a", "table"]
         path.write_text(json.dumps(kept))
+    elif spoil == "another year's days":
+        kept["tables"]["US:2026"] = {"2025-12-25": "Christmas Day"}
+        path.write_text(json.dumps(kept))
+    elif spoil == "a day without a name":
+        kept["tables"]["US:2026"]["2026-03-03"] = None
+        path.write_text(json.dumps(kept))
+    else:
+        path.write_text("[" * 200_000)  # JSON the parser gives up on (RecursionError)
     found = _fresh_process_reads(path)
     assert found == {"imported": True, "table": _as_json(US_2026)}
     assert _fresh_process_reads(path)["imported"] is False  # rewritten whole by that run
@@ -116,3 +125,38 @@ def test_a_folder_nudger_cannot_write_means_no_file_and_the_same_answers(tmp_pat
 def test_no_file_beside_a_relative_database_path() -> None:
     assert holiday_file(Path("nudger.db")) is None
     assert business_time._shelf == []
+
+
+def test_each_workspace_answers_from_its_own_file(tmp_path: Path) -> None:
+    """One process, two workspaces (tests, a long-lived caller): no table crosses over."""
+    a, b = HolidayFile(tmp_path / "a" / ".n.db.holidays"), HolidayFile(tmp_path / "b" / ".n.db.holidays")
+    for shelf in (a, b):
+        shelf.path.parent.mkdir()
+        keep_holidays_on(shelf)
+        _holiday_table("US", 2026)
+    kept = json.loads(a.path.read_text())
+    kept["tables"]["US:2026"]["2026-11-24"] = "A's own day off"
+    a.path.write_text(json.dumps(kept))
+    first, second = HolidayFile(a.path), HolidayFile(b.path)  # as a new run of each would open them
+    keep_holidays_on(first)
+    assert _holiday_table("US", 2026).get(date(2026, 11, 24)) == "A's own day off"
+    keep_holidays_on(second)
+    assert date(2026, 11, 24) not in _holiday_table("US", 2026)
+
+
+def test_a_symlink_in_the_files_place_is_neither_read_nor_written_through(tmp_path: Path) -> None:
+    """A workspace owner must not point a root run at some other file: not read as ours, not
+    truncated or given away; the link itself is replaced by our file."""
+    victim = tmp_path / "victim.json"
+    keep_holidays_on(HolidayFile(tmp_path / ".seed.holidays"))
+    _holiday_table("US", 2026)
+    forged = json.loads((tmp_path / ".seed.holidays").read_text())
+    forged["tables"]["US:2026"] = {"2026-03-03": "A day off nobody gave"}
+    victim.write_text(json.dumps(forged))
+    os.chmod(victim, 0o600)
+    link = tmp_path / ".n.db.holidays"
+    link.symlink_to(victim)
+    found = _fresh_process_reads(link)
+    assert found == {"imported": True, "table": _as_json(US_2026)}  # the link's target was not read
+    assert json.loads(victim.read_text()) == forged  # nor written through
+    assert not link.is_symlink() and json.loads(link.read_text())["tables"]["US:2026"] == _as_json(US_2026)

@@ -107,3 +107,35 @@ def test_what_root_creates_in_a_users_workspace_belongs_to_that_user_whose_cron_
                 "nudger.toml"} <= {p.name for p in made}
         assert len(list((site / "config" / "mail" / "outbox" / "new").iterdir())) >= 1
         assert [str(p) for p in made if p.lstat().st_uid != uid or p.lstat().st_gid != uid] == []
+
+
+def test_nothing_is_written_through_a_symlink_put_in_a_files_place(tmp_path) -> None:
+    """A workspace owner must not turn a root run against other files: the Maildir's temp
+    file, a cache file and the run lock are never opened through a symlink in their place
+    (it would truncate, fill and give away its target, or create one anywhere)."""
+    import logging
+
+    from nudger.lock import run_lock
+    from nudger.maildir import deliver_to_maildir, ensure_maildir
+    from nudger.private import replace_private
+
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"precious")
+
+    box = ensure_maildir(tmp_path / "outbox")
+    (box / "tmp" / "m.eml").symlink_to(victim)
+    deliver_to_maildir(box, b"Subject: hi\r\n\r\nhello\r\n", "m.eml")
+    assert victim.read_bytes() == b"precious"
+    assert (box / "new" / "m.eml").read_bytes() == b"Subject: hi\r\n\r\nhello\r\n"
+
+    cache = tmp_path / ".nudger.toml.validated"
+    cache.symlink_to(victim)
+    assert replace_private(cache, lambda f: f.write(b"cached") and None, logging.getLogger("test"))
+    assert victim.read_bytes() == b"precious" and not cache.is_symlink() and cache.read_bytes() == b"cached"
+
+    elsewhere = tmp_path / "made-by-the-lock"
+    (tmp_path / "n.db.lock").symlink_to(elsewhere)  # dangling: O_CREAT would make its target
+    with pytest.raises(OSError):
+        with run_lock(tmp_path / "n.db"):
+            pass
+    assert not elsewhere.exists()

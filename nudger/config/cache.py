@@ -28,7 +28,7 @@ from typing import BinaryIO
 
 from nudger.config.model import Config
 from nudger.config.reader import config_from_bytes, read_config_bytes
-from nudger.private import replace_private, trusted
+from nudger.private import open_private, replace_private, trusted
 
 log = logging.getLogger("nudger.config")
 
@@ -68,7 +68,7 @@ def _key(raw: bytes, path: Path, env: Mapping[str, str]) -> bytes:
 
 def _read(where: Path, key: bytes) -> Config | None:
     try:
-        with open(where, "rb") as f:
+        with open_private(where) as f:
             if not trusted(f.fileno(), where, log):
                 return None
             if f.read(len(_MAGIC)) != _MAGIC or f.read(len(key)) != key:

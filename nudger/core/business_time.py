@@ -54,6 +54,8 @@ class HolidayShelf(Protocol):
 
     def put(self, code: str, year: int, table: dict[date, str]) -> None: ...
 
+    def __hash__(self) -> int: ...  # tables are remembered per shelf
+
 
 _shelf: list[HolidayShelf] = []  # at most one
 
@@ -65,19 +67,24 @@ def keep_holidays_on(shelf: HolidayShelf | None) -> None:
     _shelf[:] = [shelf] if shelf is not None else []
 
 
-@lru_cache(maxsize=64)
 def _holiday_table(code: str, year: int) -> dict[date, str]:
-    """The holidays of one country (or subdivision) and year: from the shelf, else from the
-    package (imported only then), then shelved."""
-    for shelf in _shelf:
-        if (kept := shelf.get(code, year)) is not None:
-            return kept
+    """The holidays of one country (or subdivision) and year, as the current shelf has them."""
+    return _shelved_table(_shelf[0] if _shelf else None, code, year)
+
+
+@lru_cache(maxsize=64)
+def _shelved_table(shelf: HolidayShelf | None, code: str, year: int) -> dict[date, str]:
+    """From the shelf, else from the package (imported only then), then shelved. Remembered
+    per shelf: a process that opens two workspaces answers each from its own file."""
+    if shelf is not None and (kept := shelf.get(code, year)) is not None:
+        return kept
     table = _holidays_from_package(code, year)
-    for shelf in _shelf:
+    if shelf is not None:
         shelf.put(code, year, table)
     return table
 
 
+@lru_cache(maxsize=64)
 def _holidays_from_package(code: str, year: int) -> dict[date, str]:
     import holidays as holidays_pkg  # 0.18 s: only when a table is not on the shelf
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from jinja2.bccache import Bucket, BytecodeCache
 
-from nudger.private import private_dirs, replace_private, trusted
+from nudger.private import open_private, private_dirs, replace_private, trusted
 
 log = logging.getLogger("nudger.render")
 
@@ -63,7 +63,7 @@ class TemplateCache(BytecodeCache):
     def load_bytecode(self, bucket: Bucket) -> None:
         where = self._file(bucket)
         try:
-            with open(where, "rb") as f:
+            with open_private(where) as f:
                 if not trusted(f.fileno(), where, log):
                     return
                 bucket.load_bytecode(f)  # a wrong magic, checksum or torn file: Jinja resets it

@@ -15,6 +15,7 @@ atomically), since a forged table would move every business day.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -23,7 +24,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from nudger.private import replace_private, trusted
+from nudger.private import open_private, replace_private, trusted
 
 log = logging.getLogger("nudger.calendar")
 
@@ -48,15 +49,22 @@ def package_key() -> str | None:
         return None
     if spec is None or not spec.origin:
         return None
+    from nudger import __version__
+
     folder = os.path.dirname(spec.origin)
-    parts = []
+    parts = [f"nudger {__version__}"]  # how nudger asks the package, too
     for name in ("__init__.py", "version.py"):
         try:
             st = os.stat(os.path.join(folder, name))
         except OSError:
             continue
         parts.append(f"{name}:{st.st_size}:{st.st_mtime_ns}")
-    return f"{folder}|{'|'.join(parts)}" if parts else None
+    try:
+        with open(os.path.join(folder, "version.py"), "rb") as f:
+            parts.append(hashlib.sha256(f.read(65536)).hexdigest()[:16])  # the release it names
+    except OSError:
+        pass
+    return f"{folder}|{'|'.join(parts)}" if len(parts) > 1 else None
 
 
 class HolidayFile:
@@ -72,19 +80,25 @@ class HolidayFile:
         return package_key()
 
     def get(self, code: str, year: int) -> dict[date, str] | None:
+        """The table, or None for one not kept or not of the shape we write (days of that
+        year, each with a name): a file that is JSON but not ours is worked out again."""
         table = self._read().get(_name(code, year))
-        if table is None:
+        if not isinstance(table, dict):
             return None
         try:
-            return {date.fromisoformat(day): str(name) for day, name in table.items()}
-        except (AttributeError, TypeError, ValueError):  # a file that is JSON but not ours
+            days = {date.fromisoformat(day): name for day, name in table.items()}
+        except (TypeError, ValueError):
             return None
+        if any(d.year != year or not isinstance(name, str) or not name for d, name in days.items()):
+            return None
+        return days
 
     def put(self, code: str, year: int, table: dict[date, str]) -> None:
         if self._key is None:
             return
         tables = {**self._read(), _name(code, year): {d.isoformat(): name for d, name in sorted(table.items())}}
-        text = json.dumps({"format": _FORMAT, "package": self._key, "tables": tables}, ensure_ascii=False)
+        # ASCII only: a name the package gives (or a file gave) can never fail to encode.
+        text = json.dumps({"format": _FORMAT, "package": self._key, "tables": tables})
         def write(f: BinaryIO) -> None:
             f.write(text.encode())
 
@@ -100,13 +114,13 @@ class HolidayFile:
         if self._key is None:
             return {}
         try:
-            with open(self.path, "rb") as f:
+            with open_private(self.path) as f:
                 if not trusted(f.fileno(), self.path, log):
                     return {}
                 found: Any = json.loads(f.read())
         except FileNotFoundError:
             return {}
-        except (OSError, ValueError) as exc:  # torn or foreign: worked out again, rewritten
+        except Exception as exc:  # noqa: BLE001 - torn, foreign, too deep: worked out again, rewritten
             log.debug("%s: not used: %s", self.path, exc)
             return {}
         if not isinstance(found, dict) or found.get("format") != _FORMAT or found.get("package") != self._key:
