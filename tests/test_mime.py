@@ -104,6 +104,14 @@ def test_what_goes_in_comes_out(subject: str, text: str, html: str, filename: st
     assert att.get_filename() == filename and att.get_payload(decode=True) == data
 
 
+@pytest.mark.parametrize("filename", ["=?utf-8?b?x.pdf", "quote =? in it.txt", "a=?b?=.ics"])
+def test_a_file_whose_name_looks_like_an_encoded_word_keeps_its_name(filename: str) -> None:
+    heads = [("From", "handoffs@acme.test"), ("To", "dana@acme.test"), ("Subject", "s"), ("Message-ID", "<x@a>")]
+    msg = _strict(wire(heads, "t", "<p>h</p>", [Attachment(filename, "application/pdf", b"%PDF-1.4")]))
+    (att,) = list(msg.iter_attachments())
+    assert att.get_filename() == filename and att.get_payload(decode=True) == b"%PDF-1.4"
+
+
 def test_a_long_subject_folds_at_spaces_and_keeps_its_first_word_on_the_header_line() -> None:
     subject = "[#12] Overdue: " + " ".join(["renewal"] * 20)
     lines = fold("Subject", subject).decode().split("\r\n")[:-1]

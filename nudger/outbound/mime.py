@@ -107,8 +107,10 @@ def encoded_words(text: str) -> list[str]:
 
 
 def _param(name: str, value: str) -> str:
-    """``name="value"``, or RFC 2231 ``name*=utf-8''…`` for a value that is not plain ASCII."""
-    if value.isascii() and all(c >= " " for c in value):
+    """``name="value"``, or RFC 2231 ``name*=utf-8''…`` for a value that is not plain ASCII or
+    holds "=?" (the header folder would take it for an encoded-word and encode the whole
+    parameter: a file named "=?x.pdf" reached readers with no name)."""
+    if value.isascii() and all(c >= " " for c in value) and "=?" not in value:
         escaped = value.replace("\\", "\\\\").replace('"', '\\"')
         return f'{name}="{escaped}"'
     return f"{name}*=utf-8''{quote(value, safe='')}"
