@@ -74,7 +74,7 @@ def test_a_file_anyone_may_write_is_not_read(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("spoil", ["torn", "other package", "not ours", "another year's days", "a day without a name",
-                                   "too deep"])
+                                   "too deep", "too big"])
 def test_a_torn_or_stale_file_means_the_table_is_worked_out_again(tmp_path: Path, spoil: str) -> None:
     path = tmp_path / ".n.db.holidays"
     keep_holidays_on(HolidayFile(path))
@@ -95,8 +95,11 @@ def test_a_torn_or_stale_file_means_the_table_is_worked_out_again(tmp_path: Path
     elif spoil == "a day without a name":
         kept["tables"]["US:2026"]["2026-03-03"] = None
         path.write_text(json.dumps(kept))
-    else:
+    elif spoil == "too deep":
         path.write_text("[" * 200_000)  # JSON the parser gives up on (RecursionError)
+    else:
+        kept["padding"] = "x" * (5 << 20)  # valid, ours in every field, but no table is this big
+        path.write_text(json.dumps(kept))
     found = _fresh_process_reads(path)
     assert found == {"imported": True, "table": _as_json(US_2026)}
     assert _fresh_process_reads(path)["imported"] is False  # rewritten whole by that run

@@ -28,6 +28,7 @@ from nudger.private import open_private, replace_private, trusted
 log = logging.getLogger("nudger.calendar")
 
 _FORMAT = "nudger holiday tables 1"
+_MAX_BYTES = 4 << 20
 
 
 def holiday_file(database_path: Path) -> HolidayFile | None:
@@ -115,7 +116,10 @@ class HolidayFile:
             with open_private(self.path) as f:
                 if not trusted(f.fileno(), self.path, log):
                     return {}
-                found: Any = json.loads(f.read())
+                data = f.read(_MAX_BYTES + 1)
+                if len(data) > _MAX_BYTES:  # a few KB a country-year: this is not ours
+                    return {}
+                found: Any = json.loads(data)
         except FileNotFoundError:
             return {}
         except Exception as exc:  # noqa: BLE001 - torn, foreign, too deep: worked out again, rewritten
