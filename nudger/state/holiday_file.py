@@ -53,13 +53,9 @@ def package_key() -> str | None:
 
     folder = os.path.dirname(spec.origin)
     parts = [f"nudger {__version__}"]  # how nudger asks the package, too
-    for name in ("__init__.py", "version.py"):
-        try:
-            st = os.stat(os.path.join(folder, name))
-        except OSError:
-            continue
-        parts.append(f"{name}:{st.st_size}:{st.st_mtime_ns}")
     try:
+        st = os.stat(spec.origin)  # its __init__.py: rewritten by any install
+        parts.append(f"{st.st_size}:{st.st_mtime_ns}")
         with open(os.path.join(folder, "version.py"), "rb") as f:
             parts.append(hashlib.sha256(f.read(65536)).hexdigest()[:16])  # the release it names
     except OSError:
